@@ -1,0 +1,1 @@
+"""Evaluation against gold files (see ../shared/gold/README.md for the format)."""

@@ -1,0 +1,112 @@
+"""What both evaluations share: gold files, answer normalisation, building the index."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import string
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag import Index, RagError
+
+
+def load_gold(path: str | Path) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise RagError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+    if not rows:
+        raise RagError(f"{path}: no gold rows")
+    return rows
+
+
+def normalize(text: str) -> str:
+    """The gold rule: lower-case, drop punctuation, collapse white space."""
+    text = "".join(ch for ch in text.lower() if not unicodedata.category(ch).startswith("P"))
+    return " ".join(text.split())
+
+
+def contains_answer(text: str | None, answers: list[str]) -> bool:
+    if not text:
+        return False
+    norm = normalize(text)
+    return any(normalize(a) and normalize(a) in norm for a in answers)
+
+
+def _squad_tokens(text: str) -> list[str]:
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return text.split()
+
+
+def exact_match(prediction: str | None, answers: list[str]) -> float:
+    if prediction is None:
+        return 0.0
+    return float(any(_squad_tokens(prediction) == _squad_tokens(a) for a in answers))
+
+
+def f1(prediction: str | None, answers: list[str]) -> float:
+    if prediction is None:
+        return 0.0
+    best = 0.0
+    pred = _squad_tokens(prediction)
+    for a in answers:
+        gold = _squad_tokens(a)
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if common:
+            p, r = common / len(pred), common / len(gold)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    idx = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[idx]
+
+
+def add_index_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gold", required=True, help="gold JSON Lines file")
+    parser.add_argument("--articles", nargs="+", required=True, help="article files or folders")
+    parser.add_argument("--index", help="index directory to build or reuse (default: a temporary one)")
+    parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@contextlib.contextmanager
+def built_index(args: argparse.Namespace) -> Iterator[tuple[Index, dict]]:
+    """Open (building or topping up as needed) the index the evaluation reads."""
+    with contextlib.ExitStack() as stack:
+        path = args.index or stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-eval-"))
+        index = Index.open(Path(path) / "" if args.index else Path(path) / "index", model=args.model, create=True)
+        stack.callback(index.close)
+        start = time.perf_counter()
+        report = index.add(args.articles, progress=sys.stderr.isatty())
+        ingest = {"seconds": round(time.perf_counter() - start, 2), **report.to_json()}
+        ingest.pop("warnings", None)
+        yield index, ingest
+
+
+def run_main(main) -> None:
+    try:
+        main()
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename}: no such file", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -1,0 +1,106 @@
+"""Question answering against gold answers.
+
+    python -m eval.qa --gold ../shared/gold/seeds-dev.jsonl --articles ../shared/seeds [--index DIR] [--json]
+
+An answer is correct when, lower-cased and without punctuation, it contains a gold
+answer (the answer scored is what a user reads: the span with its ISO date). Rows
+with ``doc_ids`` score retrieval as doc recall@1/@5 and MRR over the distinct articles
+of the ranked passages; rows without them score hit@k (a top-k passage contains a gold
+answer). Rows marked ``answerable: false`` are counted and left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from .common import add_index_args, built_index, contains_answer, exact_match, f1, load_gold, percentile, run_main
+
+RANK_DEPTH = 10
+
+
+def score_row(index, row: dict) -> dict:
+    start = time.perf_counter()
+    answer = index.ask(row["question"])
+    latency = time.perf_counter() - start
+    ranked = index.search(row["question"], k=RANK_DEPTH)
+    shown = answer.display
+    out = {
+        "id": row.get("id"),
+        "question": row["question"],
+        "answer": shown,
+        "gold": row["answers"],
+        "correct": contains_answer(shown, row["answers"]),
+        "exact_match": exact_match(answer.text, row["answers"]),
+        "f1": f1(shown, row["answers"]),
+        "confidence": round(answer.confidence, 3),
+        "latency_ms": round(latency * 1000, 1),
+    }
+    if row.get("doc_ids"):
+        docs = list(dict.fromkeys(p.doc_id for p in ranked))
+        gold = set(row["doc_ids"])
+        out["doc_recall@1"] = len(gold & set(docs[:1])) / len(gold)
+        out["doc_recall@5"] = len(gold & set(docs[:5])) / len(gold)
+        out["rr"] = next((1 / (i + 1) for i, d in enumerate(docs) if d in gold), 0.0)
+    else:
+        for k in (1, 5, 10):
+            out[f"hit@{k}"] = any(contains_answer(p.text, row["answers"]) for p in ranked[:k])
+    return out
+
+
+def summarise(rows: list[dict], skipped: int, ingest: dict) -> dict:
+    def mean(key: str) -> float | None:
+        values = [float(r[key]) for r in rows if key in r]
+        return round(statistics.fmean(values), 4) if values else None
+
+    latencies = [r["latency_ms"] for r in rows]
+    report = {
+        "n": len(rows),
+        "skipped_unanswerable": skipped,
+        "correct": sum(r["correct"] for r in rows),
+        "accuracy": mean("correct"),
+        "exact_match": mean("exact_match"),
+        "f1": mean("f1"),
+        "doc_recall@1": mean("doc_recall@1"),
+        "doc_recall@5": mean("doc_recall@5"),
+        "mrr": mean("rr"),
+        "hit@1": mean("hit@1"),
+        "hit@5": mean("hit@5"),
+        "hit@10": mean("hit@10"),
+        "latency_ms_p50": round(percentile(latencies, 50), 1),
+        "latency_ms_p95": round(percentile(latencies, 95), 1),
+        "ingest": ingest,
+        "rows": rows,
+    }
+    return report
+
+
+def print_table(report: dict) -> None:
+    for r in report["rows"]:
+        mark = "ok " if r["correct"] else "NO "
+        print(f"{mark} {r['id']}: {r['question']}\n      -> {r['answer']!s}   gold: {' | '.join(r['gold'][:3])}")
+    print()
+    for key, value in report.items():
+        if key not in ("rows",) and value is not None:
+            print(f"{key:>22}: {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m eval.qa", description=__doc__.split("\n\n")[0])
+    add_index_args(parser)
+    args = parser.parse_args()
+    gold = load_gold(args.gold)
+    usable = [g for g in gold if g.get("answerable", True)]
+    with built_index(args) as (index, ingest):
+        rows = [score_row(index, g) for g in usable]
+    report = summarise(rows, len(gold) - len(usable), ingest)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_table(report)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,18 @@
+"""rag: dated, cited answers and summaries over a collection of news articles.
+
+    >>> from rag import Index
+    >>> with Index.open("indexes/demo", create=True) as index:
+    ...     index.add(["samples/"])
+    ...     print(index.ask("When did the bridge open?").display)
+"""
+
+from __future__ import annotations
+
+from .errors import IndexError_, InputError, ModelMismatchError, RagError
+from .index import Index
+from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary, SummarySentence
+
+__all__ = [
+    "Answer", "Document", "Index", "IndexError_", "IndexInfo", "IngestReport", "InputError",
+    "ModelMismatchError", "Passage", "RagError", "Summary", "SummarySentence",
+]

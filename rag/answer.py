@@ -1,0 +1,192 @@
+"""Passages -> answer: an extractive span, chosen by evidence across passages.
+
+1. Retrieve the best passages for the question and cut them into sentences.
+2. Score each sentence: cosine similarity with the question (embedded together in one
+   batch), plus overlap with the question's content words, plus its passage's score.
+3. In each sentence, find spans of the shape the question asks for (:mod:`rag.spans`);
+   drop spans that only repeat the question; favour spans close to question words.
+4. Sum the evidence for the same span across sentences and articles.
+5. For "last"/"latest" (or "first") questions about dates, the latest (earliest) event
+   among the well-supported candidates wins; events an article reports as still to
+   come are not yet "last".
+When the best passage is not similar enough, or no span fits, the answer is None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .question import Question, Recency, Tense, analyse
+from .sentences import split_spans
+from .spans import Candidate, candidates
+from .text import stem, words
+from .types import Answer, AnswerType, Passage
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    read_passages: int = 8  # passages whose sentences are read
+    show_passages: int = 5  # passages returned with the answer
+    min_passage_score: float = 0.1  # below this, nothing in the index is on the topic
+    min_sentence_score: float = 0.25  # an answer's sentence must score at least this
+    recency_margin: float = 0.8  # candidates within this share of the best compete on date
+    dense_weight: float = 0.55
+    lexical_weight: float = 0.3
+    passage_weight: float = 0.15
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: Passage
+    start: int  # offsets within the passage text
+    end: int
+    text: str
+
+
+@dataclass
+class _Scored:
+    candidate: Candidate
+    sentence: Sentence
+    sentence_score: float
+    score: float
+
+
+def sentences_of(passages: list[Passage]) -> list[Sentence]:
+    """Sentences of the passages, each once even where overlapping chunks repeat it."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p in passages:
+        for a, b in split_spans(p.text):
+            key = (p.doc_id, p.start + a)
+            if key not in seen:
+                seen.add(key)
+                out.append(Sentence(p, a, b, p.text[a:b]))
+    return out
+
+
+def keyword_weights(q: Question, texts: list[str]) -> dict[str, float]:
+    """IDF of each question keyword over the sentences read: rare words say more."""
+    bags = [{stem(w) for w in words(t)} for t in texts]
+    n = len(bags)
+    return {k: math.log(1.0 + (n + 1) / (1 + sum(1 for b in bags if k in b))) for k in q.keywords}
+
+
+def lexical_overlap(q: Question, text: str, weights: dict[str, float] | None = None) -> float:
+    """Share of the question's keywords (IDF-weighted when weights are given) found in ``text``."""
+    if not q.keywords:
+        return 0.0
+    weights = weights or {k: 1.0 for k in q.keywords}
+    stems = {stem(w) for w in words(text)}
+    total = sum(weights.values())
+    return sum(w for k, w in weights.items() if k in stems) / total if total else 0.0
+
+
+def _proximity(sentence: str, c: Candidate, weights: dict[str, float]) -> float:
+    """Near 1 when a rare question word sits right beside the span, falling off with distance."""
+    top = max(weights.values(), default=0.0)
+    best = 0.0
+    for m in re.finditer(r"[\w'’]+", sentence):
+        w = weights.get(stem(m.group(0)))
+        if w is None or c.start <= m.start() < c.end:
+            continue
+        d = max(0, c.start - m.end() if m.end() <= c.start else m.start() - c.end)
+        best = max(best, (w / top) / (1.0 + d / 30.0))
+    return best
+
+
+def _tense_fit(q: Question, c: Candidate, published: dt.date | None) -> float:
+    """'When did ...' asks about something that had happened when the article was written;
+    'when will ...' about something still to come."""
+    if c.date is None or published is None or q.tense is Tense.ANY:
+        return 1.0
+    ahead = c.date.value > published
+    return 0.4 if ahead == (q.tense is Tense.PAST) else 1.0
+
+
+def _repeats_question(q: Question, c: Candidate) -> bool:
+    if c.date is not None:
+        return bool(re.search(re.escape(c.text), q.text, re.IGNORECASE))
+    stems = [stem(w) for w in words(c.text)]
+    return bool(stems) and all(s in q.question_stems for s in stems)
+
+
+def answer_passages(q: Question, passages: list[Passage], sentence_vectors: np.ndarray, question_vector: np.ndarray, sents: list[Sentence], config: AnswerConfig) -> tuple[_Scored | None, float]:
+    """Pick the best span from already-embedded sentences; returns it and a confidence."""
+    dense = sentence_vectors @ question_vector if len(sents) else np.zeros(0)
+    weights = keyword_weights(q, [s.text for s in sents])
+    scored: list[_Scored] = []
+    for s, d in zip(sents, dense):
+        lexical = lexical_overlap(q, s.text, weights)
+        sscore = config.dense_weight * float(d) + config.lexical_weight * lexical + config.passage_weight * s.passage.score
+        for c in candidates(s.text, s.passage.date, q):
+            if _repeats_question(q, c):
+                continue
+            score = sscore * c.prior * (0.7 + 0.3 * _proximity(s.text, c, weights)) * _tense_fit(q, c, s.passage.date)
+            scored.append(_Scored(c, s, sscore, score))
+    if not scored:
+        return None, 0.0
+    groups: dict[str, list[_Scored]] = defaultdict(list)
+    for item in scored:
+        groups[item.candidate.key].append(item)
+    totals: dict[str, float] = {}
+    for key, items in groups.items():
+        items.sort(key=lambda x: -x.score)
+        docs = {}
+        for it in items:  # one vote per article, the strongest
+            docs.setdefault(it.sentence.passage.doc_id, it.score)
+        votes = sorted(docs.values(), reverse=True)
+        totals[key] = votes[0] + 0.25 * sum(votes[1:])
+    ranked = sorted(totals, key=lambda k: -totals[k])
+    best_key = ranked[0]
+    if q.recency is not Recency.ANY:
+        contenders = []
+        for key in ranked:
+            if totals[key] < config.recency_margin * totals[best_key]:
+                break
+            item = groups[key][0]
+            published = item.sentence.passage.date
+            when = item.candidate.when
+            if when is None or (published is not None and when > published):
+                continue  # undated, or still to come when the article was written
+            contenders.append(key)
+        if contenders:
+            pick = max if q.recency is Recency.LATEST else min
+            best_key = pick(contenders, key=lambda k: (groups[k][0].candidate.when, totals[k]))
+    best = groups[best_key][0]
+    if best.sentence_score < config.min_sentence_score:
+        return None, 0.0
+    runner_up = max((totals[k] for k in ranked if k != best_key), default=0.0)
+    margin = totals[best_key] / (totals[best_key] + runner_up)
+    confidence = max(0.0, min(1.0, best.score / 0.8)) * math.sqrt(margin)
+    return best, confidence
+
+
+def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig()) -> Answer:
+    """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`)."""
+    q = analyse(question)
+    qvec = index.embedder.encode([q.text])
+    passages = index.vector_search(qvec, config.read_passages, since, until)[0]
+    shown = passages[: config.show_passages]
+    if not passages or passages[0].score < config.min_passage_score:
+        return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
+    sents = sentences_of(passages)
+    svecs = index.embedder.encode([s.text for s in sents])
+    best, confidence = answer_passages(q, passages, svecs, qvec[0], sents, config)
+    if best is None:
+        return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
+    c = best.candidate
+    return Answer(
+        question=q.text,
+        text=c.text,
+        date=c.date.iso if c.date is not None else None,
+        confidence=confidence,
+        passages=shown,
+        doc_id=best.sentence.passage.doc_id,
+        sentence=best.sentence.text,
+    )

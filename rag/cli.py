@@ -1,0 +1,189 @@
+"""The ``rag`` command: a thin layer over :mod:`rag` that formats results.
+
+Every command takes ``--index DIR`` and ``--json``. Problems with input or with the
+index print one line on stderr and exit with status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .errors import RagError
+from .index import DEFAULT_INDEX, Index
+from .load import load_paths, parse_date
+from .types import Passage
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles.")
+
+IndexOpt = Annotated[Path, typer.Option("--index", "-i", help="Index directory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="sentence-transformers model name or local path.")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")]
+KOpt = Annotated[int, typer.Option("-k", "--top-k", help="Passages to return.")]
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except RagError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted; the index is as it was before this command", err=True)
+        raise typer.Exit(130) from None
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    return parse_date(value, flag) if value else None
+
+
+def _emit(obj: dict) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _print_passages(passages: list[Passage]) -> None:
+    for n, p in enumerate(passages, 1):
+        date = p.date.isoformat() if p.date else "undated"
+        typer.echo(f"{n:>2}. [{p.score:.3f}] {p.doc_id} ({date}) {p.source}")
+        typer.echo(textwrap.indent(textwrap.fill(p.text if len(p.text) < 400 else p.text[:400] + "…", 88), "    "))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl) or folders.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add articles to the index (created if missing); unchanged articles are skipped."""
+
+    def work() -> None:
+        loaded = load_paths(list(paths))  # validate everything before touching the index
+        for w in loaded.warnings:
+            typer.echo(f"warning: {w}", err=True)
+        with Index.open(index, model=model, create=True) as idx:
+            report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)
+            info = idx.info()
+        if as_json:
+            _emit({**report.to_json(), "index": info.to_json()})
+        else:
+            typer.echo(
+                f"{report.added} added, {report.replaced} replaced, {report.skipped} unchanged "
+                f"({report.chunks} chunks embedded); {info.path} holds {info.articles} articles, {info.chunks} chunks"
+            )
+
+    _run(work)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question in plain words.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    k: KOpt = 5,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question with a short span, its date, and the passages it came from."""
+
+    def work() -> None:
+        with Index.open(index, model=model) as idx:
+            ans = idx.ask(question, k=k, since=_date(since, "--since"), until=_date(until, "--until"))
+        if as_json:
+            _emit(ans.to_json())
+            return
+        if ans.text is None:
+            typer.echo("No answer: nothing in the index answers this well enough.")
+        else:
+            typer.echo(f"Answer: {ans.display}   (confidence {ans.confidence:.2f})")
+            typer.echo(f"From {ans.doc_id}: {ans.sentence}")
+        typer.echo("\nPassages:")
+        _print_passages(ans.passages)
+
+    _run(work)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    k: KOpt = 5,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The passages most similar to a query, best first."""
+
+    def work() -> None:
+        with Index.open(index, model=model) as idx:
+            passages = idx.search(query, k=k, since=_date(since, "--since"), until=_date(until, "--until"))
+        if as_json:
+            _emit({"query": query, "passages": [p.to_json() for p in passages]})
+        elif not passages:
+            typer.echo("No passages.")
+        else:
+            _print_passages(passages)
+
+    _run(work)
+
+
+@app.command()
+def summarize(
+    query: Annotated[str, typer.Argument(help="The topic to summarise.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    max_sentences: Annotated[int, typer.Option("--max-sentences", "-n", help="At most this many sentences.")] = 5,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A query-focused summary: sentences from several articles, no repeats, in date order."""
+
+    def work() -> None:
+        with Index.open(index, model=model) as idx:
+            summary = idx.summarize(query, max_sentences, since=_date(since, "--since"), until=_date(until, "--until"))
+        if as_json:
+            _emit(summary.to_json())
+            return
+        if not summary.sentences:
+            typer.echo("Nothing in the index on this topic.")
+        for s in summary.sentences:
+            date = s.date.isoformat() if s.date else "undated"
+            typer.echo(f"- {s.text} [{s.doc_id}, {date}]")
+
+    _run(work)
+
+
+@app.command()
+def info(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
+    """Counts, model and size of an index."""
+
+    def work() -> None:
+        with Index.open(index) as idx:
+            data = idx.info()
+        if as_json:
+            _emit(data.to_json())
+            return
+        for key, value in data.to_json().items():
+            typer.echo(f"{key:>15}: {value}")
+
+    _run(work)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

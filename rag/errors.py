@@ -1,0 +1,23 @@
+"""Errors that users see as a one-line message.
+
+Every failure caused by the user's input or by the state of an index on disk is a
+``RagError``; the CLI prints its message and exits non-zero instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class: a problem the user can fix, reported in one line."""
+
+
+class InputError(RagError):
+    """A file, article, question or option that cannot be used as given."""
+
+
+class IndexError_(RagError):
+    """An index directory that is missing, damaged or incompatible."""
+
+
+class ModelMismatchError(IndexError_):
+    """The index was built with another embedding model; vectors must not be mixed."""

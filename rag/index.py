@@ -1,0 +1,207 @@
+"""An index directory: the SQLite store and the FAISS vectors kept in step.
+
+Layout of ``DIR``::
+
+    rag.sqlite            articles, chunks (offsets, dates), meta (model, dimension, ...)
+    vectors-<gen>.faiss   the vectors; ``meta.faiss_file`` names the current one
+
+A write builds the new vector file under a fresh name, then commits the SQLite
+transaction that points ``meta.faiss_file`` at it, then deletes the old file. A crash
+or a rejected input at any step leaves the previous pair readable and whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import vectors
+from .chunk import ChunkConfig, chunk_documents
+from .embed import Embedder, canonical_name
+from .errors import IndexError_, ModelMismatchError
+from .load import load_paths
+from .store import FORMAT_VERSION, Store, connect
+from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
+
+DB_NAME = "rag.sqlite"
+DEFAULT_INDEX = Path("indexes/default")
+
+
+def content_hash(doc: Document) -> str:
+    """Identity of an article's content: re-ingesting the same content adds nothing."""
+    date = doc.date.isoformat() if doc.date else ""
+    return hashlib.sha256(f"{date}\n{doc.title}\n{doc.text}".encode()).hexdigest()
+
+
+class Index:
+    """An open index directory. Use :meth:`open`; the embedding model loads on first use."""
+
+    def __init__(self, path: Path, store: Store, model: str | None, chunking: ChunkConfig) -> None:
+        self.path = path
+        self.store = store
+        self.meta = store.get_meta()
+        self._faiss = None
+        if "faiss_file" in self.meta:
+            self._faiss = vectors.read_index(path / self.meta["faiss_file"])
+            _, n_chunks = store.counts()
+            if self._faiss.ntotal != n_chunks:
+                raise IndexError_(f"{path}: index is inconsistent ({self._faiss.ntotal} vectors for {n_chunks} chunks)")
+        built_with = self.meta.get("model")
+        wanted = canonical_name(model) if model else built_with
+        if built_with and wanted != built_with:
+            raise ModelMismatchError(f"{path}: index was built with model {built_with!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)")
+        self.embedder = Embedder(wanted)
+        self.chunking = ChunkConfig(
+            int(self.meta.get("chunk_max_tokens", chunking.max_tokens)),
+            int(self.meta.get("chunk_overlap_tokens", chunking.overlap_tokens)),
+        )
+
+    @classmethod
+    def open(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, create: bool = False, chunking: ChunkConfig = ChunkConfig()) -> Index:
+        """Open the index at ``path``; with ``create`` an empty one is made if it is missing."""
+        path = Path(path)
+        if not path.exists():
+            if not create:
+                raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
+            path.mkdir(parents=True)
+        elif not path.is_dir():
+            raise IndexError_(f"{path}: not a directory")
+        conn = connect(path / DB_NAME, create=create)
+        return cls(path, Store(conn), model, chunking)
+
+    def close(self) -> None:
+        self.store.conn.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def add(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
+        """Load, chunk, embed and store every article under ``paths``, all or nothing."""
+        loaded = load_paths(list(paths))
+        return self.add_documents(loaded.documents, progress=progress, warnings=loaded.warnings)
+
+    def add_documents(self, docs: Sequence[Document], progress: bool = False, warnings: Sequence[str] = ()) -> IngestReport:
+        hashes = {d.id: content_hash(d) for d in docs}
+        known = self.store.content_hashes([d.id for d in docs])
+        fresh = [d for d in docs if known.get(d.id) != hashes[d.id]]
+        replaced = [d.id for d in fresh if d.id in known]
+        skipped = len(docs) - len(fresh)
+        if not fresh:
+            return IngestReport(0, 0, skipped, 0, list(warnings))
+        config = ChunkConfig(min(self.chunking.max_tokens, self.embedder.max_tokens), self.chunking.overlap_tokens)
+        chunks = chunk_documents(fresh, self.embedder.count_tokens, config)
+        embeddings = self.embedder.encode([c.text for c in chunks], progress=progress)
+        self._write(fresh, hashes, replaced, chunks, embeddings)
+        return IngestReport(len(fresh) - len(replaced), len(replaced), skipped, len(chunks), list(warnings))
+
+    def _write(self, docs, hashes, replaced, chunks, embeddings) -> None:
+        conn = self.store.conn
+        old_file = self.meta.get("faiss_file")
+        new_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"
+        index = self._faiss if self._faiss is not None else vectors.new_index(self.embedder.dimension)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            stale = np.array(self.store.chunk_ids_of(replaced), dtype=np.int64)
+            self.store.delete_articles(replaced)
+            first = self.store.next_chunk_id()
+            ids = np.arange(first, first + len(chunks), dtype=np.int64)
+            self.store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
+            vectors.remove(index, stale)
+            vectors.add(index, embeddings, ids)
+            vectors.write_index(index, self.path / new_file)
+            meta = {
+                "faiss_file": new_file,
+                "model": self.embedder.name,
+                "dimension": str(self.embedder.dimension),
+                "chunk_max_tokens": str(self.chunking.max_tokens),
+                "chunk_overlap_tokens": str(self.chunking.overlap_tokens),
+            }
+            self.store.set_meta(meta)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            (self.path / new_file).unlink(missing_ok=True)
+            self._faiss = vectors.read_index(self.path / old_file) if old_file else None
+            raise
+        self._faiss = index
+        self.meta.update(meta)
+        if old_file and old_file != new_file:
+            (self.path / old_file).unlink(missing_ok=True)
+        self._remove_orphans()
+
+    def _remove_orphans(self) -> None:
+        current = self.meta.get("faiss_file")
+        for f in self.path.glob("vectors-*.faiss*"):
+            if f.name != current:
+                f.unlink(missing_ok=True)
+
+    # -- reading -----------------------------------------------------------------------
+
+    @property
+    def is_empty(self) -> bool:
+        return self._faiss is None or self._faiss.ntotal == 0
+
+    def vector_search(self, query_vectors: np.ndarray, k: int, since: dt.date | None = None, until: dt.date | None = None) -> list[list[Passage]]:
+        """Top-k passages per query vector, restricted to articles dated in [since, until]."""
+        if self.is_empty:
+            return [[] for _ in range(len(query_vectors))]
+        allowed = None
+        if since or until:
+            allowed = np.array(self.store.chunk_ids_between(since, until), dtype=np.int64)
+        scores, ids = vectors.search(self._faiss, query_vectors, k, allowed)
+        rows = self.store.chunks([int(i) for i in np.unique(ids) if i >= 0])
+        out: list[list[Passage]] = []
+        for srow, irow in zip(scores, ids):
+            hits = []
+            for s, i in zip(srow, irow):
+                if i < 0 or int(i) not in rows:
+                    continue
+                r = rows[int(i)]
+                hits.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(s)))
+            out.append(hits)
+        return out
+
+    def info(self) -> IndexInfo:
+        articles, chunks = self.store.counts()
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        return IndexInfo(
+            path=str(self.path),
+            articles=articles,
+            chunks=chunks,
+            vectors=0 if self._faiss is None else int(self._faiss.ntotal),
+            model=self.meta.get("model", self.embedder.name),
+            dimension=int(self.meta.get("dimension", 0)),
+            index_type="none" if self._faiss is None else vectors.index_type(self._faiss),
+            size_bytes=size,
+            format_version=FORMAT_VERSION,
+        )
+
+    # -- asking ------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None) -> list[Passage]:
+        from .retrieve import search
+
+        return search(self, query, k, since, until)
+
+    def ask(self, question: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None) -> Answer:
+        from .answer import AnswerConfig, answer
+        from .retrieve import check_k, check_range
+
+        check_k(k)
+        check_range(since, until)
+        return answer(self, question, since, until, AnswerConfig(show_passages=k, read_passages=max(8, k)))
+
+    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None) -> Summary:
+        from .summarize import summarize
+
+        return summarize(self, query, max_sentences, since, until)

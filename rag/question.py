@@ -1,0 +1,123 @@
+"""Question analysis: what kind of span answers it, which words matter, and whether
+it asks for the latest or earliest of several events."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import InputError
+from .text import QUESTION_WORDS, STOPWORDS, content_stems, stem, words
+from .types import AnswerType
+
+PLACE_NOUNS = frozenset(
+    "city town country nation state province region capital village island county district place "
+    "border location area continent port site venue airport stadium".split()
+)
+PERSON_NOUNS = frozenset(
+    "person man woman leader president minister official player actor actress singer author king queen "
+    "prince princess pope ceo founder chief governor senator judge candidate coach star rapper musician "
+    "athlete politician lawmaker director executive spokesperson billionaire".split()
+)
+TIME_UNITS = frozenset(
+    "second minute hour day night week month year decade century mile kilometer kilometre km metre meter "
+    "foot feet inch".split()
+)
+_QUALIFIERS = frozenset("long far old".split())
+_AUX = frozenset("do does did is are was were has have had will would can could should may might".split())
+
+
+class Tense(str, Enum):
+    PAST = "past"
+    FUTURE = "future"
+    ANY = "any"
+
+
+class Recency(str, Enum):
+    ANY = "any"
+    LATEST = "latest"
+    EARLIEST = "earliest"
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    type: AnswerType
+    keywords: tuple[str, ...]  # stems of the content words
+    focus: tuple[str, ...]  # stems of the noun a which/what/how-many question names
+    recency: Recency
+    tense: Tense
+    question_stems: frozenset[str]  # every word stem of the question, stop words included
+
+
+def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
+    """Words after the wh-word up to the first auxiliary verb: 'which foreign minister travelled' -> foreign minister.
+
+    A counted focus ('how many ships sank') ends at its first plural noun.
+    """
+    out: list[str] = []
+    for t in tokens[i + 1 :]:
+        low = t.lower()
+        if low in _AUX or (out and (low in STOPWORDS or low.endswith(("ed", "ing")))):
+            break
+        if low not in STOPWORDS:
+            out.append(t)
+        if len(out) >= 4 or (counted and low.endswith("s") and not low.endswith("ss")):
+            break
+    return out
+
+
+def analyse(text: str) -> Question:
+    """Classify a question; raises InputError for an empty one."""
+    text = text.strip()
+    if not text or not re.search(r"\w", text):
+        raise InputError("the question is empty")
+    tokens = words(text)
+    lower = [t.lower() for t in tokens]
+    focus: list[str] = []
+    qtype = AnswerType.ENTITY
+    wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
+    if wh is not None:
+        w = lower[wh]
+        nxt = lower[wh + 1] if wh + 1 < len(lower) else ""
+        if w == "when" or (w in ("what", "which") and nxt in ("year", "date", "day", "month", "time")):
+            qtype = AnswerType.DATE
+        elif w == "how" and nxt in ("many", "much"):
+            qtype, focus = AnswerType.NUMBER, _focus_after(tokens, wh + 1, counted=True)
+        elif w == "how" and nxt in ("long", "far", "old", "tall", "big", "large"):
+            qtype = AnswerType.DURATION
+        elif w == "how":
+            qtype = AnswerType.MANNER
+        elif w == "where":
+            qtype = AnswerType.PLACE
+        elif w in ("who", "whom", "whose"):
+            qtype = AnswerType.PERSON
+        elif w in ("which", "what"):
+            focus = _focus_after(tokens, wh)
+            head = stem(focus[-1]) if focus else ""
+            if head in {stem(n) for n in PLACE_NOUNS}:
+                qtype = AnswerType.PLACE
+            elif head in {stem(n) for n in PERSON_NOUNS}:
+                qtype = AnswerType.PERSON
+    recency = Recency.ANY
+    joined = " ".join(lower)
+    if re.search(r"\b(last|latest|most recent(ly)?|recently|newest)\b", joined):
+        recency = Recency.LATEST
+    elif re.search(r"\b(first|earliest)\b", joined):
+        recency = Recency.EARLIEST
+    tense = Tense.ANY
+    if re.search(r"\b(will|going to|next|upcoming)\b", joined):
+        tense = Tense.FUTURE
+    elif re.search(r"\b(did|was|were|had|has|have)\b", joined):
+        tense = Tense.PAST
+    keywords = tuple(dict.fromkeys(s for s in content_stems(text) if s not in _QUALIFIERS))
+    return Question(
+        text=text,
+        type=qtype,
+        keywords=keywords,
+        focus=tuple(stem(f) for f in focus),
+        recency=recency,
+        tense=tense,
+        question_stems=frozenset(stem(t) for t in tokens),
+    )

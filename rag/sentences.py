@@ -1,0 +1,73 @@
+"""Sentence splitting with character offsets.
+
+A small rule-based splitter: a sentence ends at ``.``, ``!`` or ``?`` (with any closing
+quotes or brackets) followed by white space and an upper-case letter, digit or opening
+quote, or at a blank line. It does not end after a known abbreviation ("Mr.", "Jan."),
+a single initial ("John F. Kennedy") or a dotted acronym ("U.S.") unless the next word
+is a typical sentence opener. Offsets let chunks and answers cite the exact source text.
+"""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sen rep gov gen col lt sgt capt cmdr adm maj st jr sr inc corp co ltd llc
+    no nos vs etc jan feb mar apr jun jul aug sep sept oct nov dec mt ft rev hon pres supt
+    dept univ est approx fig al ave blvd rd gov't a.m p.m e.g i.e u.s u.k u.n e.u d.c""".split()
+)
+_OPENERS = frozenset(
+    """the a an he she it they we i his her its their this that these those but and or so yet
+    in on at after before when while if as there here what who why how some many most""".split()
+)
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n[ \t]*\n")
+_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
+_NEXT_WORD = re.compile(r"\s+[\"'“‘(\[]?([\w'’-]+)")
+
+
+def _is_false_boundary(text: str, dot: int, after: int) -> bool:
+    """Whether the period at ``dot`` ends an abbreviation, initial or acronym, not a sentence."""
+    m = _WORD_BEFORE.search(text, 0, dot)
+    if not m:
+        return False
+    word = m.group(1)
+    lower = word.lower().rstrip(".")
+    nxt = _NEXT_WORD.match(text, after)
+    next_word = nxt.group(1).lower() if nxt else ""
+    if len(word) == 1 and word.isupper():
+        return True  # an initial: "John F. Kennedy"
+    if lower in ABBREVIATIONS or "." in word:
+        # "U.S. The" and "Jan. He" are real ends; "U.S. President" and "Jan. 5" are not.
+        return next_word not in _OPENERS
+    return False
+
+
+def split_spans(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` offsets of the sentences of ``text``, white space trimmed."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group(0)[0] in ".!?":
+            if m.group(0)[0] == "." and _is_false_boundary(text, m.start(), m.end()):
+                continue
+            end = m.end()
+        else:
+            end = m.start()
+        _append(text, start, end, spans)
+        start = m.end()
+    _append(text, start, len(text), spans)
+    return spans
+
+
+def _append(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def split(text: str) -> list[str]:
+    """The sentences of ``text`` as strings."""
+    return [text[a:b] for a, b in split_spans(text)]

@@ -1,0 +1,212 @@
+"""Candidate answer spans in a sentence, by answer type.
+
+No tagger is needed for news prose: names are runs of capitalised words, numbers are
+digits or number words with the unit that follows them, dates come from
+:mod:`rag.dates`, and a manner ("how") is the noun phrase after "by", "aboard" or
+"on a". Each candidate carries a prior: how typical its shape is for the type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+
+from .dates import DateMention, find_dates
+from .question import PLACE_NOUNS, TIME_UNITS, Question
+from .text import STOPWORDS, stem
+from .types import AnswerType
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int  # offsets within the sentence
+    end: int
+    text: str
+    prior: float
+    date: DateMention | None = None  # the span itself, for date answers
+    when: dt.date | None = None  # the date the sentence gives the event nearest the span
+
+    @property
+    def key(self) -> str:
+        if self.date is not None:
+            return self.date.iso
+        return re.sub(r"\W+", " ", self.text.lower()).strip()
+
+
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+    "dozen dozens hundreds thousands millions billions"
+).split()
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+_NUM = re.compile(
+    r"(?<![\w.])(?:\$|€|£)?\d[\d,]*(?:\.\d+)?(?:%| percent)?(?:[- ](?:million|billion|trillion))?"
+    r"(?:-(?P<hunit>[a-z]+))?(?![\w])"
+    r"|\b(?P<word>" + "|".join(_NUMBER_WORDS) + r")\b"
+    r"|\b(?P<ord>" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\b",
+    re.IGNORECASE,
+)
+_TIME_UNIT_STEMS = frozenset(stem(t) for t in TIME_UNITS)
+# Words that mark a name as a person's (a title before it) or as not a person's (a head noun).
+_TITLES = frozenset(
+    "mr mrs ms dr prof president minister mayor governor senator sen rep chancellor king queen prince "
+    "princess pope sir lady lord judge justice coach striker captain general gen col officer chief ceo "
+    "chairman chairwoman secretary ambassador councillor councilor spokesman spokeswoman director "
+    "leader premier pm singer actor actress author".split()
+)
+_NOT_PERSON = frozenset(
+    "bridge agency stadium street road avenue company co inc corp ltd group university college school "
+    "council party ministry department news tv times post bank airport station hospital church museum "
+    "court army navy force forces league cup club team city county state republic kingdom union "
+    "association organisation organization institute foundation committee office service crater tunnel "
+    "river lake mountain island sea ocean port".split()
+)
+_TOKEN = re.compile(r"[\w'’.-]+")
+_LOCATIVE = frozenset("in to at from near into across toward towards of visit visited visiting".split())
+_PROPER = re.compile(r"(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:[A-Z][\w'’.-]*|\d+(?![\d,.-])))*")
+_MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,2}?[\w-]+)\b", re.IGNORECASE)
+
+
+def _strip_possessive(text: str) -> str:
+    return re.sub(r"['’]s$", "", text)
+
+
+def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
+    """Runs of capitalised words, minus a capitalised stop word that merely opens the sentence."""
+    out = []
+    for m in _PROPER.finditer(sentence):
+        s, text = m.start(), m.group(0)
+        first = text.split()[0]
+        if not first.isupper() and re.split(r"['’]", first.lower())[0] in STOPWORDS:
+            rest = text[len(first) :].lstrip()
+            if not rest:
+                continue
+            s += len(text) - len(rest)
+            text = rest
+        text = _strip_possessive(text.rstrip(".,"))
+        while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
+            text = text.rsplit(" ", 1)[0]
+        out.append((s, s + len(text), text))
+    return out
+
+
+def _words_after(sentence: str, end: int, limit: int) -> list[tuple[int, int, str]]:
+    """The unit after a number: up to ``limit`` words, ending at a stop word, a verb-looking
+    word ('crossed', 'walking') or punctuation."""
+    out = []
+    for m in _TOKEN.finditer(sentence, end):
+        word = m.group(0).rstrip(".,")
+        low = word.lower()
+        if not word or re.split(r"['’]", low)[0] in STOPWORDS or len(out) >= limit:
+            break
+        if out and low.endswith(("ed", "ing")):
+            break
+        out.append((m.start(), m.start() + len(word), word))
+        if m.group(0) != word:  # punctuation ends the unit
+            break
+    return out
+
+
+def _preceding_word(sentence: str, start: int) -> str:
+    m = re.search(r"([\w']+)\W*$", sentence[:start])
+    return m.group(1).lower() if m else ""
+
+
+def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> list[Candidate]:
+    out = []
+    for m in _NUM.finditer(sentence):
+        s, e = m.span()
+        if any(d.start <= s < d.end for d in dates):
+            continue
+        unit_words: list[str]
+        if m.group("hunit"):
+            unit_words = [m.group("hunit")]
+            end = e
+        else:
+            after = _words_after(sentence, e, 3)
+            unit_words = [w for _, _, w in after]
+            end = after[-1][1] if after else e
+        unit_stems = set(stem(w) for w in unit_words)
+        prior = 0.6 if m.group("ord") else 1.0
+        if q.type is AnswerType.DURATION:
+            if not unit_stems & _TIME_UNIT_STEMS:
+                continue
+        else:
+            focus = set(q.focus)
+            prior *= 1.0 + 0.8 * len(unit_stems & focus) + 0.4 * len(unit_stems & (set(q.keywords) - focus))
+        out.append(Candidate(s, end, sentence[s:end], prior))
+    return out
+
+
+def candidates(sentence: str, ref: dt.date | None, q: Question) -> list[Candidate]:
+    """Every span of ``sentence`` that has the shape of an answer to ``q``."""
+    dates = find_dates(sentence, ref)
+    if q.type is AnswerType.DATE:
+        return [Candidate(d.start, d.end, d.text, 1.0 if d.granularity.value != "year" else 0.8, d, d.value) for d in dates]
+    found = _typed_candidates(sentence, q, dates)
+    if not dates:
+        return found
+    out = []
+    for c in found:
+        gap, near = min((max(d.start - c.end, c.start - d.end, 0), d) for d in dates)
+        out.append(replace(c, when=near.value) if gap <= 40 else c)
+    return out
+
+
+def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> list[Candidate]:
+    if q.type in (AnswerType.NUMBER, AnswerType.DURATION):
+        return number_candidates(sentence, q, dates)
+    if q.type is AnswerType.MANNER:
+        out = []
+        for m in _MANNER.finditer(sentence):
+            words = m.group(1).split()
+            while words and words[-1].lower() in STOPWORDS:
+                words.pop()
+            if words and not any(d.start <= m.start(1) < d.end for d in dates):
+                text = " ".join(words)
+                out.append(Candidate(m.start(1), m.start(1) + len(text), text, 1.0))
+        return out
+    out = []
+    focus_set = set(q.focus)
+    for s, e, text in proper_phrases(sentence):
+        if any(d.start <= s < d.end for d in dates):
+            continue
+        prior = 0.8
+        before = _preceding_word(sentence, s)
+        if q.type is AnswerType.PLACE:
+            prior = 1.0 if before in _LOCATIVE else 0.6
+            if before == "of" and focus_set & {stem(n) for n in PLACE_NOUNS}:
+                prior = 1.3
+        elif q.type is AnswerType.PERSON:
+            tokens = text.split()
+            prior = 1.0 if len(tokens) >= 2 else 0.7
+            if any(t.lower().rstrip(".") in _NOT_PERSON for t in tokens):
+                prior *= 0.5
+            if tokens[0].lower().rstrip(".") in _TITLES or before in _TITLES:
+                prior *= 1.3
+        if focus_set:
+            # "the Chinese border city of Dandong", "Foreign Minister Choe Son Hui": the noun the
+            # question names stands just before the name, or opens it as a title.
+            window = {stem(w) for w in re.findall(r"[\w'’]+", sentence[max(0, s - 40) : s])[-4:]}
+            own = {stem(w) for w in text.split()}
+            prior *= 1.0 + 0.5 * len(focus_set & window) / len(focus_set) + 0.5 * len(focus_set & own) / len(focus_set)
+        name_stems = [stem(w) for w in text.split() if stem(w) not in focus_set]
+        if name_stems:
+            prior *= 1.0 - 0.5 * sum(1 for w in name_stems if w in q.question_stems) / len(name_stems)
+        out.append(Candidate(s, e, text, prior))
+    if q.type is AnswerType.ENTITY and focus_set:
+        # "the 80th anniversary": the focus noun with the modifiers before it
+        for m in re.finditer(r"[\w'’-]+", sentence):
+            if stem(m.group(0)) in focus_set:
+                mods = re.findall(r"[\w'’-]+", sentence[max(0, m.start() - 40) : m.start()])[-3:]
+                keep: list[str] = []
+                for w in reversed(mods):
+                    if w.lower() in STOPWORDS:
+                        break
+                    keep.insert(0, w)
+                if keep and not all(stem(w) in q.question_stems for w in keep):
+                    text = " ".join(keep + [m.group(0)])
+                    start = sentence.rfind(keep[0], 0, m.start())
+                    out.append(Candidate(start, m.end(), text, 1.2))
+    return out

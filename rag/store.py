@@ -1,0 +1,158 @@
+"""The SQLite half of an index: articles, chunks, dates and the index's own settings.
+
+The schema evolves by numbered migrations recorded in ``PRAGMA user_version``; an
+index written by a newer version of rag is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import IndexError_
+from .types import Chunk, Document
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE articles (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        date TEXT,
+        content_hash TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        date TEXT
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id);
+    CREATE INDEX chunks_date ON chunks(date);
+    CREATE INDEX articles_date ON articles(date);
+    """,
+]
+FORMAT_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    date: dt.date | None
+    source: str
+    title: str
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def connect(path: Path, create: bool) -> sqlite3.Connection:
+    """Open (or create) the database and bring its schema up to date."""
+    if not create and not path.exists():
+        raise IndexError_(f"{path.parent}: not an index (no {path.name})")
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > FORMAT_VERSION:
+            raise IndexError_(f"{path}: written by a newer rag (format {version}, this one reads up to {FORMAT_VERSION})")
+        if version < FORMAT_VERSION:
+            if not create and version == 0:
+                raise IndexError_(f"{path}: not a rag index database")
+            for number in range(version, FORMAT_VERSION):
+                conn.executescript(f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
+        conn.execute("SELECT count(*) FROM meta").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise IndexError_(f"{path}: database is damaged ({exc})") from None
+    return conn
+
+
+class Store:
+    """Reads and writes of the SQLite database; callers own the transaction boundaries."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get_meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta"))
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items()))
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            out.update(self.conn.execute(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", part))
+        return out
+
+    def chunk_ids_of(self, doc_ids: Sequence[str]) -> list[int]:
+        out: list[int] = []
+        for i in range(0, len(doc_ids), 500):
+            part = list(doc_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            out.extend(r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", part))
+        return out
+
+    def delete_articles(self, doc_ids: Sequence[str]) -> None:
+        self.conn.executemany("DELETE FROM articles WHERE id = ?", [(d,) for d in doc_ids])
+
+    def next_chunk_id(self) -> int:
+        return int(self.conn.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM chunks").fetchone()[0])
+
+    def insert(self, docs: Iterable[tuple[Document, str]], chunks: Sequence[tuple[int, Chunk]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO articles(id, source, title, date, content_hash, text) VALUES (?, ?, ?, ?, ?, ?)",
+            [(d.id, d.source, d.title, d.date.isoformat() if d.date else None, h, d.text) for d, h in docs],
+        )
+        self.conn.executemany(
+            "INSERT INTO chunks(id, doc_id, start, end, date) VALUES (?, ?, ?, ?, ?)",
+            [(cid, c.doc_id, c.start, c.end, c.date.isoformat() if c.date else None) for cid, c in chunks],
+        )
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        out: dict[int, ChunkRow] = {}
+        for i in range(0, len(ids), 500):
+            part = [int(x) for x in ids[i : i + 500]]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                "SELECT c.id, c.doc_id, c.start, c.end, substr(a.text, c.start + 1, c.end - c.start), c.date, a.source, a.title "
+                f"FROM chunks c JOIN articles a ON a.id = c.doc_id WHERE c.id IN ({marks})",
+                part,
+            )
+            for r in rows:
+                out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], _date(r[5]), r[6], r[7])
+        return out
+
+    def chunk_ids_between(self, since: dt.date | None, until: dt.date | None) -> list[int]:
+        clauses, args = ["date IS NOT NULL"], []
+        if since:
+            clauses.append("date >= ?")
+            args.append(since.isoformat())
+        if until:
+            clauses.append("date <= ?")
+            args.append(until.isoformat())
+        return [r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(clauses)}", args)]
+
+    def article(self, doc_id: str) -> Document | None:
+        row = self.conn.execute("SELECT id, text, date, source, title FROM articles WHERE id = ?", (doc_id,)).fetchone()
+        return Document(row[0], row[1], _date(row[2]), row[3], row[4]) if row else None
+
+    def counts(self) -> tuple[int, int]:
+        articles = self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return int(articles), int(chunks)

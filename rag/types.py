@@ -1,0 +1,151 @@
+"""Plain dataclasses passed between pipeline stages.
+
+files -> Document -> Chunk -> (vectors) -> Passage -> Answer / Summary
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as loaded from disk, before splitting."""
+
+    id: str
+    text: str
+    date: dt.date | None
+    source: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document sized to fit the embedding model's window."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its article metadata and similarity score."""
+
+    chunk_id: int
+    doc_id: str
+    source: str
+    title: str
+    date: dt.date | None
+    text: str
+    start: int
+    end: int
+    score: float
+
+    def to_json(self) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "date": self.date.isoformat() if self.date else None,
+            "text": self.text,
+            "score": round(float(self.score), 4),
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+class AnswerType(str, Enum):
+    """What kind of span a question asks for."""
+
+    DATE = "date"
+    NUMBER = "number"
+    DURATION = "duration"
+    PLACE = "place"
+    PERSON = "person"
+    MANNER = "manner"
+    ENTITY = "entity"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extracted answer span (or none), with the passages it was drawn from."""
+
+    question: str
+    text: str | None
+    date: str | None  # ISO at the precision the text gives: 2025-09-01, 2019-01 or 2019
+    confidence: float
+    passages: list[Passage]
+    doc_id: str | None = None
+    sentence: str | None = None
+
+    @property
+    def display(self) -> str | None:
+        """The answer as a person reads it: the span, with the ISO date beside it."""
+        if self.text is None:
+            return None
+        if self.date is not None and self.date not in self.text:
+            return f"{self.text} ({self.date})"
+        return self.text
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "date": self.date,
+            "confidence": round(float(self.confidence), 4),
+            "passages": [p.to_json() for p in self.passages],
+        }
+
+
+@dataclass(frozen=True)
+class SummarySentence:
+    text: str
+    doc_id: str
+    date: dt.date | None
+    score: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "doc_id": self.doc_id, "date": self.date.isoformat() if self.date else None}
+
+
+@dataclass(frozen=True)
+class Summary:
+    query: str
+    sentences: list[SummarySentence] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "sentences": [s.to_json() for s in self.sentences]}
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did: counts a user can check."""
+
+    added: int
+    replaced: int
+    skipped: int
+    chunks: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    path: str
+    articles: int
+    chunks: int
+    vectors: int
+    model: str
+    dimension: int
+    index_type: str
+    size_bytes: int
+    format_version: int
+
+    def to_json(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import Index
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory) -> Path:
+    """A real index (real model, FAISS, SQLite) over the bundled sample articles, built once."""
+    path = tmp_path_factory.mktemp("idx") / "samples"
+    with Index.open(path, create=True) as index:
+        index.add([SAMPLES])
+    return path
+
+
+@pytest.fixture
+def sample_index(built_index: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample index that a test may change or damage."""
+    copy = tmp_path / "index"
+    shutil.copytree(built_index, copy)
+    return copy
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    """Every file of an index directory, to check that a failed command changed nothing."""
+    return {f.name: f.read_bytes() for f in sorted(path.iterdir()) if f.is_file()}

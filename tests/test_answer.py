@@ -1,0 +1,73 @@
+"""Answers and summaries over the bundled sample articles (real model and index)."""
+
+import pytest
+
+from rag import Index
+
+
+
+@pytest.fixture(scope="module")
+def index(built_index):
+    with Index.open(built_index) as idx:
+        yield idx
+
+
+def test_when_question_gets_the_resolved_date_of_a_weekday(index):
+    ans = index.ask("When did the Vellmar Harbour Bridge open to traffic?")
+    assert ans.date == "2024-03-04"
+    assert "Monday" in ans.text and ans.display.endswith("(2024-03-04)")
+    assert ans.passages and ans.passages[0].doc_id.startswith("vellmar-bridge")
+
+
+def test_how_many_question_gets_a_number_with_its_unit(index):
+    ans = index.ask("How many vehicles crossed the bridge on its first full day?")
+    assert ans.text.startswith("41,000")
+
+
+def test_who_question_gets_a_person(index):
+    ans = index.ask("Who scored twice in the cup final?")
+    assert "Maya Lindqvist" in ans.text
+
+
+def test_which_question_gets_a_name_not_a_word_of_the_question(index):
+    ans = index.ask("Which team did Riverton Rovers beat in the final?")
+    assert ans.text == "Port Ellis"
+
+
+def test_how_long_question_gets_a_duration(index):
+    assert index.ask("How long will the Tessera mission last?").text == "12-day"
+
+
+def test_did_question_prefers_an_event_that_had_happened(index):
+    ans = index.ask("When did the team win the league cup?")
+    assert ans.date == "2024-06-01"  # "on Saturday" in an article of Sunday 2024-06-02
+
+
+def test_unrelated_question_gets_no_answer_rather_than_an_invention(index):
+    ans = index.ask("What is the boiling point of mercury?")
+    assert ans.text is None and ans.date is None and ans.confidence == 0.0
+
+
+def test_answer_json_shape(index):
+    data = index.ask("Who is the mayor of Vellmar?", k=2).to_json()
+    assert set(data) == {"question", "answer", "date", "confidence", "passages"}
+    assert len(data["passages"]) == 2
+    assert set(data["passages"][0]) == {"doc_id", "source", "date", "text", "score", "start", "end"}
+    assert "Ana Ribeiro" in data["answer"]
+
+
+def test_summary_has_no_repeats_is_in_date_order_and_cites_articles(index):
+    summary = index.summarize("The new Vellmar harbour bridge", max_sentences=4)
+    texts = [s.text for s in summary.sentences]
+    assert 1 <= len(texts) <= 4
+    assert len(set(texts)) == len(texts)
+    # Two sample articles share one sentence word for word: it may appear once at most.
+    assert sum(t.startswith("The Vellmar Harbour Bridge opened to traffic on Monday") for t in texts) <= 1
+    dates = [s.date for s in summary.sentences]
+    assert dates == sorted(dates)
+    assert all(s.doc_id in {"vellmar-bridge-opens", "vellmar-bridge-first-day", "harbour-festival"} for s in summary.sentences)
+
+
+def test_summary_sentences_come_from_their_cited_article(index):
+    for s in index.summarize("Tessera lunar landing", max_sentences=3).sentences:
+        assert s.text in index.store.article(s.doc_id).text

@@ -1,0 +1,92 @@
+"""The `rag` command as a user runs it: a real process, its output and exit status."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import SAMPLES, snapshot
+
+
+def rag(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+
+
+def test_ingest_then_ask_as_json(tmp_path):
+    index = tmp_path / "idx"
+    out = rag("ingest", str(SAMPLES), "--index", str(index), "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["added"] == 5 and report["index"]["vectors"] == report["chunks"]
+    out = rag("ask", "When did the Vellmar Harbour Bridge open to traffic?", "--index", str(index), "--json", "-k", "3")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["date"] == "2024-03-04" and len(data["passages"]) == 3
+
+
+def test_search_summarize_and_info_print_json(sample_index):
+    search = json.loads(rag("search", "Kourou launch", "-k", "2", "--since", "2024-05-01", "--until", "2024-05-31", "--index", str(sample_index), "--json").stdout)
+    assert search["query"] == "Kourou launch" and [p["doc_id"] for p in search["passages"]] == ["tessera-lunar-landing"]
+    summary = json.loads(rag("summarize", "harbour bridge", "--max-sentences", "3", "--index", str(sample_index), "--json").stdout)
+    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date"}
+    info = json.loads(rag("info", "--index", str(sample_index), "--json").stdout)
+    assert info["articles"] == 5 and info["dimension"] == 384
+
+
+def test_human_output_shows_answer_date_and_passages(sample_index):
+    out = rag("ask", "When did the Vellmar Harbour Bridge open to traffic?", "--index", str(sample_index))
+    assert out.returncode == 0
+    assert "(2024-03-04)" in out.stdout and "Passages:" in out.stdout and "vellmar-bridge" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("ask", "   "), "question is empty"),
+        (("search", "bridge", "-k", "0"), "k must be at least 1"),
+        (("ask", "When?", "--since", "2024-13-01"), "--since"),
+        (("summarize", "bridge", "--max-sentences", "0"), "at least 1"),
+    ],
+)
+def test_bad_query_arguments_fail_in_one_line(sample_index, args, fragment):
+    before = snapshot(sample_index)
+    assert_one_line_error(rag(*args, "--index", str(sample_index)), fragment)
+    assert snapshot(sample_index) == before
+
+
+def test_missing_index_fails_in_one_line(tmp_path):
+    assert_one_line_error(rag("ask", "Anything?", "--index", str(tmp_path / "none")), "no index here")
+
+
+def test_ingest_of_missing_or_bad_files_fails_and_keeps_the_index(sample_index, tmp_path):
+    before = snapshot(sample_index)
+    assert_one_line_error(rag("ingest", str(tmp_path / "missing.txt"), "--index", str(sample_index)), "no such file")
+    (tmp_path / "bad.jsonl").write_text('{"id": "a", "text": "x"}\n{oops\n')
+    assert_one_line_error(rag("ingest", str(tmp_path / "bad.jsonl"), "--index", str(sample_index)), "bad.jsonl:2")
+    assert snapshot(sample_index) == before
+
+
+def test_rejected_input_does_not_create_an_index(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    assert_one_line_error(rag("ingest", str(tmp_path / "empty.txt"), "--index", str(tmp_path / "new")), "empty file")
+    assert not (tmp_path / "new").exists()
+
+
+def test_another_model_is_refused_and_named(sample_index):
+    before = snapshot(sample_index)
+    result = rag("ingest", str(SAMPLES), "--index", str(sample_index), "--model", "sentence-transformers/all-mpnet-base-v2")
+    assert_one_line_error(result, "built with model 'sentence-transformers/all-MiniLM-L6-v2'")
+    assert snapshot(sample_index) == before
+
+
+def test_damaged_index_fails_in_one_line(sample_index):
+    next(sample_index.glob("vectors-*.faiss")).write_bytes(b"garbage")
+    assert_one_line_error(rag("info", "--index", str(sample_index)), "damaged")

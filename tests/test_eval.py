@@ -1,0 +1,46 @@
+"""The evaluation scripts on a small gold file of the same format as ../shared/gold."""
+
+import json
+import subprocess
+import sys
+
+from eval.common import contains_answer, exact_match, f1, normalize
+
+from .conftest import FIXTURES, ROOT, SAMPLES
+
+
+def test_gold_rule_lowercases_and_drops_punctuation():
+    assert normalize("Monday (2025-09-01)!") == "monday 20250901"
+    assert contains_answer("Monday (2025-09-01)", ["2025-09"])
+    assert contains_answer("Foreign Minister Choe Son Hui", ["choe son hui"])
+    assert not contains_answer(None, ["x"]) and not contains_answer("2019", ["January 2019"])
+
+
+def test_squad_exact_match_and_f1():
+    assert exact_match("the special train", ["special train"]) == 1.0
+    assert f1("a special train", ["train"]) == 2 * 0.5 * 1 / 1.5
+    assert f1(None, ["x"]) == 0.0
+
+
+def run(module: str, gold: str, index) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--gold", str(FIXTURES / gold), "--articles", str(SAMPLES), "--index", str(index), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_qa_eval_reports_accuracy_retrieval_and_rows(sample_index):
+    report = run("eval.qa", "samples-qa.jsonl", sample_index)
+    assert report["n"] == 3 and len(report["rows"]) == 3
+    assert report["correct"] == 3 and report["accuracy"] == 1.0
+    assert report["doc_recall@5"] == 1.0 and 0 < report["mrr"] <= 1
+    assert report["hit@5"] == 1.0  # the row without doc_ids is scored by hit@k
+    assert report["ingest"]["skipped"] == 5  # the existing index was reused
+
+
+def test_summary_eval_reports_nuggets_repeats_and_citations(sample_index):
+    report = run("eval.summary", "samples-summary.jsonl", sample_index)
+    assert report["n"] == 1 and report["repeats"] == 0
+    assert report["nugget_recall"] == 1.0 and report["cited_doc_precision"] == 1.0

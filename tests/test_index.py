@@ -1,0 +1,129 @@
+"""The index on disk: real model, real FAISS file, real SQLite database."""
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from rag import Index
+from rag.errors import IndexError_, InputError, ModelMismatchError
+from rag.types import Document
+
+from .conftest import SAMPLES, snapshot
+
+
+def test_ingest_counts_articles_chunks_and_vectors(built_index):
+    with Index.open(built_index) as index:
+        info = index.info()
+    assert info.articles == 5
+    assert info.chunks == info.vectors > 0
+    assert info.model == "sentence-transformers/all-MiniLM-L6-v2" and info.dimension == 384
+    assert info.index_type == "IndexFlatIP" and info.size_bytes > 0
+
+
+def test_ingesting_the_same_articles_again_adds_nothing(sample_index):
+    before = snapshot(sample_index)
+    with Index.open(sample_index) as index:
+        report = index.add([SAMPLES])
+    assert (report.added, report.replaced, report.skipped, report.chunks) == (0, 0, 5, 0)
+    assert snapshot(sample_index) == before
+
+
+def test_changed_article_replaces_its_old_chunks(sample_index):
+    with Index.open(sample_index) as index:
+        before = index.info()
+        report = index.add_documents([Document("harbour-festival", "A short replacement text.", dt.date(2024, 3, 10), "x")])
+        after = index.info()
+        hits = index.search("replacement text", k=1)
+    assert (report.added, report.replaced) == (0, 1)
+    assert after.articles == before.articles and after.chunks == after.vectors
+    assert hits[0].doc_id == "harbour-festival" and hits[0].text == "A short replacement text."
+
+
+def test_search_returns_scored_passages_with_metadata(built_index):
+    with Index.open(built_index) as index:
+        hits = index.search("lunar lander water ice", k=3)
+    assert len(hits) == 3 and hits[0].doc_id == "tessera-lunar-landing"
+    assert hits[0].score >= hits[1].score >= hits[2].score
+    assert hits[0].date == dt.date(2024, 5, 20)
+
+
+def test_date_filters_keep_only_articles_in_range(built_index):
+    with Index.open(built_index) as index:
+        hits = index.search("bridge", k=10, since=dt.date(2024, 3, 5), until=dt.date(2024, 3, 31))
+        none = index.search("bridge", k=10, since=dt.date(2030, 1, 1))
+    assert hits and all(dt.date(2024, 3, 5) <= h.date <= dt.date(2024, 3, 31) for h in hits)
+    assert none == []
+
+
+def test_bad_query_arguments_are_refused(built_index):
+    with Index.open(built_index) as index:
+        for call in (lambda: index.search(" "), lambda: index.search("x", k=0), lambda: index.ask("x", k=-1)):
+            with pytest.raises(InputError):
+                call()
+        with pytest.raises(InputError, match="after"):
+            index.search("x", since=dt.date(2024, 2, 1), until=dt.date(2024, 1, 1))
+
+
+def test_missing_index_directory_is_an_error(tmp_path):
+    with pytest.raises(IndexError_, match="no index here"):
+        Index.open(tmp_path / "nowhere")
+
+
+def test_an_index_refuses_a_different_model(sample_index):
+    with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
+        Index.open(sample_index, model="sentence-transformers/paraphrase-MiniLM-L3-v2")
+
+
+def test_damaged_vector_file_is_reported(sample_index):
+    vec = next(sample_index.glob("vectors-*.faiss"))
+    vec.write_bytes(vec.read_bytes()[:100])
+    with pytest.raises(IndexError_, match="damaged"):
+        Index.open(sample_index)
+
+
+def test_damaged_database_is_reported(sample_index):
+    db = sample_index / "rag.sqlite"
+    db.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IndexError_, match="damaged|not a rag index"):
+        Index.open(sample_index)
+
+
+def test_vectors_and_chunks_out_of_step_are_reported(sample_index):
+    conn = sqlite3.connect(sample_index / "rag.sqlite")
+    conn.execute("DELETE FROM chunks WHERE id = (SELECT MAX(id) FROM chunks)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(IndexError_, match="inconsistent"):
+        Index.open(sample_index)
+
+
+def test_a_rejected_ingest_leaves_the_index_unchanged(sample_index, tmp_path):
+    good = tmp_path / "in" / "good.txt"
+    good.parent.mkdir()
+    good.write_text("date 2024-07-01\nA new article that would be added.")
+    (tmp_path / "in" / "bad.txt").write_bytes(b"date 2024-07-01\n\xff\xfe")
+    before = snapshot(sample_index)
+    with Index.open(sample_index) as index:
+        with pytest.raises(InputError, match="not UTF-8"):
+            index.add([tmp_path / "in"])
+    assert snapshot(sample_index) == before
+
+
+def test_a_crash_while_writing_leaves_the_previous_index_whole(sample_index, monkeypatch):
+    from rag import vectors
+
+    before = snapshot(sample_index)
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-write
+
+    with Index.open(sample_index) as index:
+        monkeypatch.setattr(vectors, "write_index", fail)
+        with pytest.raises(KeyboardInterrupt):
+            index.add_documents([Document("new", "Fresh text about a new topic.", dt.date(2024, 8, 1), "x")])
+        monkeypatch.undo()
+        assert index.info().articles == 5
+    assert snapshot(sample_index) == before
+    with Index.open(sample_index) as reopened:
+        assert reopened.search("Fresh text about a new topic", k=1)[0].doc_id != "new"
