@@ -16,7 +16,16 @@ import json
 import statistics
 import time
 
-from .common import add_index_args, built_index, contains_answer, exact_match, f1, load_gold, percentile, run_main
+from .common import (
+    add_index_args,
+    built_index,
+    contains_answer,
+    exact_match,
+    f1,
+    load_gold,
+    percentile,
+    run_main,
+)
 
 RANK_DEPTH = 10
 

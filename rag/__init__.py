@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from .errors import IndexError_, InputError, ModelMismatchError, RagError
 from .index import Index
-from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary, SummarySentence
+from .types import (
+    Answer,
+    Document,
+    IndexInfo,
+    IngestReport,
+    Passage,
+    Summary,
+    SummarySentence,
+)
 
 __all__ = [
     "Answer", "Document", "Index", "IndexError_", "IndexInfo", "IngestReport", "InputError",

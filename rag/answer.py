@@ -26,7 +26,7 @@ from .question import Question, Recency, Tense, analyse
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
-from .types import Answer, AnswerType, Passage
+from .types import Answer, Passage
 
 
 @dataclass(frozen=True)

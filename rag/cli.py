@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 import textwrap
 from collections.abc import Callable
@@ -70,9 +71,15 @@ def ingest(
         loaded = load_paths(list(paths))  # validate everything before touching the index
         for w in loaded.warnings:
             typer.echo(f"warning: {w}", err=True)
-        with Index.open(index, model=model, create=True) as idx:
-            report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)
-            info = idx.info()
+        created = not index.exists()
+        try:
+            with Index.open(index, model=model, create=True) as idx:
+                report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)
+                info = idx.info()
+        except BaseException:
+            if created:  # a first ingest that failed (say, a model that will not load) leaves no husk
+                shutil.rmtree(index, ignore_errors=True)
+            raise
         if as_json:
             _emit({**report.to_json(), "index": info.to_json()})
         else:

@@ -26,7 +26,7 @@ from .embed import Embedder, canonical_name
 from .errors import IndexError_, ModelMismatchError
 from .load import load_paths
 from .store import FORMAT_VERSION, Store, connect
-from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
+from .types import Answer, Chunk, Document, IndexInfo, IngestReport, Passage, Summary
 
 DB_NAME = "rag.sqlite"
 DEFAULT_INDEX = Path("indexes/default")
@@ -104,7 +104,7 @@ class Index:
         self._write(fresh, hashes, replaced, chunks, embeddings)
         return IngestReport(len(fresh) - len(replaced), len(replaced), skipped, len(chunks), list(warnings))
 
-    def _write(self, docs, hashes, replaced, chunks, embeddings) -> None:
+    def _write(self, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
         conn = self.store.conn
         old_file = self.meta.get("faiss_file")
         new_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"

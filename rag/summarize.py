@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer import lexical_overlap, sentences_of
+from .errors import InputError
 from .question import analyse
 from .retrieve import check_query
 from .text import content_stems
-from .errors import InputError
 from .types import Summary, SummarySentence
 
 

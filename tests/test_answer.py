@@ -5,7 +5,6 @@ import pytest
 from rag import Index
 
 
-
 @pytest.fixture(scope="module")
 def index(built_index):
     with Index.open(built_index) as idx:

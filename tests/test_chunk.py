@@ -1,6 +1,7 @@
 import datetime as dt
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag.chunk import ChunkConfig, chunk_document, whitespace_tokens
 from rag.types import Document

@@ -90,3 +90,9 @@ def test_another_model_is_refused_and_named(sample_index):
 def test_damaged_index_fails_in_one_line(sample_index):
     next(sample_index.glob("vectors-*.faiss")).write_bytes(b"garbage")
     assert_one_line_error(rag("info", "--index", str(sample_index)), "damaged")
+
+
+def test_a_model_that_cannot_load_fails_in_one_line_and_leaves_no_index(tmp_path):
+    result = rag("ingest", str(SAMPLES), "--index", str(tmp_path / "new"), "--model", str(tmp_path / "no-such-model"))
+    assert_one_line_error(result, "cannot load embedding model")
+    assert not (tmp_path / "new").exists()

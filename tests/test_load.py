@@ -2,6 +2,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag.errors import InputError
 from rag.load import load_paths
@@ -89,3 +91,16 @@ def test_the_same_article_id_from_two_files_is_refused(tmp_path):
     write(tmp_path / "b" / "same.txt", "date 2024-01-01\nTwo.")
     with pytest.raises(InputError, match="also comes from"):
         load_paths([tmp_path / "a", tmp_path / "b"])
+
+
+_body = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.just("\n"), min_size=1, max_size=300).filter(str.strip)
+
+
+@given(day=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)), body=_body, indent=st.sampled_from(["", " ", "\t "]), same_line=st.booleans())
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_date_line_and_body_round_trip(tmp_path, day, body, indent, same_line):
+    sep = " " if same_line else "\n"
+    f = write(tmp_path / "r.txt", f"{indent}date {day.isoformat()}{sep}{body}")
+    doc = load_paths([f]).documents[0]
+    assert doc.date == day
+    assert doc.text == body.strip()
