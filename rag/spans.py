@@ -65,7 +65,7 @@ _NOT_PERSON = frozenset(
 _TOKEN = re.compile(r"[\w'’.-]+")
 _LOCATIVE = frozenset("in to at from near into across toward towards of visit visited visiting".split())
 _PROPER = re.compile(r"(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:[A-Z][\w'’.-]*|\d+(?![\d,.-])))*")
-_MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,2}?[\w-]+)\b", re.IGNORECASE)
+_MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.IGNORECASE)
 
 
 def _strip_possessive(text: str) -> str:
@@ -149,7 +149,8 @@ def candidates(sentence: str, ref: dt.date | None, q: Question) -> list[Candidat
         return found
     out = []
     for c in found:
-        gap, near = min((max(d.start - c.end, c.start - d.end, 0), d) for d in dates)
+        near = min(dates, key=lambda d: max(d.start - c.end, c.start - d.end, 0))
+        gap = max(near.start - c.end, c.start - near.end, 0)
         out.append(replace(c, when=near.value) if gap <= 40 else c)
     return out
 
@@ -160,12 +161,22 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
     if q.type is AnswerType.MANNER:
         out = []
         for m in _MANNER.finditer(sentence):
+            # "by his special train on Tuesday" -> "special train": skip determiners, stop at the next stop word
             words = m.group(1).split()
-            while words and words[-1].lower() in STOPWORDS:
-                words.pop()
-            if words and not any(d.start <= m.start(1) < d.end for d in dates):
-                text = " ".join(words)
-                out.append(Candidate(m.start(1), m.start(1) + len(text), text, 1.0))
+            skip = 0
+            while skip < len(words) and words[skip].lower() in STOPWORDS:
+                skip += 1
+            keep = []
+            for w in words[skip:]:
+                if w.lower() in STOPWORDS:
+                    break
+                keep.append(w)
+            if not keep:
+                continue
+            start = m.start(1) + len(" ".join(words[:skip])) + (1 if skip else 0)
+            if not any(d.start <= start < d.end for d in dates):
+                text = " ".join(keep)
+                out.append(Candidate(start, start + len(text), text, 1.0))
         return out
     out = []
     focus_set = set(q.focus)

@@ -1,0 +1,34 @@
+import datetime as dt
+
+from rag.question import analyse
+from rag.spans import candidates, proper_phrases
+
+MONDAY = dt.date(2025, 9, 1)
+
+
+def texts(sentence: str, question: str, ref=MONDAY) -> list[str]:
+    return [c.text for c in candidates(sentence, ref, analyse(question))]
+
+
+def test_names_are_runs_of_capitalised_words_without_a_leading_stop_word():
+    found = [t for _, _, t in proper_phrases("The Bank of England met the US and South Korea in Geneva.")]
+    assert found == ["Bank of England", "US", "South Korea", "Geneva"]
+
+
+def test_number_keeps_its_unit_but_not_the_verb_after_it():
+    assert texts("More than 41,000 vehicles crossed the bridge.", "How many vehicles crossed?") == ["41,000 vehicles"]
+
+
+def test_duration_needs_a_time_unit():
+    assert texts("The 60-hour trip cost 300 dollars.", "How long was the trip?") == ["60-hour"]
+
+
+def test_manner_is_the_noun_phrase_after_by_or_on_a():
+    assert texts("She left by her special train on Monday.", "How did she travel?") == ["special train"]
+    assert texts("He came on a bicycle.", "How did he come?") == ["bicycle"]
+
+
+def test_a_name_between_two_equally_near_dates_gets_one_of_them():
+    found = candidates("Talks: Monday, Oslo, Tuesday.", MONDAY, analyse("Where did they meet?"))
+    oslo = next(c for c in found if c.text == "Oslo")
+    assert oslo.when in (dt.date(2025, 9, 1), dt.date(2025, 9, 2))
