@@ -34,11 +34,12 @@ class SummaryConfig:
     max_words: int = 60
 
 
-def word_jaccard(a: str, b: str) -> float:
-    sa, sb = set(content_stems(a)), set(content_stems(b))
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / len(sa | sb)
+def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
+    """Two sentences repeat each other when their content words mostly coincide, or when
+    one's content words all appear in the other (the shorter adds nothing)."""
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= threshold or a <= b or b <= a
 
 
 def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig()) -> Summary:
@@ -48,7 +49,11 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
     q = analyse(query)
     qvec = index.embedder.encode([query])
     passages = index.vector_search(qvec, config.read_passages, since, until)[0]
-    sents = [s for s in sentences_of(passages) if config.min_words <= len(s.text.split()) <= config.max_words]
+    # Questions ("What is the jackpot?") and fragments state nothing a summary can use.
+    sents = [
+        s for s in sentences_of(passages)
+        if config.min_words <= len(s.text.split()) <= config.max_words and not s.text.rstrip("\"'”’)").endswith("?")
+    ]
     if not sents:
         return Summary(query, [])
     vecs = index.embedder.encode([s.text for s in sents])
@@ -58,6 +63,7 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
     centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
     lexical = np.array([lexical_overlap(q, s.text) for s in sents])
     relevance = config.query_weight * (vecs @ qvec[0]) + config.centrality_weight * centrality + config.lexical_weight * lexical
+    bags = [set(content_stems(s.text)) for s in sents]
     chosen: list[int] = []
     candidates = set(range(len(sents)))
     while candidates and len(chosen) < max_sentences:
@@ -68,7 +74,7 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
         candidates.discard(best)
         chosen.append(best)
         for i in list(candidates):
-            if float(sims[i, best]) >= config.duplicate_cosine or word_jaccard(sents[i].text, sents[best].text) >= config.duplicate_jaccard:
+            if float(sims[i, best]) >= config.duplicate_cosine or says_the_same(bags[i], bags[best], config.duplicate_jaccard):
                 candidates.discard(i)
     order = sorted(chosen, key=lambda i: (sents[i].passage.date or dt.date.max, sents[i].passage.doc_id, sents[i].passage.start + sents[i].start))
     return Summary(query, [SummarySentence(sents[i].text, sents[i].passage.doc_id, sents[i].passage.date, float(relevance[i])) for i in order])
