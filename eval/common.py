@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import re
 import string
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag import Index, RagError
+from rag.retrieve import DEFAULT_MODE, Mode
 
 
 def load_gold(path: str | Path) -> list[dict]:
@@ -84,7 +86,14 @@ def add_index_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--articles", nargs="+", required=True, help="article files or folders")
     parser.add_argument("--index", help="index directory to build or reuse (default: a temporary one)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=DEFAULT_MODE.value, help="retrieval mode")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def as_of(row: dict) -> dt.date | None:
+    """A gold row's ``question_date`` is the day it was asked: its "as of" date."""
+    value = row.get("question_date")
+    return dt.date.fromisoformat(value) if value else None
 
 
 @contextlib.contextmanager

@@ -16,8 +16,11 @@ import json
 import statistics
 import time
 
+from rag.retrieve import Mode
+
 from .common import (
     add_index_args,
+    as_of,
     built_index,
     contains_answer,
     exact_match,
@@ -30,11 +33,12 @@ from .common import (
 RANK_DEPTH = 10
 
 
-def score_row(index, row: dict) -> dict:
+def score_row(index, row: dict, mode: Mode) -> dict:
+    day = as_of(row)
     start = time.perf_counter()
-    answer = index.ask(row["question"])
+    answer = index.ask(row["question"], mode=mode, as_of=day)
     latency = time.perf_counter() - start
-    ranked = index.search(row["question"], k=RANK_DEPTH)
+    ranked = index.search(row["question"], k=RANK_DEPTH, mode=mode, as_of=day)
     shown = answer.display
     out = {
         "id": row.get("id"),
@@ -59,7 +63,7 @@ def score_row(index, row: dict) -> dict:
     return out
 
 
-def summarise(rows: list[dict], skipped: int, ingest: dict) -> dict:
+def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
     def mean(key: str) -> float | None:
         values = [float(r[key]) for r in rows if key in r]
         return round(statistics.fmean(values), 4) if values else None
@@ -78,6 +82,7 @@ def summarise(rows: list[dict], skipped: int, ingest: dict) -> dict:
         "hit@1": mean("hit@1"),
         "hit@5": mean("hit@5"),
         "hit@10": mean("hit@10"),
+        "mode": mode,
         "latency_ms_p50": round(percentile(latencies, 50), 1),
         "latency_ms_p95": round(percentile(latencies, 95), 1),
         "ingest": ingest,
@@ -103,8 +108,8 @@ def main() -> None:
     gold = load_gold(args.gold)
     usable = [g for g in gold if g.get("answerable", True)]
     with built_index(args) as (index, ingest):
-        rows = [score_row(index, g) for g in usable]
-    report = summarise(rows, len(gold) - len(usable), ingest)
+        rows = [score_row(index, g, Mode(args.mode)) for g in usable]
+    report = summarise(rows, len(gold) - len(usable), ingest, args.mode)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

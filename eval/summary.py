@@ -16,9 +16,10 @@ import itertools
 import json
 import statistics
 
+from rag.retrieve import Mode
 from rag.text import content_stems
 
-from .common import add_index_args, built_index, load_gold, run_main
+from .common import add_index_args, as_of, built_index, load_gold, run_main
 
 REPEAT_JACCARD = 0.6
 
@@ -30,10 +31,10 @@ def is_repeat(a: str, b: str) -> bool:
     return len(sa & sb) / len(sa | sb) >= REPEAT_JACCARD or sa <= sb or sb <= sa
 
 
-def score_row(index, row: dict) -> dict:
+def score_row(index, row: dict, mode: Mode) -> dict:
     query = row.get("query") or row["question"]
     nuggets = row.get("nuggets") or [row["answers"]]
-    summary = index.summarize(query, row.get("max_sentences", 5))
+    summary = index.summarize(query, row.get("max_sentences", 5), mode=mode, as_of=as_of(row))
     text = " ".join(s.text for s in summary.sentences).lower()
     covered = [any(alt.lower() in text for alt in nugget) for nugget in nuggets]
     repeats = sum(is_repeat(a.text, b.text) for a, b in itertools.combinations(summary.sentences, 2))
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     gold = [g for g in load_gold(args.gold) if g.get("answerable", True)]
     with built_index(args) as (index, ingest):
-        rows = [score_row(index, g) for g in gold]
+        rows = [score_row(index, g, Mode(args.mode)) for g in gold]
     precisions = [r["cited_doc_precision"] for r in rows if "cited_doc_precision" in r]
     report = {
         "n": len(rows),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .question import Question, Recency, Tense, analyse
+from .retrieve import DEFAULT_MODE, Mode, retrieve
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
@@ -39,6 +40,7 @@ class AnswerConfig:
     dense_weight: float = 0.55
     lexical_weight: float = 0.3
     passage_weight: float = 0.15
+    mode: Mode = DEFAULT_MODE
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def answer_passages(q: Question, passages: list[Passage], sentence_vectors: np.n
     scored: list[_Scored] = []
     for s, d in zip(sents, dense):
         lexical = lexical_overlap(q, s.text, weights)
-        sscore = config.dense_weight * float(d) + config.lexical_weight * lexical + config.passage_weight * s.passage.score
+        sscore = config.dense_weight * float(d) + config.lexical_weight * lexical + config.passage_weight * s.passage.similarity
         for c in candidates(s.text, s.passage.date, q):
             if _repeats_question(q, c):
                 continue
@@ -167,13 +169,13 @@ def answer_passages(q: Question, passages: list[Passage], sentence_vectors: np.n
     return best, confidence
 
 
-def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig()) -> Answer:
+def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig(), as_of: dt.date | None = None) -> Answer:
     """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`)."""
     q = analyse(question)
     qvec = index.embedder.encode([q.text])
-    passages = index.vector_search(qvec, config.read_passages, since, until)[0]
+    passages = retrieve(index, q.text, qvec[0], config.read_passages, since, until, config.mode, as_of)
     shown = passages[: config.show_passages]
-    if not passages or passages[0].score < config.min_passage_score:
+    if not passages or max(p.similarity for p in passages) < config.min_passage_score:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     sents = sentences_of(passages)
     svecs = index.embedder.encode([s.text for s in sents])

@@ -20,6 +20,7 @@ import typer
 from .errors import RagError
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
+from .retrieve import DEFAULT_MODE, Mode
 from .types import Passage
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles.")
@@ -30,6 +31,8 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="sentence-trans
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")]
 KOpt = Annotated[int, typer.Option("-k", "--top-k", help="Passages to return.")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Ask as of YYYY-MM-DD (default today): later articles are left out, recent ones preferred.")]
+ModeOpt = Annotated[Mode, typer.Option("--mode", help="Retrieval: dense vectors, lexical BM25, or a hybrid of both.")]
 
 
 def _run(fn: Callable[[], Any]) -> Any:
@@ -98,6 +101,8 @@ def ask(
     k: KOpt = 5,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    as_of: AsOfOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -105,7 +110,7 @@ def ask(
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            ans = idx.ask(question, k=k, since=_date(since, "--since"), until=_date(until, "--until"))
+            ans = idx.ask(question, k=k, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"))
         if as_json:
             _emit(ans.to_json())
             return
@@ -127,6 +132,8 @@ def search(
     k: KOpt = 5,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    as_of: AsOfOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -134,7 +141,7 @@ def search(
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            passages = idx.search(query, k=k, since=_date(since, "--since"), until=_date(until, "--until"))
+            passages = idx.search(query, k=k, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"))
         if as_json:
             _emit({"query": query, "passages": [p.to_json() for p in passages]})
         elif not passages:
@@ -152,6 +159,8 @@ def summarize(
     max_sentences: Annotated[int, typer.Option("--max-sentences", "-n", help="At most this many sentences.")] = 5,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    as_of: AsOfOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -159,7 +168,7 @@ def summarize(
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            summary = idx.summarize(query, max_sentences, since=_date(since, "--since"), until=_date(until, "--until"))
+            summary = idx.summarize(query, max_sentences, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"))
         if as_json:
             _emit(summary.to_json())
             return

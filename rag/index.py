@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import vectors
+from . import lexical, vectors
 from .chunk import ChunkConfig, chunk_documents
 from .embed import Embedder, canonical_name
 from .errors import IndexError_, ModelMismatchError
 from .load import load_paths
+from .retrieve import DEFAULT_MODE, Mode, check_k, check_range, search
 from .store import FORMAT_VERSION, Store, connect
 from .types import Answer, Chunk, Document, IndexInfo, IngestReport, Passage, Summary
 
@@ -46,6 +48,7 @@ class Index:
         self.store = store
         self.meta = store.get_meta()
         self._faiss = None
+        self._lexical: lexical.LexicalIndex | None = None
         if "faiss_file" in self.meta:
             self._faiss = vectors.read_index(path / self.meta["faiss_file"])
             _, n_chunks = store.counts()
@@ -106,8 +109,8 @@ class Index:
 
     def _write(self, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
         conn = self.store.conn
-        old_file = self.meta.get("faiss_file")
-        new_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"
+        gen = uuid.uuid4().hex[:12]
+        new_vectors, new_lexical = f"vectors-{gen}.faiss", f"lexical-{gen}"
         index = self._faiss if self._faiss is not None else vectors.new_index(self.embedder.dimension)
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -118,9 +121,12 @@ class Index:
             self.store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
             vectors.remove(index, stale)
             vectors.add(index, embeddings, ids)
-            vectors.write_index(index, self.path / new_file)
+            vectors.write_index(index, self.path / new_vectors)
+            lex = lexical.build(*self._chunk_texts())
+            lexical.write(lex, self.path / new_lexical)
             meta = {
-                "faiss_file": new_file,
+                "faiss_file": new_vectors,
+                "lexical_dir": new_lexical,
                 "model": self.embedder.name,
                 "dimension": str(self.embedder.dimension),
                 "chunk_max_tokens": str(self.chunking.max_tokens),
@@ -130,20 +136,40 @@ class Index:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
-            (self.path / new_file).unlink(missing_ok=True)
-            self._faiss = vectors.read_index(self.path / old_file) if old_file else None
+            self._remove_unreferenced()
+            old = self.meta.get("faiss_file")
+            self._faiss = vectors.read_index(self.path / old) if old else None
             raise
-        self._faiss = index
+        self._faiss, self._lexical = index, lex
         self.meta.update(meta)
-        if old_file and old_file != new_file:
-            (self.path / old_file).unlink(missing_ok=True)
-        self._remove_orphans()
+        self._remove_unreferenced()
 
-    def _remove_orphans(self) -> None:
-        current = self.meta.get("faiss_file")
-        for f in self.path.glob("vectors-*.faiss*"):
-            if f.name != current:
-                f.unlink(missing_ok=True)
+    def _chunk_texts(self) -> tuple[list[str], np.ndarray]:
+        ids, texts = self.store.all_chunk_texts()
+        return texts, ids
+
+    def _remove_unreferenced(self) -> None:
+        """Delete vector files and lexical folders that the committed meta does not name."""
+        keep = {self.store.get_meta().get("faiss_file"), self.store.get_meta().get("lexical_dir")}
+        for f in [*self.path.glob("vectors-*"), *self.path.glob("lexical-*")]:
+            if f.name not in keep:
+                shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
+
+    def lexical(self) -> lexical.LexicalIndex:
+        """The BM25 index, read on first use; an index built before it existed gets one now."""
+        if self._lexical is None:
+            name = self.meta.get("lexical_dir")
+            if name:
+                self._lexical = lexical.read(self.path / name)
+            else:
+                self._lexical = lexical.build(*self._chunk_texts())
+                name = f"lexical-{uuid.uuid4().hex[:12]}"
+                lexical.write(self._lexical, self.path / name)
+                self.store.conn.execute("BEGIN IMMEDIATE")
+                self.store.set_meta({"lexical_dir": name})
+                self.store.conn.execute("COMMIT")
+                self.meta["lexical_dir"] = name
+        return self._lexical
 
     # -- reading -----------------------------------------------------------------------
 
@@ -151,24 +177,33 @@ class Index:
     def is_empty(self) -> bool:
         return self._faiss is None or self._faiss.ntotal == 0
 
-    def vector_search(self, query_vectors: np.ndarray, k: int, since: dt.date | None = None, until: dt.date | None = None) -> list[list[Passage]]:
-        """Top-k passages per query vector, restricted to articles dated in [since, until]."""
+    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
+        """Chunk ids of articles dated in [since, until]; None when there is no range."""
+        if not since and not until:
+            return None
+        return np.array(self.store.chunk_ids_between(since, until), dtype=np.int64)
+
+    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks."""
         if self.is_empty:
-            return [[] for _ in range(len(query_vectors))]
-        allowed = None
-        if since or until:
-            allowed = np.array(self.store.chunk_ids_between(since, until), dtype=np.int64)
-        scores, ids = vectors.search(self._faiss, query_vectors, k, allowed)
-        rows = self.store.chunks([int(i) for i in np.unique(ids) if i >= 0])
-        out: list[list[Passage]] = []
-        for srow, irow in zip(scores, ids):
-            hits = []
-            for s, i in zip(srow, irow):
-                if i < 0 or int(i) not in rows:
-                    continue
-                r = rows[int(i)]
-                hits.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(s)))
-            out.append(hits)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, ids = vectors.search(self._faiss, query_vector[None, :], k, allowed)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with the stored vectors of ``ids``."""
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return vectors.reconstruct(self._faiss, ids) @ query_vector
+
+    def passages(self, ids: Sequence[int], scores: Sequence[float], sims: Sequence[float]) -> list[Passage]:
+        rows = self.store.chunks([int(i) for i in ids])
+        out = []
+        for i, score, sim in zip(ids, scores, sims):
+            r = rows.get(int(i))
+            if r is not None:
+                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim)))
         return out
 
     def info(self) -> IndexInfo:
@@ -187,21 +222,20 @@ class Index:
         )
 
     # -- asking ------------------------------------------------------------------------
+    # ``as_of`` is the day the question is asked (default: today): later articles are left
+    # out and recent ones preferred.
 
-    def search(self, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None) -> list[Passage]:
-        from .retrieve import search
+    def search(self, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
+        return search(self, query, k, since, until, mode, as_of)
 
-        return search(self, query, k, since, until)
-
-    def ask(self, question: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None) -> Answer:
+    def ask(self, question: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Answer:
         from .answer import AnswerConfig, answer
-        from .retrieve import check_k, check_range
 
         check_k(k)
         check_range(since, until)
-        return answer(self, question, since, until, AnswerConfig(show_passages=k, read_passages=max(8, k)))
+        return answer(self, question, since, until, AnswerConfig(show_passages=k, read_passages=max(8, k), mode=mode), as_of)
 
-    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None) -> Summary:
-        from .summarize import summarize
+    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Summary:
+        from .summarize import SummaryConfig, summarize
 
-        return summarize(self, query, max_sentences, since, until)
+        return summarize(self, query, max_sentences, since, until, SummaryConfig(mode=mode), as_of)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .errors import IndexError_
 from .types import Chunk, Document
 
@@ -147,6 +149,13 @@ class Store:
             clauses.append("date <= ?")
             args.append(until.isoformat())
         return [r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(clauses)}", args)]
+
+    def all_chunk_texts(self) -> tuple[np.ndarray, list[str]]:
+        """Every chunk's id (ascending) and text: what the lexical index is built from."""
+        rows = self.conn.execute(
+            "SELECT c.id, substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.doc_id ORDER BY c.id"
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def article(self, doc_id: str) -> Document | None:
         row = self.conn.execute("SELECT id, text, date, source, title FROM articles WHERE id = ?", (doc_id,)).fetchone()

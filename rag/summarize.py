@@ -16,7 +16,7 @@ import numpy as np
 from .answer import lexical_overlap, sentences_of
 from .errors import InputError
 from .question import analyse
-from .retrieve import check_query
+from .retrieve import DEFAULT_MODE, Mode, check_query, retrieve
 from .text import content_stems
 from .types import Summary, SummarySentence
 
@@ -32,6 +32,7 @@ class SummaryConfig:
     duplicate_jaccard: float = 0.5
     min_words: int = 6
     max_words: int = 60
+    mode: Mode = DEFAULT_MODE
 
 
 def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
@@ -42,13 +43,13 @@ def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold or a <= b or b <= a
 
 
-def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig()) -> Summary:
+def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig(), as_of: dt.date | None = None) -> Summary:
     query = check_query(query)
     if max_sentences < 1:
         raise InputError(f"max sentences must be at least 1 (got {max_sentences})")
     q = analyse(query)
     qvec = index.embedder.encode([query])
-    passages = index.vector_search(qvec, config.read_passages, since, until)[0]
+    passages = retrieve(index, query, qvec[0], config.read_passages, since, until, config.mode, as_of)
     # Questions ("What is the jackpot?") and fragments state nothing a summary can use.
     sents = [
         s for s in sentences_of(passages)

@@ -44,7 +44,8 @@ class Passage:
     text: str
     start: int
     end: int
-    score: float
+    score: float  # the ranking score of the retrieval mode (cosine, BM25 share, or their blend)
+    similarity: float = 0.0  # cosine similarity with the query, whatever the mode
 
     def to_json(self) -> dict:
         return {
@@ -53,6 +54,7 @@ class Passage:
             "date": self.date.isoformat() if self.date else None,
             "text": self.text,
             "score": round(float(self.score), 4),
+            "similarity": round(float(self.similarity), 4),
             "start": self.start,
             "end": self.end,
         }

@@ -50,6 +50,11 @@ def remove(index: faiss.Index, ids: np.ndarray) -> int:
     return int(index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
 
 
+def reconstruct(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
+    """The stored vectors of ``ids`` (exact for flat indexes)."""
+    return index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+
+
 def search(index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) per query row; ``allowed`` restricts the search to those ids."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)

@@ -31,4 +31,4 @@ def sample_index(built_index: Path, tmp_path: Path) -> Path:
 
 def snapshot(path: Path) -> dict[str, bytes]:
     """Every file of an index directory, to check that a failed command changed nothing."""
-    return {f.name: f.read_bytes() for f in sorted(path.iterdir()) if f.is_file()}
+    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()}

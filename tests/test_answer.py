@@ -15,7 +15,7 @@ def test_when_question_gets_the_resolved_date_of_a_weekday(index):
     ans = index.ask("When did the Vellmar Harbour Bridge open to traffic?")
     assert ans.date == "2024-03-04"
     assert "Monday" in ans.text and ans.display.endswith("(2024-03-04)")
-    assert ans.passages and ans.passages[0].doc_id.startswith("vellmar-bridge")
+    assert any(p.doc_id.startswith("vellmar-bridge") for p in ans.passages[:2])
 
 
 def test_how_many_question_gets_a_number_with_its_unit(index):
@@ -51,7 +51,7 @@ def test_answer_json_shape(index):
     data = index.ask("Who is the mayor of Vellmar?", k=2).to_json()
     assert set(data) == {"question", "answer", "date", "confidence", "passages"}
     assert len(data["passages"]) == 2
-    assert set(data["passages"][0]) == {"doc_id", "source", "date", "text", "score", "start", "end"}
+    assert set(data["passages"][0]) == {"doc_id", "source", "date", "text", "score", "similarity", "start", "end"}
     assert "Ana Ribeiro" in data["answer"]
 
 

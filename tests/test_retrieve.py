@@ -1,0 +1,80 @@
+"""Dense, lexical and hybrid retrieval, dates and recency, against a reference ranking."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from rag import Index
+from rag.lexical import build, read, tokenize, write
+from rag.retrieve import Mode, blend, recency_boost, top_rows
+from rag.types import Passage
+
+
+def test_bm25_scores_match_a_reference_implementation():
+    """Lucene BM25 (k1=1.5, b=0.75; no (k1+1) factor, as in Lucene 8+), by hand, against bm25s."""
+    texts = ["the cat sat on the mat", "dogs chase cats", "a bird in the sky", "cat cat cat"]
+    lex = build(texts, np.arange(len(texts)))
+    docs = [tokenize(t) for t in texts]
+    avg = sum(map(len, docs)) / len(docs)
+    query = tokenize("cat")
+    expected = []
+    for d in docs:
+        s = 0.0
+        for term in query:
+            df = sum(term in x for x in docs)
+            idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+            tf = d.count(term)
+            s += idf * tf / (tf + 1.5 * (1 - 0.75 + 0.75 * len(d) / avg))
+        expected.append(s)
+    assert np.allclose(lex.scores("cat"), expected, atol=1e-5)
+
+
+def test_lexical_index_round_trips_through_disk(tmp_path):
+    lex = build(["Damar Hamlin collapsed", "Title 42 ends"], np.array([7, 9]))
+    write(lex, tmp_path / "lex")
+    again = read(tmp_path / "lex")
+    assert list(again.chunk_ids) == [7, 9]
+    assert np.allclose(again.scores("Hamlin"), lex.scores("Hamlin"))
+    assert not again.scores("unknownword").any()
+
+
+def test_top_rows_and_blend():
+    assert list(top_rows(np.array([0.0, 3.0, 1.0, 2.0]), 2)) == [1, 3]
+    assert list(top_rows(np.zeros(3), 2)) == []
+    assert np.allclose(blend(np.array([0.5, 0.2]), np.array([2.0, 4.0]), 0.5), [0.5, 0.6])
+
+
+def _passage(day: dt.date | None) -> Passage:
+    return Passage(0, "d", "s", "", day, "t", 0, 1, 0.0)
+
+
+def test_recency_boost_prefers_recent_articles_and_cued_questions():
+    as_of = dt.date(2023, 1, 5)
+    boost = recency_boost([_passage(as_of), _passage(dt.date(2022, 1, 5)), _passage(None)], "Who won?", as_of)
+    assert boost[0] > boost[1] > boost[2] == 0.0
+    cued = recency_boost([_passage(as_of)], "Who won this week?", as_of)
+    assert cued[0] > boost[0]
+
+
+@pytest.fixture(scope="module")
+def index(built_index):
+    with Index.open(built_index) as idx:
+        yield idx
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_mode_finds_the_article_that_names_the_query(index, mode):
+    hits = index.search("Shackleton crater Kourou", k=3, mode=mode)
+    assert hits[0].doc_id == "tessera-lunar-landing"
+    assert all(-1.0 <= h.similarity <= 1.0 for h in hits)
+
+
+def test_as_of_leaves_out_articles_published_later(index):
+    hits = index.search("harbour bridge", k=10, as_of=dt.date(2024, 3, 4))
+    assert hits and all(h.date <= dt.date(2024, 3, 4) for h in hits)
+    assert index.search("harbour bridge", as_of=dt.date(2000, 1, 1)) == []
+
+
+def test_lexical_mode_returns_nothing_when_no_word_matches(index):
+    assert index.search("zyzzyva", mode=Mode.LEXICAL) == []
