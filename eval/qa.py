@@ -6,7 +6,10 @@ An answer is correct when, lower-cased and without punctuation, it contains a go
 answer (the answer scored is what a user reads: the span with its ISO date). Rows
 with ``doc_ids`` score retrieval as doc recall@1/@5 and MRR over the distinct articles
 of the ranked passages; rows without them score hit@k (a top-k passage contains a gold
-answer). Rows marked ``answerable: false`` are counted and left out.
+answer); hit@k is reported for every row. Rows marked ``answerable: false`` are
+counted and left out. With ``--baseline-cache DIR`` the naive pipeline of
+:mod:`eval.baseline` answers the same questions in the same run, and the report adds its
+figures and our gain over it in points.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 from rag.retrieve import Mode
 
@@ -57,10 +61,33 @@ def score_row(index, row: dict, mode: Mode) -> dict:
         out["doc_recall@1"] = len(gold & set(docs[:1])) / len(gold)
         out["doc_recall@5"] = len(gold & set(docs[:5])) / len(gold)
         out["rr"] = next((1 / (i + 1) for i, d in enumerate(docs) if d in gold), 0.0)
-    else:
-        for k in (1, 5, 10):
-            out[f"hit@{k}"] = any(contains_answer(p.text, row["answers"]) for p in ranked[:k])
+    for k in (1, 5, 10):
+        out[f"hit@{k}"] = any(contains_answer(p.text, row["answers"]) for p in ranked[:k])
     return out
+
+
+def score_baseline_row(naive, row: dict) -> dict:
+    start = time.perf_counter()
+    answer, hits = naive.answer(row["question"])
+    latency = time.perf_counter() - start
+    out = {"id": row.get("id"), "answer": answer, "correct": contains_answer(answer, row["answers"]), "latency_ms": round(latency * 1000, 1)}
+    for k in (1, 5, 10):
+        out[f"hit@{k}"] = any(contains_answer(h.text, row["answers"]) for h in hits[:k])
+    return out
+
+
+def compare(ours: list[dict], naive: list[dict]) -> dict:
+    """The baseline's figures on the same questions and our gain over them, in points."""
+    base = {
+        "accuracy": round(statistics.fmean(r["correct"] for r in naive), 4),
+        **{f"hit@{k}": round(statistics.fmean(r[f"hit@{k}"] for r in naive), 4) for k in (1, 5, 10)},
+        "latency_ms_p50": round(percentile([r["latency_ms"] for r in naive], 50), 1),
+    }
+    mine = {
+        "accuracy": statistics.fmean(r["correct"] for r in ours),
+        **{f"hit@{k}": statistics.fmean(r.get(f"hit@{k}", 0.0) for r in ours) for k in (1, 5, 10)},
+    }
+    return {"baseline": base, "gain_points": {k: round(100 * (mine[k] - base[k]), 1) for k in mine}}
 
 
 def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
@@ -104,12 +131,18 @@ def print_table(report: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.qa", description=__doc__.split("\n\n")[0])
     add_index_args(parser)
+    parser.add_argument("--baseline-cache", help="also score the naive baseline (vectors cached in this folder), side by side")
     args = parser.parse_args()
     gold = load_gold(args.gold)
     usable = [g for g in gold if g.get("answerable", True)]
     with built_index(args) as (index, ingest):
         rows = [score_row(index, g, Mode(args.mode)) for g in usable]
     report = summarise(rows, len(gold) - len(usable), ingest, args.mode)
+    if args.baseline_cache:
+        from .baseline import NaiveIndex
+
+        naive = NaiveIndex.build(args.articles, Path(args.baseline_cache), args.model)
+        report.update(compare(rows, [score_baseline_row(naive, g) for g in usable]))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -20,6 +20,7 @@ PERSON_NOUNS = frozenset(
     "prince princess pope ceo founder chief governor senator judge candidate coach star rapper musician "
     "athlete politician lawmaker director executive spokesperson billionaire".split()
 )
+QUANTITY_NOUNS = frozenset("number amount percentage percent price cost figure age total rate sum score share".split())
 TIME_UNITS = frozenset(
     "second minute hour day night week month year decade century mile kilometer kilometre km metre meter "
     "foot feet inch".split()
@@ -96,7 +97,9 @@ def analyse(text: str) -> Question:
         elif w in ("which", "what"):
             focus = _focus_after(tokens, wh)
             head = stem(focus[-1]) if focus else ""
-            if head in {stem(n) for n in PLACE_NOUNS}:
+            if head in {stem(n) for n in QUANTITY_NOUNS}:
+                qtype = AnswerType.NUMBER
+            elif head in {stem(n) for n in PLACE_NOUNS}:
                 qtype = AnswerType.PLACE
             elif head in {stem(n) for n in PERSON_NOUNS}:
                 qtype = AnswerType.PERSON

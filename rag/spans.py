@@ -62,6 +62,7 @@ _NOT_PERSON = frozenset(
     "association organisation organization institute foundation committee office service crater tunnel "
     "river lake mountain island sea ocean port".split()
 )
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TOKEN = re.compile(r"[\w'’.-]+")
 _LOCATIVE = frozenset("in to at from near into across toward towards of visit visited visiting".split())
 _PROPER = re.compile(r"(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:[A-Z][\w'’.-]*|\d+(?![\d,.-])))*")
@@ -197,16 +198,34 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             if tokens[0].lower().rstrip(".") in _TITLES or before in _TITLES:
                 prior *= 1.3
         if focus_set:
-            # "the Chinese border city of Dandong", "Foreign Minister Choe Son Hui": the noun the
-            # question names stands just before the name, or opens it as a title.
-            window = {stem(w) for w in re.findall(r"[\w'’]+", sentence[max(0, s - 40) : s])[-4:]}
+            # "the Chinese border city of Dandong", "Foreign Minister Choe Son Hui", "Yakutsk,
+            # the coldest city": the noun the question names stands just before or after
+            # the name, or opens it as a title.
+            before_words = {stem(w) for w in re.findall(r"[\w'’]+", sentence[max(0, s - 40) : s])[-4:]}
+            after_words = {stem(w) for w in re.findall(r"[\w'’]+", sentence[e : e + 40])[:4]}
             own = {stem(w) for w in text.split()}
-            prior *= 1.0 + 0.5 * len(focus_set & window) / len(focus_set) + 0.5 * len(focus_set & own) / len(focus_set)
+            near = len(focus_set & (before_words | after_words)) / len(focus_set)
+            prior *= 1.0 + 0.5 * near + 0.5 * len(focus_set & own) / len(focus_set)
+        if s == 0 and len(text.split()) == 1:
+            prior *= 0.5  # "Experts say ...": perhaps capitalised only for opening the sentence
         name_stems = [stem(w) for w in text.split() if stem(w) not in focus_set]
         if name_stems:
             prior *= 1.0 - 0.5 * sum(1 for w in name_stems if w in q.question_stems) / len(name_stems)
         out.append(Candidate(s, e, text, prior))
+    if q.type in (AnswerType.ENTITY, AnswerType.PERSON):
+        # Titles of books, shows and films are quoted: 'his memoir, “Spare”'.
+        for m in _QUOTED.finditer(sentence):
+            inner = m.group(1).strip()
+            first = re.split(r"['’\s]", inner.lower())[0]
+            if 1 <= len(inner.split()) <= 8 and inner[:1].isupper() and first not in STOPWORDS and inner[-1] not in ".!?,":
+                out.append(Candidate(m.start(1), m.start(1) + len(inner), inner, 0.9))
     if q.type is AnswerType.ENTITY and focus_set:
+        # "the chemical vinyl chloride": a common noun phrase right after the focus noun
+        for m in re.finditer(r"[\w'’-]+", sentence):
+            if stem(m.group(0)) in focus_set:
+                after = _words_after(sentence, m.end(), 3)
+                if after and not after[0][2][:1].isupper() and not all(stem(w) in q.question_stems for _, _, w in after):
+                    out.append(Candidate(after[0][0], after[-1][1], sentence[after[0][0] : after[-1][1]], 0.9))
         # "the 80th anniversary": the focus noun with the modifiers before it
         for m in re.finditer(r"[\w'’-]+", sentence):
             if stem(m.group(0)) in focus_set:

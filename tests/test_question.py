@@ -40,3 +40,8 @@ def test_recency_and_tense():
 def test_an_empty_question_is_refused(text):
     with pytest.raises(InputError):
         analyse(text)
+
+
+def test_which_amount_or_percentage_asks_for_a_number():
+    assert analyse("Insulin costs will be capped at which amount?").type is AnswerType.NUMBER
+    assert analyse("What percentage of voters turned out?").type is AnswerType.NUMBER

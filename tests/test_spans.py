@@ -32,3 +32,11 @@ def test_a_name_between_two_equally_near_dates_gets_one_of_them():
     found = candidates("Talks: Monday, Oslo, Tuesday.", MONDAY, analyse("Where did they meet?"))
     oslo = next(c for c in found if c.text == "Oslo")
     assert oslo.when in (dt.date(2025, 9, 1), dt.date(2025, 9, 2))
+
+
+def test_quoted_titles_are_candidates_for_what_questions():
+    assert "Spare" in texts("Prince Harry's memoir, “Spare”, went on sale.", "What is the title of the memoir?")
+
+
+def test_a_quoted_full_sentence_is_not_a_title():
+    assert texts("He said “We won.” to reporters.", "What is the name of the song?") == []
