@@ -15,14 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from . import lexical, vectors
-from .chunk import ChunkConfig, chunk_documents
+from .chunk import ChunkConfig, chunk_document
 from .embed import Embedder, canonical_name
 from .errors import IndexError_, ModelMismatchError
 from .load import load_paths
@@ -31,6 +33,8 @@ from .store import FORMAT_VERSION, Store, connect
 from .types import Answer, Chunk, Document, IndexInfo, IngestReport, Passage, Summary
 
 DB_NAME = "rag.sqlite"
+CHECKPOINT_SECONDS = 120.0  # an interrupted ingest loses at most this much embedding work
+DOCS_PER_BATCH = 64
 DEFAULT_INDEX = Path("indexes/default")
 
 
@@ -93,19 +97,51 @@ class Index:
         loaded = load_paths(list(paths))
         return self.add_documents(loaded.documents, progress=progress, warnings=loaded.warnings)
 
-    def add_documents(self, docs: Sequence[Document], progress: bool = False, warnings: Sequence[str] = ()) -> IngestReport:
+    def add_documents(self, docs: Sequence[Document], progress: bool = False, warnings: Sequence[str] = (), checkpoint_seconds: float = CHECKPOINT_SECONDS) -> IngestReport:
+        """Embed and store ``docs``, committing a checkpoint every ``checkpoint_seconds``.
+
+        Each checkpoint is an atomic write of the articles embedded so far, so an
+        interrupted ingest keeps them, and running it again embeds only the rest
+        (articles already stored with the same content are skipped).
+        """
         hashes = {d.id: content_hash(d) for d in docs}
         known = self.store.content_hashes([d.id for d in docs])
         fresh = [d for d in docs if known.get(d.id) != hashes[d.id]]
-        replaced = [d.id for d in fresh if d.id in known]
         skipped = len(docs) - len(fresh)
         if not fresh:
             return IngestReport(0, 0, skipped, 0, list(warnings))
         config = ChunkConfig(min(self.chunking.max_tokens, self.embedder.max_tokens), self.chunking.overlap_tokens)
-        chunks = chunk_documents(fresh, self.embedder.count_tokens, config)
-        embeddings = self.embedder.encode([c.text for c in chunks], progress=progress)
-        self._write(fresh, hashes, replaced, chunks, embeddings)
-        return IngestReport(len(fresh) - len(replaced), len(replaced), skipped, len(chunks), list(warnings))
+        per_doc = [chunk_document(d, self.embedder.count_tokens, config) for d in fresh]
+        total = sum(map(len, per_doc))
+        bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
+        pending: list[tuple[Document, list[Chunk], np.ndarray]] = []
+        last = time.monotonic()
+        try:
+            for start in range(0, len(fresh), DOCS_PER_BATCH):
+                batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
+                texts = [c.text for _, chunks in batch for c in chunks]
+                vecs = self.embedder.encode(texts)
+                offset = 0
+                for doc, chunks in batch:
+                    pending.append((doc, chunks, vecs[offset : offset + len(chunks)]))
+                    offset += len(chunks)
+                bar.update(len(texts))
+                if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
+                    self._write_pending(pending, hashes, known)
+                    pending, last = [], time.monotonic()
+            self._write_pending(pending, hashes, known)
+        finally:
+            bar.close()
+        replaced = sum(1 for d in fresh if d.id in known)
+        return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
+
+    def _write_pending(self, pending: list[tuple[Document, list[Chunk], np.ndarray]], hashes: dict[str, str], known: dict[str, str]) -> None:
+        if not pending:
+            return
+        docs = [d for d, _, _ in pending]
+        chunks = [c for _, cs, _ in pending for c in cs]
+        vecs = np.concatenate([v for _, _, v in pending]) if chunks else np.zeros((0, self.embedder.dimension), np.float32)
+        self._write(docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs)
 
     def _write(self, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
         conn = self.store.conn

@@ -127,3 +127,29 @@ def test_a_crash_while_writing_leaves_the_previous_index_whole(sample_index, mon
     assert snapshot(sample_index) == before
     with Index.open(sample_index) as reopened:
         assert reopened.search("Fresh text about a new topic", k=1)[0].doc_id != "new"
+
+
+def test_an_interrupted_ingest_keeps_its_checkpoints_and_resumes(tmp_path, monkeypatch):
+    from rag import index as index_module
+
+    monkeypatch.setattr(index_module, "DOCS_PER_BATCH", 2)
+    docs = [Document(f"a{i}", f"Article number {i} reports on topic {i}.", dt.date(2024, 1, 1 + i), "x") for i in range(6)]
+    with Index.open(tmp_path / "idx", create=True) as index:
+        real = index.embedder.encode
+        calls = []
+
+        def flaky(texts, **kwargs):
+            calls.append(len(texts))
+            if len(calls) == 3:
+                raise KeyboardInterrupt  # Ctrl-C during the third batch
+            return real(texts, **kwargs)
+
+        monkeypatch.setattr(index.embedder, "encode", flaky)
+        with pytest.raises(KeyboardInterrupt):
+            index.add_documents(docs, checkpoint_seconds=0)
+        assert index.info().articles == 4  # two checkpoints of two articles each were committed
+    with Index.open(tmp_path / "idx") as index:
+        report = index.add_documents(docs)
+        assert (report.added, report.skipped) == (2, 4)
+        info = index.info()
+        assert info.articles == 6 and info.chunks == info.vectors
