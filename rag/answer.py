@@ -18,6 +18,7 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,17 +119,22 @@ def _repeats_question(q: Question, c: Candidate) -> bool:
     return bool(stems) and all(s in q.question_stems for s in stems)
 
 
-def answer_passages(q: Question, passages: list[Passage], sentence_vectors: np.ndarray, question_vector: np.ndarray, sents: list[Sentence], config: AnswerConfig) -> tuple[_Scored | None, float]:
-    """Pick the best span from already-embedded sentences; returns it and a confidence."""
-    dense = sentence_vectors @ question_vector if len(sents) else np.zeros(0)
+def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig) -> tuple[_Scored | None, float]:
+    """Pick the best span in ``sents``; returns it and a confidence.
+
+    Only sentences that hold a candidate span are embedded: the others cannot give an
+    answer, and embedding is most of the time an answer takes.
+    """
     weights = keyword_weights(q, [s.text for s in sents])
+    found = [[c for c in candidates(s.text, s.passage.date, q) if not _repeats_question(q, c)] for s in sents]
+    useful = [i for i, cands in enumerate(found) if cands]
+    dense = embed([sents[i].text for i in useful]) @ question_vector if useful else np.zeros(0)
     scored: list[_Scored] = []
-    for s, d in zip(sents, dense):
+    for i, d in zip(useful, dense):
+        s = sents[i]
         lexical = lexical_overlap(q, s.text, weights)
         sscore = config.dense_weight * float(d) + config.lexical_weight * lexical + config.passage_weight * s.passage.similarity
-        for c in candidates(s.text, s.passage.date, q):
-            if _repeats_question(q, c):
-                continue
+        for c in found[i]:
             score = sscore * c.prior * (0.7 + 0.3 * _proximity(s.text, c, weights)) * _tense_fit(q, c, s.passage.date)
             scored.append(_Scored(c, s, sscore, score))
     if not scored:
@@ -177,9 +183,7 @@ def answer(index, question: str, since: dt.date | None = None, until: dt.date | 
     shown = passages[: config.show_passages]
     if not passages or max(p.similarity for p in passages) < config.min_passage_score:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
-    sents = sentences_of(passages)
-    svecs = index.embedder.encode([s.text for s in sents])
-    best, confidence = answer_passages(q, passages, svecs, qvec[0], sents, config)
+    best, confidence = answer_passages(q, sentences_of(passages), index.embedder.encode, qvec[0], config)
     if best is None:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     c = best.candidate
