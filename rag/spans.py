@@ -62,6 +62,8 @@ _NOT_PERSON = frozenset(
     "association organisation organization institute foundation committee office service crater tunnel "
     "river lake mountain island sea ocean port".split()
 )
+_PERCENT = frozenset({"percentag", "percent"})
+_QUALIFIERS = frozenset("nearly approximately almost around roughly over under more less fewer some".split())
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TOKEN = re.compile(r"[\w'’.-]+")
 _LOCATIVE = frozenset("in to at from near into across toward towards of visit visited visiting".split())
@@ -79,7 +81,7 @@ def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
     for m in _PROPER.finditer(sentence):
         s, text = m.start(), m.group(0)
         first = text.split()[0]
-        if not first.isupper() and re.split(r"['’]", first.lower())[0] in STOPWORDS:
+        if not first.isupper() and (re.split(r"['’]", first.lower())[0] in STOPWORDS or first.lower() in _QUALIFIERS):
             rest = text[len(first) :].lstrip()
             if not rest:
                 continue
@@ -88,7 +90,8 @@ def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
         text = _strip_possessive(text.rstrip(".,"))
         while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
             text = text.rsplit(" ", 1)[0]
-        out.append((s, s + len(text), text))
+        if not re.fullmatch(r"[\d\s]+", text):  # "Nearly 70" leaves a bare number: not a name
+            out.append((s, s + len(text), text))
     return out
 
 
@@ -130,6 +133,8 @@ def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             end = after[-1][1] if after else e
         unit_stems = set(stem(w) for w in unit_words)
         prior = 0.6 if m.group("ord") else 1.0
+        if set(q.focus) & _PERCENT:
+            prior *= 1.5 if re.search(r"%|percent", m.group(0)) or re.match(r"\s*(%|per ?cent)", sentence[e:]) else 0.5
         if q.type is AnswerType.DURATION:
             if not unit_stems & _TIME_UNIT_STEMS:
                 continue
@@ -206,8 +211,6 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             own = {stem(w) for w in text.split()}
             near = len(focus_set & (before_words | after_words)) / len(focus_set)
             prior *= 1.0 + 0.5 * near + 0.5 * len(focus_set & own) / len(focus_set)
-        if s == 0 and len(text.split()) == 1:
-            prior *= 0.5  # "Experts say ...": perhaps capitalised only for opening the sentence
         name_stems = [stem(w) for w in text.split() if stem(w) not in focus_set]
         if name_stems:
             prior *= 1.0 - 0.5 * sum(1 for w in name_stems if w in q.question_stems) / len(name_stems)
@@ -225,7 +228,7 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             if stem(m.group(0)) in focus_set:
                 after = _words_after(sentence, m.end(), 3)
                 if after and not after[0][2][:1].isupper() and not all(stem(w) in q.question_stems for _, _, w in after):
-                    out.append(Candidate(after[0][0], after[-1][1], sentence[after[0][0] : after[-1][1]], 0.9))
+                    out.append(Candidate(after[0][0], after[-1][1], sentence[after[0][0] : after[-1][1]], 0.6))
         # "the 80th anniversary": the focus noun with the modifiers before it
         for m in re.finditer(r"[\w'’-]+", sentence):
             if stem(m.group(0)) in focus_set:

@@ -40,3 +40,13 @@ def test_quoted_titles_are_candidates_for_what_questions():
 
 def test_a_quoted_full_sentence_is_not_a_title():
     assert texts("He said “We won.” to reporters.", "What is the name of the song?") == []
+
+
+def test_percentage_questions_prefer_a_percentage():
+    found = candidates("About 785 million people, or 10% of the world, lack clean water.", MONDAY, analyse("What percentage of people lack clean water?"))
+    best = max(found, key=lambda c: c.prior)
+    assert best.text.startswith("10%")
+
+
+def test_a_qualified_number_is_not_a_name():
+    assert [t for _, _, t in proper_phrases("Nearly 70 people came.")] == []
