@@ -84,7 +84,3 @@ def chunk_document(doc: Document, count: TokenCounter = whitespace_tokens, confi
             k -= 1
         i = k
     return chunks
-
-
-def chunk_documents(docs: Sequence[Document], count: TokenCounter = whitespace_tokens, config: ChunkConfig = ChunkConfig()) -> list[Chunk]:
-    return [c for d in docs for c in chunk_document(d, count, config)]

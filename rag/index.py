@@ -158,7 +158,7 @@ class Index:
             vectors.remove(index, stale)
             vectors.add(index, embeddings, ids)
             vectors.write_index(index, self.path / new_vectors)
-            lex = lexical.build(*self._chunk_texts())
+            lex = lexical.build(*self.store.all_chunk_texts())
             lexical.write(lex, self.path / new_lexical)
             meta = {
                 "faiss_file": new_vectors,
@@ -180,10 +180,6 @@ class Index:
         self.meta.update(meta)
         self._remove_unreferenced()
 
-    def _chunk_texts(self) -> tuple[list[str], np.ndarray]:
-        ids, texts = self.store.all_chunk_texts()
-        return texts, ids
-
     def _remove_unreferenced(self) -> None:
         """Delete vector files and lexical folders that the committed meta does not name."""
         keep = {self.store.get_meta().get("faiss_file"), self.store.get_meta().get("lexical_dir")}
@@ -198,7 +194,7 @@ class Index:
             if name:
                 self._lexical = lexical.read(self.path / name)
             else:
-                self._lexical = lexical.build(*self._chunk_texts())
+                self._lexical = lexical.build(*self.store.all_chunk_texts())
                 name = f"lexical-{uuid.uuid4().hex[:12]}"
                 lexical.write(self._lexical, self.path / name)
                 self.store.conn.execute("BEGIN IMMEDIATE")

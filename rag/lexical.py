@@ -40,7 +40,7 @@ class LexicalIndex:
         return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
 
 
-def build(texts: Sequence[str], chunk_ids: np.ndarray) -> LexicalIndex:
+def build(chunk_ids: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
     import bm25s
 
     retriever = bm25s.BM25()

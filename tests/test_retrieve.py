@@ -14,7 +14,7 @@ from rag.types import Passage
 def test_bm25_scores_match_a_reference_implementation():
     """Lucene BM25 (k1=1.5, b=0.75; no (k1+1) factor, as in Lucene 8+), by hand, against bm25s."""
     texts = ["the cat sat on the mat", "dogs chase cats", "a bird in the sky", "cat cat cat"]
-    lex = build(texts, np.arange(len(texts)))
+    lex = build(np.arange(len(texts)), texts)
     docs = [tokenize(t) for t in texts]
     avg = sum(map(len, docs)) / len(docs)
     query = tokenize("cat")
@@ -31,7 +31,7 @@ def test_bm25_scores_match_a_reference_implementation():
 
 
 def test_lexical_index_round_trips_through_disk(tmp_path):
-    lex = build(["Damar Hamlin collapsed", "Title 42 ends"], np.array([7, 9]))
+    lex = build(np.array([7, 9]), ["Damar Hamlin collapsed", "Title 42 ends"])
     write(lex, tmp_path / "lex")
     again = read(tmp_path / "lex")
     assert list(again.chunk_ids) == [7, 9]
