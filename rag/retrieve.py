@@ -17,6 +17,7 @@ from enum import Enum
 import numpy as np
 
 from .errors import InputError
+from .text import words
 from .types import Passage
 
 
@@ -35,6 +36,7 @@ POOL = 64  # candidates taken from each list before blending
 RECENCY_CUED = 0.2  # questions that say "this week", "recently", "latest", ...
 RECENCY_PLAIN = 0.1  # all others
 RECENCY_DAYS = 30.0
+DUPLICATE_JACCARD = 0.5  # passages sharing this share of their word 4-grams are one story
 _TIME_CUE = re.compile(
     r"\b(this (?:week|month|year)|recent|recently|latest|last|new|newly|now|current|currently|today|yesterday|upcoming|just)\b",
     re.IGNORECASE,
@@ -128,8 +130,35 @@ def retrieve(
     if not passages:
         return []
     final = np.array([p.score for p in passages]) + recency_boost(passages, query, as_of)
-    order = np.argsort(-final, kind="stable")[:k]
-    return [replace(passages[i], score=float(final[i])) for i in order]
+    order = np.argsort(-final, kind="stable")
+    return collapse_duplicates([replace(passages[i], score=float(final[i])) for i in order], k)
+
+
+def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    tokens = [w.lower() for w in words(text)]
+    return {tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))}
+
+
+def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLICATE_JACCARD) -> list[Passage]:
+    """The first ``k`` passages that are not copies of a better-ranked one.
+
+    Overlapping news (the same wire story under several URLs) would otherwise fill the
+    top k with one story; a copy's article is kept in ``also_in`` of the passage it copies.
+    """
+    kept: list[Passage] = []
+    kept_shingles: list[set] = []
+    for p in ranked:
+        sh = shingles(p.text)
+        twin = next((i for i, other in enumerate(kept_shingles) if len(sh & other) / len(sh | other) >= threshold), None)
+        if twin is not None:
+            if p.doc_id != kept[twin].doc_id and p.doc_id not in kept[twin].also_in:
+                kept[twin] = replace(kept[twin], also_in=kept[twin].also_in + (p.doc_id,))
+            continue
+        if len(kept) == k:
+            break
+        kept.append(p)
+        kept_shingles.append(sh)
+    return kept
 
 
 def search(index, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:

@@ -46,6 +46,7 @@ class Passage:
     end: int
     score: float  # the ranking score of the retrieval mode (cosine, BM25 share, or their blend)
     similarity: float = 0.0  # cosine similarity with the query, whatever the mode
+    also_in: tuple[str, ...] = ()  # articles that carry the same text (wire copy), collapsed into this one
 
     def to_json(self) -> dict:
         return {
@@ -55,6 +56,7 @@ class Passage:
             "text": self.text,
             "score": round(float(self.score), 4),
             "similarity": round(float(self.similarity), 4),
+            "also_in": list(self.also_in),
             "start": self.start,
             "end": self.end,
         }

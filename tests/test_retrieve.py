@@ -7,7 +7,7 @@ import pytest
 
 from rag import Index
 from rag.lexical import build, read, tokenize, write
-from rag.retrieve import Mode, blend, recency_boost, top_rows
+from rag.retrieve import Mode, blend, collapse_duplicates, recency_boost, top_rows
 from rag.types import Passage
 
 
@@ -78,3 +78,15 @@ def test_as_of_leaves_out_articles_published_later(index):
 
 def test_lexical_mode_returns_nothing_when_no_word_matches(index):
     assert index.search("zyzzyva", mode=Mode.LEXICAL) == []
+
+
+def test_copies_of_a_story_collapse_into_the_best_ranked_one():
+    story = "The council approved the new budget on Tuesday after a long debate about schools and roads."
+    ranked = [
+        Passage(1, "a", "s", "", None, story, 0, 1, 0.9),
+        Passage(2, "b", "s", "", None, story + " Reporting by Ann Lee.", 0, 1, 0.8),
+        Passage(3, "c", "s", "", None, "A storm closed the airport for two days.", 0, 1, 0.7),
+    ]
+    out = collapse_duplicates(ranked, 2)
+    assert [p.doc_id for p in out] == ["a", "c"]
+    assert out[0].also_in == ("b",)
