@@ -1,0 +1,62 @@
+"""Measure retrieval settings on two halves of a gold file: tune on one, check on the other.
+
+    python -m eval.tune_retrieval --gold ../shared/realtimeqa-2023q1/questions.jsonl --index indexes/rtqa-2023q1
+
+Rows are split into halves A and B by a hash of their id. For each mode and blend
+weight, and for each recency strength, prints hit@1/5/10 on A, on B and on all rows
+(a top-k passage contains a gold answer; each row's ``question_date`` is its "as of").
+The defaults in rag/retrieve.py were chosen on half A.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import zlib
+from unittest import mock
+
+from rag import Index
+from rag import retrieve as r
+
+from .common import as_of, contains_answer, load_gold, run_main
+
+
+def half(row: dict) -> int:
+    return zlib.crc32(str(row.get("id")).encode()) % 2
+
+
+def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
+    hits: dict[int, list[list[bool]]] = {0: [], 1: []}
+    mode = settings.pop("mode", r.DEFAULT_MODE)
+    alpha = settings.pop("alpha", r.HYBRID_ALPHA)
+    with mock.patch.multiple(r, **settings) if settings else contextlib.nullcontext():
+        for row, vec in zip(rows, vectors):
+            ranked = r.retrieve(index, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha)
+            hits[half(row)].append([any(contains_answer(p.text, row["answers"]) for p in ranked[:k]) for k in (1, 5, 10)])
+
+    def rates(rs: list[list[bool]]) -> list[float]:
+        return [round(statistics.fmean(x[i] for x in rs), 3) for i in range(3)] if rs else []
+
+    return {"A": rates(hits[0]), "B": rates(hits[1]), "all": rates(hits[0] + hits[1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m eval.tune_retrieval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gold", required=True)
+    parser.add_argument("--index", required=True)
+    args = parser.parse_args()
+    rows = [g for g in load_gold(args.gold) if g.get("answerable", True)]
+    with Index.open(args.index) as index:
+        vectors = index.embedder.encode([g["question"] for g in rows])
+        runs = [("dense", {"mode": r.Mode.DENSE}), ("lexical", {"mode": r.Mode.LEXICAL})]
+        runs += [(f"hybrid alpha={a}", {"mode": r.Mode.HYBRID, "alpha": a}) for a in (0.3, 0.5, 0.6, 0.7)]
+        runs += [("no recency", {"RECENCY_CUED": 0.0, "RECENCY_PLAIN": 0.0})]
+        runs += [(f"recency cued={c} plain={p}", {"RECENCY_CUED": c, "RECENCY_PLAIN": p}) for c, p in ((0.2, 0.0), (0.2, 0.1), (0.2, 0.2), (0.3, 0.3))]
+        for name, settings in runs:
+            print(json.dumps({"setting": name, "hit@1/5/10": measure(index, rows, vectors, **settings)}), flush=True)
+
+
+if __name__ == "__main__":
+    run_main(main)
