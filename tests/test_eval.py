@@ -44,3 +44,16 @@ def test_summary_eval_reports_nuggets_repeats_and_citations(sample_index):
     report = run("eval.summary", "samples-summary.jsonl", sample_index)
     assert report["n"] == 1 and report["repeats"] == 0
     assert report["nugget_recall"] == 1.0 and report["cited_doc_precision"] == 1.0
+
+
+def test_tune_retrieval_reports_both_halves(sample_index):
+    from eval.common import load_gold
+    from eval.tune_retrieval import measure
+    from rag import Index
+    from rag.retrieve import Mode
+
+    rows = load_gold(FIXTURES / "samples-qa.jsonl")
+    with Index.open(sample_index) as index:
+        vectors = index.embedder.encode([r["question"] for r in rows])
+        result = measure(index, rows, vectors, mode=Mode.HYBRID, RECENCY_PLAIN=0.0)
+    assert result["all"][1] == 1.0 and len(result["A"]) + len(result["B"]) in (3, 6)
