@@ -182,7 +182,8 @@ class Index:
 
     def _remove_unreferenced(self) -> None:
         """Delete vector files and lexical folders that the committed meta does not name."""
-        keep = {self.store.get_meta().get("faiss_file"), self.store.get_meta().get("lexical_dir")}
+        committed = self.store.get_meta()
+        keep = {committed.get("faiss_file"), committed.get("lexical_dir")}
         for f in [*self.path.glob("vectors-*"), *self.path.glob("lexical-*")]:
             if f.name not in keep:
                 shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
