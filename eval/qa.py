@@ -85,7 +85,7 @@ def compare(ours: list[dict], naive: list[dict]) -> dict:
     }
     mine = {
         "accuracy": statistics.fmean(r["correct"] for r in ours),
-        **{f"hit@{k}": statistics.fmean(r.get(f"hit@{k}", 0.0) for r in ours) for k in (1, 5, 10)},
+        **{f"hit@{k}": statistics.fmean(r[f"hit@{k}"] for r in ours) for k in (1, 5, 10)},
     }
     return {"baseline": base, "gain_points": {k: round(100 * (mine[k] - base[k]), 1) for k in mine}}
 

@@ -216,6 +216,11 @@ class Index:
             return None
         return np.array(self.store.chunk_ids_between(since, until), dtype=np.int64)
 
+    def ids_not_after(self, day: dt.date) -> np.ndarray | None:
+        """Chunk ids of articles not dated after ``day``, undated ones kept; None if that is all."""
+        ids = self.store.chunk_ids_not_after(day)
+        return None if ids is None else np.array(ids, dtype=np.int64)
+
     def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks."""
         if self.is_empty:

@@ -96,15 +96,20 @@ def retrieve(
     """The ``k`` best passages of ``index`` (a :class:`rag.index.Index`) for a query, as of a day.
 
     Articles published after ``as_of`` (default: today) are left out, and recent ones
-    are preferred (:func:`recency_boost`).
+    are preferred (:func:`recency_boost`). A date range or an explicit ``as_of`` keeps
+    only dated articles; with neither, undated articles stay in.
     """
     if index.is_empty:
         return []
-    as_of = as_of or dt.date.today()
-    until = min(until, as_of) if until else as_of
-    if since and since > until:
-        return []
-    allowed = index.allowed_ids(since, until)
+    if since or until or as_of:
+        as_of = as_of or dt.date.today()
+        until = min(until, as_of) if until else as_of
+        if since and since > until:
+            return []
+        allowed = index.allowed_ids(since, until)
+    else:
+        as_of = dt.date.today()
+        allowed = index.ids_not_after(as_of)
     pool = max(POOL, k)
     if mode is Mode.DENSE:
         ids, scores = index.dense(query_vector, pool, allowed)

@@ -150,6 +150,13 @@ class Store:
             args.append(until.isoformat())
         return [r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(clauses)}", args)]
 
+    def chunk_ids_not_after(self, day: dt.date) -> list[int] | None:
+        """Ids of chunks not dated after ``day`` (undated ones included); None when no chunk
+        is dated after it, which is the usual case and needs no filter at all."""
+        if self.conn.execute("SELECT 1 FROM chunks WHERE date > ? LIMIT 1", (day.isoformat(),)).fetchone() is None:
+            return None
+        return [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE date IS NULL OR date <= ?", (day.isoformat(),))]
+
     def all_chunk_texts(self) -> tuple[np.ndarray, list[str]]:
         """Every chunk's id (ascending) and text: what the lexical index is built from."""
         rows = self.conn.execute(

@@ -90,3 +90,21 @@ def test_copies_of_a_story_collapse_into_the_best_ranked_one():
     out = collapse_duplicates(ranked, 2)
     assert [p.doc_id for p in out] == ["a", "c"]
     assert out[0].also_in == ("b",)
+
+
+def test_undated_articles_are_found_unless_a_date_is_asked_for(sample_index):
+    from rag.types import Document
+
+    with Index.open(sample_index) as index:
+        index.add_documents([Document("undated", "The lighthouse keeper Oskar Brandt retired after forty years.", None, "x")])
+        assert index.search("lighthouse keeper Oskar Brandt", k=1)[0].doc_id == "undated"
+        dated = index.search("lighthouse keeper Oskar Brandt", k=10, as_of=dt.date(2030, 1, 1))
+        assert "undated" not in {p.doc_id for p in dated}
+
+
+def test_articles_dated_after_today_are_left_out_by_default(sample_index):
+    from rag.types import Document
+
+    with Index.open(sample_index) as index:
+        index.add_documents([Document("future", "The lighthouse keeper Oskar Brandt will retire.", dt.date.today() + dt.timedelta(days=30), "x")])
+        assert "future" not in {p.doc_id for p in index.search("lighthouse keeper Oskar Brandt", k=10)}
