@@ -29,6 +29,7 @@ from .common import (
     contains_answer,
     exact_match,
     f1,
+    half,
     load_gold,
     percentile,
     run_main,
@@ -46,6 +47,7 @@ def score_row(index, row: dict, mode: Mode) -> dict:
     shown = answer.display
     out = {
         "id": row.get("id"),
+        "half": "AB"[half(row)],
         "question": row["question"],
         "answer": shown,
         "gold": row["answers"],
@@ -70,24 +72,34 @@ def score_baseline_row(naive, row: dict) -> dict:
     start = time.perf_counter()
     answer, hits = naive.answer(row["question"])
     latency = time.perf_counter() - start
-    out = {"id": row.get("id"), "answer": answer, "correct": contains_answer(answer, row["answers"]), "latency_ms": round(latency * 1000, 1)}
+    out = {"id": row.get("id"), "half": "AB"[half(row)], "answer": answer, "correct": contains_answer(answer, row["answers"]), "latency_ms": round(latency * 1000, 1)}
     for k in (1, 5, 10):
         out[f"hit@{k}"] = any(contains_answer(h.text, row["answers"]) for h in hits[:k])
     return out
 
 
+def rates(rows: list[dict]) -> dict[str, float]:
+    """Accuracy and hit@k of ``rows``."""
+    if not rows:
+        return {}
+    return {
+        "accuracy": round(statistics.fmean(r["correct"] for r in rows), 4),
+        **{f"hit@{k}": round(statistics.fmean(r[f"hit@{k}"] for r in rows), 4) for k in (1, 5, 10)},
+    }
+
+
+def by_half(rows: list[dict]) -> dict[str, dict]:
+    """The figures on halves A and B separately: rules tuned on A must hold on B."""
+    return {h: {"n": sum(r["half"] == h for r in rows), **rates([r for r in rows if r["half"] == h])} for h in "AB"}
+
+
 def compare(ours: list[dict], naive: list[dict]) -> dict:
     """The baseline's figures on the same questions and our gain over them, in points."""
-    base = {
-        "accuracy": round(statistics.fmean(r["correct"] for r in naive), 4),
-        **{f"hit@{k}": round(statistics.fmean(r[f"hit@{k}"] for r in naive), 4) for k in (1, 5, 10)},
-        "latency_ms_p50": round(percentile([r["latency_ms"] for r in naive], 50), 1),
-    }
-    mine = {
-        "accuracy": statistics.fmean(r["correct"] for r in ours),
-        **{f"hit@{k}": statistics.fmean(r[f"hit@{k}"] for r in ours) for k in (1, 5, 10)},
-    }
-    return {"baseline": base, "gain_points": {k: round(100 * (mine[k] - base[k]), 1) for k in mine}}
+    base = {**rates(naive), "latency_ms_p50": round(percentile([r["latency_ms"] for r in naive], 50), 1)}
+    mine = rates(ours)
+    gain = {k: round(100 * (mine[k] - base[k]), 1) for k in mine}
+    halves = {h: {k: round(100 * (v - rates([r for r in naive if r["half"] == h])[k]), 1) for k, v in rates([r for r in ours if r["half"] == h]).items()} for h in "AB"}
+    return {"baseline": base, "baseline_halves": by_half(naive), "gain_points": gain, "gain_points_halves": halves}
 
 
 def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
@@ -112,6 +124,7 @@ def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
         "mode": mode,
         "latency_ms_p50": round(percentile(latencies, 50), 1),
         "latency_ms_p95": round(percentile(latencies, 95), 1),
+        "halves": by_half(rows),
         "ingest": ingest,
         "rows": rows,
     }

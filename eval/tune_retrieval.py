@@ -14,17 +14,12 @@ import argparse
 import contextlib
 import json
 import statistics
-import zlib
 from unittest import mock
 
 from rag import Index
 from rag import retrieve as r
 
-from .common import as_of, contains_answer, load_gold, run_main
-
-
-def half(row: dict) -> int:
-    return zlib.crc32(str(row.get("id")).encode()) % 2
+from .common import as_of, contains_answer, half, load_gold, run_main
 
 
 def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:

@@ -28,7 +28,7 @@ from .retrieve import DEFAULT_MODE, Mode, retrieve
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
-from .types import Answer, Passage
+from .types import Answer, Entity, Passage
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class AnswerConfig:
     dense_weight: float = 0.55
     lexical_weight: float = 0.3
     passage_weight: float = 0.15
+    rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
     mode: Mode = DEFAULT_MODE
 
 
@@ -50,6 +51,7 @@ class Sentence:
     start: int  # offsets within the passage text
     end: int
     text: str
+    entities: tuple[Entity, ...] = ()  # in the sentence's offsets
 
 
 @dataclass
@@ -69,7 +71,8 @@ def sentences_of(passages: list[Passage]) -> list[Sentence]:
             key = (p.doc_id, p.start + a)
             if key not in seen:
                 seen.add(key)
-                out.append(Sentence(p, a, b, p.text[a:b]))
+                ents = tuple(e.shifted(-a) for e in p.entities if a <= e.start and e.end <= b)
+                out.append(Sentence(p, a, b, p.text[a:b], ents))
     return out
 
 
@@ -119,6 +122,40 @@ def _repeats_question(q: Question, c: Candidate) -> bool:
     return bool(stems) and all(s in q.question_stems for s in stems)
 
 
+OTHER_VOTES = 0.25  # weight of each further article that supports a span, after the best
+
+
+def _evidence(items: list[_Scored]) -> float:
+    """One vote per article, its strongest; the best counts in full, the others less."""
+    docs: dict[str, float] = {}
+    for it in sorted(items, key=lambda x: -x.score):
+        docs.setdefault(it.sentence.passage.doc_id, it.score)
+    votes = sorted(docs.values(), reverse=True)
+    return votes[0] + OTHER_VOTES * sum(votes[1:]) if votes else 0.0
+
+
+def _where(it: _Scored) -> tuple[str, int]:
+    return it.sentence.passage.doc_id, it.sentence.passage.start + it.sentence.start
+
+
+def _credit_longer_names(groups: dict[str, list[_Scored]], totals: dict[str, float]) -> dict[str, float]:
+    """A name's fuller form gets half the evidence of its best short form found elsewhere:
+    'Biden' in one article and 'Joe Biden' in another both speak for 'President Joe
+    Biden', and the fuller form is the better answer. A short form inside the same
+    sentence (the tagger's 'Tomas' of 'Tomas Berg') is the same mention, not more evidence."""
+    out = dict(totals)
+    padded = {k: f" {k} " for k in groups}
+    for long, lp in padded.items():
+        here = {_where(it) for it in groups[long]}
+        credit = [
+            _evidence([it for it in groups[short] if _where(it) not in here])
+            for short, sp in padded.items()
+            if short != long and len(short) < len(long) and sp in lp
+        ]
+        out[long] += 0.5 * max(credit, default=0.0)
+    return out
+
+
 def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig) -> tuple[_Scored | None, float]:
     """Pick the best span in ``sents``; returns it and a confidence.
 
@@ -126,7 +163,8 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
     answer, and embedding is most of the time an answer takes.
     """
     weights = keyword_weights(q, [s.text for s in sents])
-    found = [[c for c in candidates(s.text, s.passage.date, q) if not _repeats_question(q, c)] for s in sents]
+    rank = {id(p): i for i, p in enumerate(dict.fromkeys(s.passage for s in sents))}
+    found = [[c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents]
     useful = [i for i, cands in enumerate(found) if cands]
     dense = embed([sents[i].text for i in useful]) @ question_vector if useful else np.zeros(0)
     scored: list[_Scored] = []
@@ -134,6 +172,7 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
         s = sents[i]
         lexical = lexical_overlap(q, s.text, weights)
         sscore = config.dense_weight * float(d) + config.lexical_weight * lexical + config.passage_weight * s.passage.similarity
+        sscore /= 1.0 + config.rank_decay * rank[id(s.passage)]
         for c in found[i]:
             score = sscore * c.prior * (0.7 + 0.3 * _proximity(s.text, c, weights)) * _tense_fit(q, c, s.passage.date)
             scored.append(_Scored(c, s, sscore, score))
@@ -142,14 +181,9 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
     groups: dict[str, list[_Scored]] = defaultdict(list)
     for item in scored:
         groups[item.candidate.key].append(item)
-    totals: dict[str, float] = {}
-    for key, items in groups.items():
+    for items in groups.values():
         items.sort(key=lambda x: -x.score)
-        docs = {}
-        for it in items:  # one vote per article, the strongest
-            docs.setdefault(it.sentence.passage.doc_id, it.score)
-        votes = sorted(docs.values(), reverse=True)
-        totals[key] = votes[0] + 0.25 * sum(votes[1:])
+    totals = _credit_longer_names(groups, {key: _evidence(items) for key, items in groups.items()})
     ranked = sorted(totals, key=lambda k: -totals[k])
     best_key = ranked[0]
     if q.recency is not Recency.ANY:

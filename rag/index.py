@@ -23,14 +23,23 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import lexical, vectors
+from . import entities, lexical, vectors
 from .chunk import ChunkConfig, chunk_document
 from .embed import Embedder, canonical_name
 from .errors import IndexError_, ModelMismatchError
 from .load import load_paths
 from .retrieve import DEFAULT_MODE, Mode, check_k, check_range, search
 from .store import FORMAT_VERSION, Store, connect
-from .types import Answer, Chunk, Document, IndexInfo, IngestReport, Passage, Summary
+from .types import (
+    Answer,
+    Chunk,
+    Document,
+    Entity,
+    IndexInfo,
+    IngestReport,
+    Passage,
+    Summary,
+)
 
 DB_NAME = "rag.sqlite"
 CHECKPOINT_SECONDS = 120.0  # an interrupted ingest loses at most this much embedding work
@@ -108,22 +117,24 @@ class Index:
         known = self.store.content_hashes([d.id for d in docs])
         fresh = [d for d in docs if known.get(d.id) != hashes[d.id]]
         skipped = len(docs) - len(fresh)
+        self.tag_missing(progress)
         if not fresh:
             return IngestReport(0, 0, skipped, 0, list(warnings))
         config = ChunkConfig(min(self.chunking.max_tokens, self.embedder.max_tokens), self.chunking.overlap_tokens)
         per_doc = [chunk_document(d, self.embedder.count_tokens, config) for d in fresh]
         total = sum(map(len, per_doc))
         bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
-        pending: list[tuple[Document, list[Chunk], np.ndarray]] = []
+        pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]] = []
         last = time.monotonic()
         try:
             for start in range(0, len(fresh), DOCS_PER_BATCH):
                 batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
                 texts = [c.text for _, chunks in batch for c in chunks]
                 vecs = self.embedder.encode(texts)
+                found = entities.tag([doc.text for doc, _ in batch])
                 offset = 0
-                for doc, chunks in batch:
-                    pending.append((doc, chunks, vecs[offset : offset + len(chunks)]))
+                for (doc, chunks), ents in zip(batch, found):
+                    pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
                     offset += len(chunks)
                 bar.update(len(texts))
                 if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
@@ -135,15 +146,41 @@ class Index:
         replaced = sum(1 for d in fresh if d.id in known)
         return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
 
-    def _write_pending(self, pending: list[tuple[Document, list[Chunk], np.ndarray]], hashes: dict[str, str], known: dict[str, str]) -> None:
+    def _write_pending(self, pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]], hashes: dict[str, str], known: dict[str, str]) -> None:
         if not pending:
             return
-        docs = [d for d, _, _ in pending]
-        chunks = [c for _, cs, _ in pending for c in cs]
-        vecs = np.concatenate([v for _, _, v in pending]) if chunks else np.zeros((0, self.embedder.dimension), np.float32)
-        self._write(docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs)
+        docs = [d for d, _, _, _ in pending]
+        chunks = [c for _, cs, _, _ in pending for c in cs]
+        vecs = np.concatenate([v for _, _, v, _ in pending]) if chunks else np.zeros((0, self.embedder.dimension), np.float32)
+        found = {d.id: ents for d, _, _, ents in pending}
+        self._write(docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found)
 
-    def _write(self, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+    def tag_missing(self, progress: bool = False) -> int:
+        """Tag the articles stored without entities (an index from before tagging, or
+        tagged by another tagger version); returns how many. Commits every batch, so an
+        interruption keeps what was done and the vectors are never touched."""
+        tagger = entities.tagger_name()
+        todo = self.store.untagged(tagger)
+        if not todo:
+            return 0
+        bar = tqdm(total=len(todo), unit="article", desc="tagging", disable=not progress, dynamic_ncols=True)
+        try:
+            for start in range(0, len(todo), DOCS_PER_BATCH):
+                texts = self.store.texts(todo[start : start + DOCS_PER_BATCH])
+                found = dict(zip(texts, entities.tag(list(texts.values()))))
+                self.store.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.store.set_entities(found, tagger)
+                    self.store.conn.execute("COMMIT")
+                except BaseException:
+                    self.store.conn.execute("ROLLBACK")
+                    raise
+                bar.update(len(found))
+        finally:
+            bar.close()
+        return len(todo)
+
+    def _write(self, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray, found: dict[str, list[Entity]]) -> None:
         conn = self.store.conn
         gen = uuid.uuid4().hex[:12]
         new_vectors, new_lexical = f"vectors-{gen}.faiss", f"lexical-{gen}"
@@ -155,6 +192,7 @@ class Index:
             first = self.store.next_chunk_id()
             ids = np.arange(first, first + len(chunks), dtype=np.int64)
             self.store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
+            self.store.set_entities(found, entities.tagger_name())
             vectors.remove(index, stale)
             vectors.add(index, embeddings, ids)
             vectors.write_index(index, self.path / new_vectors)
@@ -241,7 +279,8 @@ class Index:
         for i, score, sim in zip(ids, scores, sims):
             r = rows.get(int(i))
             if r is not None:
-                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim)))
+                ents = tuple(e.shifted(-r.start) for e in self.store.entities_within(r.doc_id, r.start, r.end))
+                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim), entities=ents))
         return out
 
     def info(self) -> IndexInfo:

@@ -20,6 +20,19 @@ PERSON_NOUNS = frozenset(
     "prince princess pope ceo founder chief governor senator judge candidate coach star rapper musician "
     "athlete politician lawmaker director executive spokesperson billionaire".split()
 )
+ORG_NOUNS = frozenset(
+    "company firm airline carrier chain retailer brand bank team club network broadcaster channel newspaper "
+    "magazine outlet organization organisation agency group party union university college school startup "
+    "maker manufacturer automaker carmaker platform website studio label publisher charity regulator exchange "
+    "league restaurant store supermarket insurer lender giant conglomerate business franchise".split()
+)
+WORK_NOUNS = frozenset(
+    "film movie show series sitcom book memoir novel song album play musical documentary podcast game "
+    "painting poem opera ballet artwork title biography".split()
+)
+EVENT_NOUNS = frozenset("event awards ceremony tournament championship festival holiday war storm hurricane cyclone summit".split())
+PRODUCT_NOUNS = frozenset("product car vehicle phone device drug vaccine medication pill aircraft jet rocket spacecraft telescope chatbot software".split())
+NORP_NOUNS = frozenset("nationality religion ethnicity".split())
 QUANTITY_NOUNS = frozenset("number amount percentage percent price cost figure age total rate sum score share".split())
 TIME_UNITS = frozenset(
     "second minute hour day night week month year decade century mile kilometer kilometre km metre meter "
@@ -50,6 +63,33 @@ class Question:
     recency: Recency
     tense: Tense
     question_stems: frozenset[str]  # every word stem of the question, stop words included
+    labels: frozenset[str] = frozenset()  # the entity types (OntoNotes) that can answer; empty: any
+
+
+_TYPE_LABELS = {
+    AnswerType.PERSON: frozenset({"PERSON"}),
+    AnswerType.PLACE: frozenset({"GPE", "LOC", "FAC"}),
+    AnswerType.NUMBER: frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
+}
+_FOCUS_LABELS = [
+    (ORG_NOUNS, frozenset({"ORG"})),
+    (WORK_NOUNS, frozenset({"WORK_OF_ART"})),
+    (EVENT_NOUNS, frozenset({"EVENT"})),
+    (PRODUCT_NOUNS, frozenset({"PRODUCT", "ORG"})),
+    (NORP_NOUNS, frozenset({"NORP"})),
+]
+
+
+def expected_labels(qtype: AnswerType, focus: list[str]) -> frozenset[str]:
+    """Entity types that fit the question: from its type, or for 'which <noun>' from the noun."""
+    if qtype in _TYPE_LABELS:
+        return _TYPE_LABELS[qtype]
+    if qtype is AnswerType.ENTITY and focus:
+        head = stem(focus[-1])
+        for nouns, labels in _FOCUS_LABELS:
+            if head in {stem(n) for n in nouns}:
+                return labels
+    return frozenset()
 
 
 def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
@@ -123,4 +163,5 @@ def analyse(text: str) -> Question:
         recency=recency,
         tense=tense,
         question_stems=frozenset(stem(t) for t in tokens),
+        labels=expected_labels(qtype, focus),
     )

@@ -1,21 +1,24 @@
 """Candidate answer spans in a sentence, by answer type.
 
-No tagger is needed for news prose: names are runs of capitalised words, numbers are
-digits or number words with the unit that follows them, dates come from
-:mod:`rag.dates`, and a manner ("how") is the noun phrase after "by", "aboard" or
-"on a". Each candidate carries a prior: how typical its shape is for the type.
+Names are runs of capitalised words and the named entities the tagger found at ingest
+(:mod:`rag.entities`), numbers are digits or number words with the unit that follows
+them, dates come from :mod:`rag.dates`, and a manner ("how") is the noun phrase after
+"by", "aboard" or "on a". Each candidate carries a prior: how typical its shape is for
+the type, raised when the tagger's label fits the question ("which airline": ORG) and
+lowered when it does not.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .dates import DateMention, find_dates
 from .question import PLACE_NOUNS, TIME_UNITS, Question
 from .text import STOPWORDS, stem
-from .types import AnswerType
+from .types import AnswerType, Entity
 
 
 @dataclass(frozen=True)
@@ -76,23 +79,31 @@ def _strip_possessive(text: str) -> str:
 
 
 def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
-    """Runs of capitalised words, minus a capitalised stop word that merely opens the sentence."""
+    """Runs of capitalised words, minus a capitalised stop word that merely opens the sentence.
+
+    A possessive ends a name ('Elon Musk’s Tesla' is two names)."""
     out = []
     for m in _PROPER.finditer(sentence):
-        s, text = m.start(), m.group(0)
-        first = text.split()[0]
-        if not first.isupper() and (re.split(r"['’]", first.lower())[0] in STOPWORDS or first.lower() in _QUALIFIERS):
-            rest = text[len(first) :].lstrip()
-            if not rest:
-                continue
-            s += len(text) - len(rest)
-            text = rest
-        text = _strip_possessive(text.rstrip(".,"))
-        while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
-            text = text.rsplit(" ", 1)[0]
-        if not re.fullmatch(r"[\d\s]+", text):  # "Nearly 70" leaves a bare number: not a name
-            out.append((s, s + len(text), text))
+        for part in re.finditer(r".+?(?:['’]s\b|$)", m.group(0)):
+            _proper_phrase(m.start() + part.start(), part.group(0).strip(), out)
     return out
+
+
+def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]]) -> None:
+    if not text:
+        return
+    first = text.split()[0]
+    if not first.isupper() and (re.split(r"['’]", first.lower())[0] in STOPWORDS or first.lower() in _QUALIFIERS):
+        rest = text[len(first) :].lstrip()
+        if not rest:
+            return
+        s += len(text) - len(rest)
+        text = rest
+    text = _strip_possessive(text.rstrip(".,"))
+    while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
+        text = text.rsplit(" ", 1)[0]
+    if not re.fullmatch(r"[\d\s]+", text):  # "Nearly 70" leaves a bare number: not a name
+        out.append((s, s + len(text), text))
 
 
 def _words_after(sentence: str, end: int, limit: int) -> list[tuple[int, int, str]]:
@@ -145,12 +156,64 @@ def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
     return out
 
 
-def candidates(sentence: str, ref: dt.date | None, q: Question) -> list[Candidate]:
-    """Every span of ``sentence`` that has the shape of an answer to ``q``."""
+NAME_LABELS = frozenset("PERSON ORG GPE LOC FAC NORP WORK_OF_ART EVENT PRODUCT LAW LANGUAGE".split())
+LABEL_FIT = 1.3  # a candidate the tagger labelled with a type the question asks for
+LABEL_MISFIT = 0.4  # labelled with another type
+UNLABELLED = 0.85  # the question asks for a type and the tagger saw no entity here
+
+
+def _label_of(c: Candidate, entities: Sequence[Entity]) -> str | None:
+    """The label of the entity that overlaps the candidate most, if any does."""
+    best, label = 0, None
+    for e in entities:
+        overlap = min(c.end, e.end) - max(c.start, e.start)
+        if overlap > best:
+            best, label = overlap, e.label
+    return label
+
+
+def _label_factor(label: str | None, q: Question) -> float:
+    if q.labels:
+        if label is None:
+            return UNLABELLED
+        return LABEL_FIT if label in q.labels else LABEL_MISFIT
+    if q.type is AnswerType.ENTITY and label in NAME_LABELS:
+        return 1.1
+    return 1.0
+
+
+def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) -> list[Candidate]:
+    """The tagged names a name question can be answered with ('the Buffalo Bills' -> Buffalo Bills)."""
+    wanted = q.labels or NAME_LABELS
+    out = []
+    for e in entities:
+        if e.label not in wanted:
+            continue
+        start, text = e.start, sentence[e.start : e.end]
+        m = re.match(r"(?:the|a|an)\s+", text, re.IGNORECASE)
+        if m:
+            start, text = start + m.end(), text[m.end() :]
+        text = _strip_possessive(text.rstrip(".,"))
+        stems = [stem(w) for w in re.findall(r"[\w'’]+", text)]
+        if not stems or all(s in q.question_stems for s in stems):
+            continue
+        out.append(Candidate(start, start + len(text), text, 0.9))
+    return out
+
+
+def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequence[Entity] = ()) -> list[Candidate]:
+    """Every span of ``sentence`` that has the shape of an answer to ``q``; ``entities``
+    are the tagged entities of the sentence, in its offsets."""
     dates = find_dates(sentence, ref)
     if q.type is AnswerType.DATE:
         return [Candidate(d.start, d.end, d.text, 1.0 if d.granularity.value != "year" else 0.8, d, d.value) for d in dates]
     found = _typed_candidates(sentence, q, dates)
+    if q.type in (AnswerType.ENTITY, AnswerType.PERSON, AnswerType.PLACE):
+        named = entity_candidates(sentence, q, entities)
+        # a piece of a tagged name is not another answer: 'Mafia' of 'Three 6 Mafia'
+        found = [c for c in found if not any(n.start <= c.start and c.end <= n.end and n.end - n.start > c.end - c.start for n in named)]
+        found += named
+    found = [replace(c, prior=c.prior * _label_factor(_label_of(c, entities), q)) for c in found]
     if not dates:
         return found
     out = []
@@ -189,6 +252,12 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
     for s, e, text in proper_phrases(sentence):
         if any(d.start <= s < d.end for d in dates):
             continue
+        cut = min((d.start for d in dates if s < d.start < e), default=e)  # 'California Tuesday'
+        if cut < e:
+            text = sentence[s:cut].rstrip(" ,")
+            e = s + len(text)
+            if not text.strip():
+                continue
         prior = 0.8
         before = _preceding_word(sentence, s)
         if q.type is AnswerType.PLACE:

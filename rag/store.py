@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexError_
-from .types import Chunk, Document
+from .types import Chunk, Document, Entity
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -39,6 +39,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX chunks_doc ON chunks(doc_id);
     CREATE INDEX chunks_date ON chunks(date);
     CREATE INDEX articles_date ON articles(date);
+    """,
+    # 2: named entities per article, and which tagger found them (NULL: not tagged yet)
+    """
+    CREATE TABLE entities (
+        doc_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        label TEXT NOT NULL
+    );
+    CREATE INDEX entities_doc ON entities(doc_id, start);
+    ALTER TABLE articles ADD COLUMN tagger TEXT;
     """,
 ]
 FORMAT_VERSION = len(MIGRATIONS)
@@ -94,21 +105,18 @@ class Store:
     def set_meta(self, values: dict[str, str]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items()))
 
+    def _where_in(self, sql: str, keys: Sequence) -> Iterable[tuple]:
+        """Rows of ``sql`` (whose ``{marks}`` is an IN list) for ``keys``, 500 at a time:
+        SQLite caps the number of parameters of one statement."""
+        for i in range(0, len(keys), 500):
+            part = list(keys[i : i + 500])
+            yield from self.conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
-            marks = ",".join("?" * len(part))
-            out.update(self.conn.execute(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", part))
-        return out
+        return dict(self._where_in("SELECT id, content_hash FROM articles WHERE id IN ({marks})", ids))
 
     def chunk_ids_of(self, doc_ids: Sequence[str]) -> list[int]:
-        out: list[int] = []
-        for i in range(0, len(doc_ids), 500):
-            part = list(doc_ids[i : i + 500])
-            marks = ",".join("?" * len(part))
-            out.extend(r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", part))
-        return out
+        return [r[0] for r in self._where_in("SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
 
     def delete_articles(self, doc_ids: Sequence[str]) -> None:
         self.conn.executemany("DELETE FROM articles WHERE id = ?", [(d,) for d in doc_ids])
@@ -163,6 +171,31 @@ class Store:
             "SELECT c.id, substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.doc_id ORDER BY c.id"
         ).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    def untagged(self, tagger: str) -> list[str]:
+        """Ids of articles whose entities were not found by ``tagger`` (not tagged, or by another)."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM articles WHERE tagger IS NOT ? ORDER BY id", (tagger,))]
+
+    def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        return dict(self._where_in("SELECT id, text FROM articles WHERE id IN ({marks})", doc_ids))
+
+    def set_entities(self, found: dict[str, list[Entity]], tagger: str) -> None:
+        """Replace the entities of each article in ``found`` and record the tagger."""
+        ids = [(d,) for d in found]
+        self.conn.executemany("DELETE FROM entities WHERE doc_id = ?", ids)
+        self.conn.executemany(
+            "INSERT INTO entities(doc_id, start, end, label) VALUES (?, ?, ?, ?)",
+            [(d, e.start, e.end, e.label) for d, ents in found.items() for e in ents],
+        )
+        self.conn.executemany("UPDATE articles SET tagger = ? WHERE id = ?", [(tagger, d) for d in found])
+
+    def entities_within(self, doc_id: str, start: int, end: int) -> list[Entity]:
+        """Entities of an article lying inside [start, end), in article offsets."""
+        rows = self.conn.execute(
+            "SELECT start, end, label FROM entities WHERE doc_id = ? AND start >= ? AND start < ? AND end <= ? ORDER BY start",
+            (doc_id, start, end, end),
+        )
+        return [Entity(*r) for r in rows]
 
     def article(self, doc_id: str) -> Document | None:
         row = self.conn.execute("SELECT id, text, date, source, title FROM articles WHERE id = ?", (doc_id,)).fetchone()

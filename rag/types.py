@@ -33,6 +33,18 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Entity:
+    """A named span found by the tagger; offsets are into the text the list belongs to."""
+
+    start: int
+    end: int
+    label: str  # OntoNotes type: PERSON, ORG, GPE, LOC, FAC, NORP, WORK_OF_ART, EVENT, PRODUCT, ...
+
+    def shifted(self, by: int) -> Entity:
+        return Entity(self.start + by, self.end + by, self.label)
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk with its article metadata and similarity score."""
 
@@ -47,6 +59,7 @@ class Passage:
     score: float  # the ranking score of the retrieval mode (cosine, BM25 share, or their blend)
     similarity: float = 0.0  # cosine similarity with the query, whatever the mode
     also_in: tuple[str, ...] = ()  # articles that carry the same text (wire copy), collapsed into this one
+    entities: tuple[Entity, ...] = ()  # named entities in ``text`` (offsets into it), tagged at ingest
 
     def to_json(self) -> dict:
         return {
