@@ -57,3 +57,20 @@ def test_tune_retrieval_reports_both_halves(sample_index):
         vectors = index.embedder.encode([r["question"] for r in rows])
         result = measure(index, rows, vectors, mode=Mode.HYBRID, RECENCY_PLAIN=0.0)
     assert result["all"][1] == 1.0 and len(result["A"]) + len(result["B"]) in (3, 6)
+
+
+def test_tune_answer_scores_each_half_and_a_setting_can_change_it(sample_index):
+    from eval.common import load_gold
+    from eval.tune_answer import measure
+    from rag import Index
+    from rag.answer import AnswerConfig
+    from rag.retrieve import retrieve
+
+    rows = load_gold(FIXTURES / "samples-qa.jsonl")
+    with Index.open(sample_index) as index:
+        vectors = index.embedder.encode([r["question"] for r in rows])
+        retrieved = [(v, retrieve(index, r["question"], v, 8)) for r, v in zip(rows, vectors)]
+        best = measure(rows, retrieved, index.embedder.encode, AnswerConfig(), read=8)
+        blind = measure(rows, retrieved, index.embedder.encode, AnswerConfig(), read=0)
+    assert best["all"] >= 0.5 and set(best) == {"A", "B", "all"}
+    assert blind["all"] == 0.0
