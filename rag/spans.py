@@ -99,7 +99,9 @@ def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]]) -> None:
             return
         s += len(text) - len(rest)
         text = rest
-    text = _strip_possessive(text.rstrip(".,"))
+    text = _strip_possessive(text.rstrip(".,")).rstrip()
+    if not text:  # a lone "’s"
+        return
     while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
         text = text.rsplit(" ", 1)[0]
     if not re.fullmatch(r"[\d\s]+", text):  # "Nearly 70" leaves a bare number: not a name

@@ -1,5 +1,8 @@
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from rag.question import analyse
 from rag.spans import candidates, proper_phrases
 
@@ -50,3 +53,9 @@ def test_percentage_questions_prefer_a_percentage():
 
 def test_a_qualified_number_is_not_a_name():
     assert [t for _, _, t in proper_phrases("Nearly 70 people came.")] == []
+
+
+@given(st.text(alphabet="AbC ’'s.,-\n0", max_size=40))
+def test_names_are_found_in_any_text_at_their_offsets(sentence):
+    for start, end, text in proper_phrases(sentence):
+        assert sentence[start:end] == text and text.strip()
