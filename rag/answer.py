@@ -166,7 +166,9 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
     the time (eval/README.md).
     """
     weights = keyword_weights(q, [s.text for s in sents])
-    rank = {id(p): i for i, p in enumerate(dict.fromkeys(s.passage for s in sents))}
+    rank: dict[int, int] = {}  # passage (by identity) -> its rank among the passages read
+    for s in sents:
+        rank.setdefault(id(s.passage), len(rank))
     found = [[c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents]
     useful = [i for i, cands in enumerate(found) if cands]
     lexical = {i: lexical_overlap(q, sents[i].text, weights) for i in useful}

