@@ -17,11 +17,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .errors import RagError
+from .errors import InputError, RagError
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
 from .retrieve import DEFAULT_MODE, Mode
 from .types import Passage
+from .vectors import IndexType
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles.")
 
@@ -66,6 +67,10 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl) or folders.")],
     index: IndexOpt = DEFAULT_INDEX,
     model: ModelOpt = None,
+    index_type: Annotated[
+        Optional[IndexType],
+        typer.Option("--index-type", help="Vector index to keep: auto (flat below 200k chunks, then ivf-sq8), flat, ivf-sq8 or hnsw; remembered."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add articles to the index (created if missing); unchanged articles are skipped."""
@@ -77,6 +82,8 @@ def ingest(
         created = not index.exists()
         try:
             with Index.open(index, model=model, create=True) as idx:
+                if index_type is not None:
+                    idx.set_index_type(index_type)
                 report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)
                 info = idx.info()
         except BaseException:
@@ -177,6 +184,29 @@ def summarize(
         for s in summary.sentences:
             date = s.date.isoformat() if s.date else "undated"
             typer.echo(f"- {s.text} [{s.doc_id}, {date}]")
+
+    _run(work)
+
+
+@app.command()
+def remove(
+    doc_ids: Annotated[Optional[list[str]], typer.Argument(help="Article ids to remove.")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Remove every article from this source (path or URL); repeatable.")] = None,
+    index: IndexOpt = DEFAULT_INDEX,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove articles, their chunks and vectors from the index."""
+
+    def work() -> None:
+        if not doc_ids and not source:
+            raise InputError("name at least one article id or --source")
+        with Index.open(index) as idx:
+            removed = idx.remove(doc_ids or [], source or [])
+            data = idx.info()
+        if as_json:
+            _emit({"removed": removed, "index": data.to_json()})
+        else:
+            typer.echo(f"{len(removed)} removed; {data.path} holds {data.articles} articles, {data.chunks} chunks")
 
     _run(work)
 

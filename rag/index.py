@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -62,6 +63,8 @@ class Index:
         self.meta = store.get_meta()
         self._faiss = None
         self._lexical: lexical.LexicalIndex | None = None
+        self._dates: tuple[np.ndarray, np.ndarray] | None = None  # chunk ids, day ordinals (0: undated)
+        self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
         if "faiss_file" in self.meta:
             self._faiss = vectors.read_index(path / self.meta["faiss_file"])
             _, n_chunks = store.counts()
@@ -181,31 +184,88 @@ class Index:
         return len(todo)
 
     def _write(self, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray, found: dict[str, list[Entity]]) -> None:
-        conn = self.store.conn
-        gen = uuid.uuid4().hex[:12]
-        new_vectors, new_lexical = f"vectors-{gen}.faiss", f"lexical-{gen}"
-        index = self._faiss if self._faiss is not None else vectors.new_index(self.embedder.dimension)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
             stale = np.array(self.store.chunk_ids_of(replaced), dtype=np.int64)
             self.store.delete_articles(replaced)
             first = self.store.next_chunk_id()
             ids = np.arange(first, first + len(chunks), dtype=np.int64)
             self.store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
             self.store.set_entities(found, entities.tagger_name())
-            vectors.remove(index, stale)
+            return self._updated_vectors(stale, ids, embeddings), lexical.build(*self.store.all_chunk_texts())
+
+        self._commit(change)
+
+    def remove(self, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) -> list[str]:
+        """Remove articles by id or by source (path or URL); returns the ids removed.
+
+        Raises InputError when a given id or source matches nothing, before changing anything."""
+        ids = self.store.article_ids(doc_ids, sources)
+        if not ids:
+            return []
+
+        def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
+            stale = np.array(self.store.chunk_ids_of(ids), dtype=np.int64)
+            self.store.delete_articles(ids)
+            empty = np.zeros((0, self.embedder.dimension if self._faiss is None else self._faiss.d), np.float32)
+            return self._updated_vectors(stale, np.zeros(0, np.int64), empty), lexical.build(*self.store.all_chunk_texts())
+
+        self._commit(change)
+        return ids
+
+    def set_index_type(self, kind: vectors.IndexType) -> bool:
+        """Record the vector index type to keep (``auto`` picks by size) and rebuild the
+        vectors now if they are not of it; returns whether they were rebuilt."""
+        if self.meta.get("index_type", vectors.IndexType.AUTO.value) == kind.value:
+            return False
+        self.index_kind = kind
+        rebuild = self._faiss is not None and vectors.needs_rebuild(self._faiss, kind, self._faiss.ntotal)
+
+        def change() -> tuple[faiss.Index | None, lexical.LexicalIndex | None]:
+            if not rebuild:
+                return None, None
+            ids, vecs = vectors.contents(self._faiss)
+            return vectors.build(kind, vecs, ids, self._faiss.d), None
+
+        self._commit(change)
+        return rebuild
+
+    def _updated_vectors(self, stale: np.ndarray, ids: np.ndarray, embeddings: np.ndarray) -> faiss.Index:
+        """The vector index with ``stale`` removed and ``embeddings`` added under ``ids``:
+        changed in place, or rebuilt when its type no longer suits its size."""
+        index = self._faiss
+        n_after = (0 if index is None else index.ntotal - len(stale)) + len(ids)
+        if index is not None and not vectors.needs_rebuild(index, self.index_kind, n_after):
+            index = vectors.remove(index, stale)
             vectors.add(index, embeddings, ids)
-            vectors.write_index(index, self.path / new_vectors)
-            lex = lexical.build(*self.store.all_chunk_texts())
-            lexical.write(lex, self.path / new_lexical)
-            meta = {
-                "faiss_file": new_vectors,
-                "lexical_dir": new_lexical,
-                "model": self.embedder.name,
-                "dimension": str(self.embedder.dimension),
-                "chunk_max_tokens": str(self.chunking.max_tokens),
-                "chunk_overlap_tokens": str(self.chunking.overlap_tokens),
-            }
+            return index
+        if index is None:
+            return vectors.build(self.index_kind, embeddings, ids, self.embedder.dimension)
+        have, vecs = vectors.contents(index)
+        keep = ~np.isin(have, stale)
+        return vectors.build(self.index_kind, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), index.d)
+
+    def _commit(self, change) -> None:
+        """Run ``change`` (SQLite writes, returning the new vector and lexical indexes, or
+        None for one that stays) in a transaction, write the new files under fresh names,
+        point the meta at them and commit; on any failure leave the previous pair whole."""
+        conn = self.store.conn
+        gen = uuid.uuid4().hex[:12]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            index, lex = change()
+            meta = {"index_type": self.index_kind.value}
+            if index is not None:
+                meta.update(
+                    faiss_file=f"vectors-{gen}.faiss",
+                    model=self.embedder.name,
+                    dimension=str(index.d),
+                    chunk_max_tokens=str(self.chunking.max_tokens),
+                    chunk_overlap_tokens=str(self.chunking.overlap_tokens),
+                )
+                vectors.write_index(index, self.path / meta["faiss_file"])
+            if lex is not None:
+                meta["lexical_dir"] = f"lexical-{gen}"
+                lexical.write(lex, self.path / meta["lexical_dir"])
             self.store.set_meta(meta)
             conn.execute("COMMIT")
         except BaseException:
@@ -213,8 +273,13 @@ class Index:
             self._remove_unreferenced()
             old = self.meta.get("faiss_file")
             self._faiss = vectors.read_index(self.path / old) if old else None
+            self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
             raise
-        self._faiss, self._lexical = index, lex
+        if index is not None:
+            self._faiss = index
+        if lex is not None:
+            self._lexical = lex
+        self._dates = None
         self.meta.update(meta)
         self._remove_unreferenced()
 
@@ -248,19 +313,40 @@ class Index:
     def is_empty(self) -> bool:
         return self._faiss is None or self._faiss.ntotal == 0
 
+    def _chunk_dates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk's id and date (proleptic ordinal, 0 when undated), read once per
+        write: date filters become one vectorised comparison, not a SQL query per ask."""
+        if self._dates is None:
+            self._dates = self.store.chunk_dates()
+        return self._dates
+
+    def _mask(self, keep: np.ndarray) -> np.ndarray:
+        ids, _ = self._chunk_dates()
+        mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
+        mask[ids[keep]] = True
+        return mask
+
     def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
-        """Chunk ids of articles dated in [since, until]; None when there is no range."""
+        """A mask over chunk ids: articles dated in [since, until]; None when there is no range."""
         if not since and not until:
             return None
-        return np.array(self.store.chunk_ids_between(since, until), dtype=np.int64)
+        _, days = self._chunk_dates()
+        keep = days > 0
+        if since:
+            keep &= days >= since.toordinal()
+        if until:
+            keep &= days <= until.toordinal()
+        return self._mask(keep)
 
     def ids_not_after(self, day: dt.date) -> np.ndarray | None:
-        """Chunk ids of articles not dated after ``day``, undated ones kept; None if that is all."""
-        ids = self.store.chunk_ids_not_after(day)
-        return None if ids is None else np.array(ids, dtype=np.int64)
+        """A mask over chunk ids: articles not dated after ``day``, undated ones kept; None if that is all."""
+        _, days = self._chunk_dates()
+        if not len(days) or days.max() <= day.toordinal():
+            return None
+        return self._mask(days <= day.toordinal())
 
     def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and cosine similarities of the ``k`` nearest chunks."""
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks (``allowed``: a mask over ids)."""
         if self.is_empty:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores, ids = vectors.search(self._faiss, query_vector[None, :], k, allowed)

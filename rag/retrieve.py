@@ -118,7 +118,7 @@ def retrieve(
         lex = index.lexical()
         bm = lex.scores(query)
         if allowed is not None:
-            bm = np.where(np.isin(lex.chunk_ids, allowed), bm, 0.0)
+            bm = np.where(allowed[np.minimum(lex.chunk_ids, len(allowed) - 1)] & (lex.chunk_ids < len(allowed)), bm, 0.0)
         rows = top_rows(bm, pool)
         if mode is Mode.LEXICAL:
             ids = lex.chunk_ids[rows]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexError_
+from .errors import IndexError_, InputError
 from .types import Chunk, Document, Entity
 
 MIGRATIONS: list[str] = [
@@ -148,22 +148,24 @@ class Store:
                 out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], _date(r[5]), r[6], r[7])
         return out
 
-    def chunk_ids_between(self, since: dt.date | None, until: dt.date | None) -> list[int]:
-        clauses, args = ["date IS NOT NULL"], []
-        if since:
-            clauses.append("date >= ?")
-            args.append(since.isoformat())
-        if until:
-            clauses.append("date <= ?")
-            args.append(until.isoformat())
-        return [r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(clauses)}", args)]
+    def chunk_dates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk's id and its date as a proleptic ordinal (0 when undated), ids ascending."""
+        rows = self.conn.execute("SELECT id, CAST(julianday(date) - 1721424.5 AS INTEGER) FROM chunks ORDER BY id").fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        arr = np.array([(i, d if d is not None else 0) for i, d in rows], dtype=np.int64)
+        return arr[:, 0].copy(), arr[:, 1].copy()
 
-    def chunk_ids_not_after(self, day: dt.date) -> list[int] | None:
-        """Ids of chunks not dated after ``day`` (undated ones included); None when no chunk
-        is dated after it, which is the usual case and needs no filter at all."""
-        if self.conn.execute("SELECT 1 FROM chunks WHERE date > ? LIMIT 1", (day.isoformat(),)).fetchone() is None:
-            return None
-        return [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE date IS NULL OR date <= ?", (day.isoformat(),))]
+    def article_ids(self, doc_ids: Sequence[str], sources: Sequence[str]) -> list[str]:
+        """Ids of the articles named by id or by source; InputError for a name matching none."""
+        found: list[str] = []
+        for kind, names, column in (("article id", doc_ids, "id"), ("source", sources, "source")):
+            for name in names:
+                rows = [r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE {column} = ?", (name,))]
+                if not rows:
+                    raise InputError(f"no article with {kind} {name!r} in the index")
+                found.extend(rows)
+        return list(dict.fromkeys(found))
 
     def all_chunk_texts(self) -> tuple[np.ndarray, list[str]]:
         """Every chunk's id (ascending) and text: what the lexical index is built from."""

@@ -1,12 +1,26 @@
-"""Plain functions over FAISS index objects: create, read, write atomically, search.
+"""Plain functions over FAISS index objects: choose, build, read, write atomically, search.
 
 Vectors are unit length, so inner product is cosine similarity. Each vector's FAISS
 id is its chunk's row id in SQLite, which lets chunks be removed or filtered by id.
+
+Three index types, measured by ``python -m eval.bench search`` (see eval/README.md):
+
+- ``flat``: exact search, 1.5 KB a vector. The default below ``FLAT_MAX`` vectors,
+  where a query still takes a few milliseconds.
+- ``ivf-sq8``: an inverted file of ``nlist`` clusters with 8-bit scalar quantisation,
+  about 0.4 KB a vector; a query scans ``nprobe`` clusters. The default from
+  ``FLAT_MAX`` on. It is trained on the vectors present when it is built and re-trained
+  (rebuilt from its own decoded vectors) when the index has grown enough that its
+  clusters are ``RETRAIN_GROWTH`` times too few.
+- ``hnsw``: a graph over exact vectors, for whoever trades memory (about 1.8 KB a
+  vector) for the fastest queries; removing vectors rebuilds the graph.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from enum import Enum
 from pathlib import Path
 
 import faiss
@@ -15,13 +29,120 @@ import numpy as np
 from .errors import IndexError_
 
 
-def new_index(dimension: int) -> faiss.Index:
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+class IndexType(str, Enum):
+    AUTO = "auto"
+    FLAT = "flat"
+    IVF_SQ8 = "ivf-sq8"
+    HNSW = "hnsw"
+
+
+FLAT_MAX = 200_000  # exact search up to here (~10 ms a query on 2 cores)
+IVF_LIST_SIZE = 128  # vectors per cluster the IVF aims at: nlist ~ n / 128, a power of two
+IVF_MIN_LISTS, IVF_MAX_LISTS = 64, 65536
+IVF_PROBE_SHARE = 256  # nprobe = nlist / 256 (at least IVF_MIN_PROBE): recall@10 ~.97
+IVF_MIN_PROBE = 16
+IVF_TRAIN_PER_LIST = 40  # k-means sample: FAISS wants at least 39 points a centroid
+RETRAIN_GROWTH = 4  # rebuild an IVF once nlist_for(n) reaches 4x its lists
+HNSW_M = 32
+HNSW_EF_SEARCH = 64
+SCAN_SHARE = 0.02  # a filter keeping fewer than 2% of the vectors is searched exactly over them
+SCAN_MIN = 4096
+
+
+def resolve(kind: IndexType, n: int) -> IndexType:
+    """The concrete type for ``n`` vectors: ``auto`` is flat below FLAT_MAX, IVF above."""
+    if kind is IndexType.AUTO:
+        return IndexType.FLAT if n < FLAT_MAX else IndexType.IVF_SQ8
+    return kind
+
+
+def nlist_for(n: int) -> int:
+    """Clusters for an IVF of ``n`` vectors: a power of two near n / IVF_LIST_SIZE, and
+    never more than k-means can train from n points."""
+    target = max(1, n // IVF_LIST_SIZE)
+    nlist = min(IVF_MAX_LISTS, max(IVF_MIN_LISTS, 2 ** round(math.log2(target))))
+    return int(min(nlist, 2 ** int(math.log2(max(1, n // 39)))))
+
+
+def nprobe_for(nlist: int) -> int:
+    return min(nlist, max(IVF_MIN_PROBE, nlist // IVF_PROBE_SHARE))
+
+
+def kind_of(index: faiss.Index) -> IndexType:
+    inner = _inner(index)
+    if isinstance(inner, faiss.IndexIVF):
+        return IndexType.IVF_SQ8
+    if isinstance(inner, faiss.IndexHNSW):
+        return IndexType.HNSW
+    return IndexType.FLAT
 
 
 def index_type(index: faiss.Index) -> str:
-    inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
-    return type(inner).__name__
+    """A readable description: the type and, for an IVF, its lists and probes."""
+    inner = _inner(index)
+    if isinstance(inner, faiss.IndexIVF):
+        return f"ivf-sq8 (nlist {inner.nlist}, nprobe {inner.nprobe})"
+    return kind_of(index).value
+
+
+def _inner(index: faiss.Index) -> faiss.Index:
+    return faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else faiss.downcast_index(index)
+
+
+def new_index(dimension: int, kind: IndexType = IndexType.FLAT) -> faiss.Index:
+    """An empty index of a type that needs no training (flat or HNSW)."""
+    if kind is IndexType.HNSW:
+        inner = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        return faiss.IndexIDMap2(inner)
+    if kind is IndexType.FLAT:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    raise ValueError(f"{kind.value} needs training: use build()")
+
+
+def build(kind: IndexType, vecs: np.ndarray, ids: np.ndarray, dimension: int, seed: int = 1234) -> faiss.Index:
+    """An index of ``kind`` holding ``vecs`` under ``ids``, trained on them where needed."""
+    kind = resolve(kind, len(vecs))
+    if kind is not IndexType.IVF_SQ8 or len(vecs) == 0:  # an IVF trains on its first vectors
+        index = new_index(dimension, kind if kind is not IndexType.IVF_SQ8 else IndexType.FLAT)
+    else:
+        nlist = nlist_for(len(vecs))
+        index = faiss.index_factory(dimension, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
+        index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+        index.cp.seed = seed
+        sample = vecs
+        if len(vecs) > nlist * IVF_TRAIN_PER_LIST:
+            rng = np.random.default_rng(seed)
+            sample = vecs[np.sort(rng.choice(len(vecs), nlist * IVF_TRAIN_PER_LIST, replace=False))]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        index.nprobe = nprobe_for(nlist)
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
+    add(index, vecs, ids)
+    return index
+
+
+def needs_rebuild(index: faiss.Index, kind: IndexType, n: int) -> bool:
+    """Whether an index about to hold ``n`` vectors should be rebuilt: it is the wrong
+    type for ``kind`` at that size, or an IVF whose clusters are too few for it."""
+    wanted = resolve(kind, n)
+    if kind_of(index) is not wanted:
+        return True
+    inner = _inner(index)
+    return isinstance(inner, faiss.IndexIVF) and nlist_for(n) >= RETRAIN_GROWTH * inner.nlist
+
+
+def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Every (id, vector) the index holds, ids ascending; IVF vectors come back decoded."""
+    if isinstance(index, faiss.IndexIDMap):
+        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    else:
+        inner = faiss.extract_index_ivf(index)
+        invlists = inner.invlists
+        parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy() for i in range(inner.nlist) if invlists.list_size(i)]
+        ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    ids.sort()
+    return ids, reconstruct(index, ids) if len(ids) else np.zeros((0, index.d), np.float32)
 
 
 def read_index(path: Path) -> faiss.Index:
@@ -40,29 +161,67 @@ def write_index(index: faiss.Index, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
-    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+def add(index: faiss.Index, vecs: np.ndarray, ids: np.ndarray) -> None:
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
 
 
-def remove(index: faiss.Index, ids: np.ndarray) -> int:
+def remove(index: faiss.Index, ids: np.ndarray) -> faiss.Index:
+    """The index without ``ids``: in place, except for HNSW, whose graph is rebuilt."""
     if len(ids) == 0:
-        return 0
-    return int(index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        return index
+    if kind_of(index) is IndexType.HNSW:
+        have, vecs = contents(index)
+        keep = ~np.isin(have, ids)
+        rebuilt = new_index(index.d, IndexType.HNSW)
+        add(rebuilt, vecs[keep], have[keep])
+        return rebuilt
+    index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+    return index
 
 
 def reconstruct(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
-    """The stored vectors of ``ids`` (exact for flat indexes)."""
+    """The stored vectors of ``ids`` (exact for flat and HNSW, decoded for IVF-SQ8)."""
     return index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
+def _params(index: faiss.Index, selector: faiss.IDSelector | None) -> faiss.SearchParameters:
+    inner = _inner(index)
+    if isinstance(inner, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
+    if isinstance(inner, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
+    return faiss.SearchParameters(sel=selector)
+
+
 def search(index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k (scores, ids) per query row; ``allowed`` restricts the search to those ids."""
+    """Top-k (scores, ids) per query row, best first; missing hits have id -1.
+
+    ``allowed`` is a boolean mask over ids. A mask that keeps few vectors is searched
+    exactly over just those, so a narrow date range stays fast and loses no recall to
+    the IVF's probing. One query runs on one OpenMP thread: spreading a single query
+    over threads costs more in start-up than it saves.
+    """
     queries = np.ascontiguousarray(queries, dtype=np.float32)
+    faiss.omp_set_num_threads(1 if len(queries) == 1 else max(1, os.cpu_count() or 1))
     k = max(1, min(k, index.ntotal))
     if allowed is None:
         return index.search(queries, k)
-    if len(allowed) == 0:
+    keep = np.flatnonzero(allowed)
+    if len(keep) == 0:
         return np.full((len(queries), 0), -1.0, dtype=np.float32), np.full((len(queries), 0), -1, dtype=np.int64)
-    selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-    params = faiss.SearchParameters(sel=selector)
-    return index.search(queries, min(k, len(allowed)), params=params)
+    if len(keep) <= max(SCAN_MIN, SCAN_SHARE * index.ntotal):
+        return _scan(index, queries, k, keep)
+    bitmap = np.packbits(allowed, bitorder="little")
+    selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
+    return index.search(queries, min(k, len(keep)), params=_params(index, selector))
+
+
+def _scan(index: faiss.Index, queries: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k over the vectors of ``ids`` only."""
+    scores = queries @ reconstruct(index, ids).T
+    k = min(k, len(ids))
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part = np.take_along_axis(scores, top, axis=1)
+    order = np.argsort(-part, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1).astype(np.float32), ids[np.take_along_axis(top, order, axis=1)]

@@ -96,3 +96,21 @@ def test_a_model_that_cannot_load_fails_in_one_line_and_leaves_no_index(tmp_path
     result = rag("ingest", str(SAMPLES), "--index", str(tmp_path / "new"), "--model", str(tmp_path / "no-such-model"))
     assert_one_line_error(result, "cannot load embedding model")
     assert not (tmp_path / "new").exists()
+
+
+def test_remove_by_id_prints_json_and_an_unknown_id_is_one_line(sample_index):
+    out = rag("remove", "harbour-festival", "--index", str(sample_index), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["removed"] == ["harbour-festival"] and data["index"]["articles"] == 4
+    before = snapshot(sample_index)
+    assert_one_line_error(rag("remove", "harbour-festival", "--index", str(sample_index)), "no article with article id")
+    assert_one_line_error(rag("remove", "--index", str(sample_index)), "name at least one article id")
+    assert snapshot(sample_index) == before
+
+
+def test_ingest_index_type_is_kept_and_reported(sample_index):
+    out = rag("ingest", str(SAMPLES), "--index", str(sample_index), "--index-type", "hnsw", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["index"]["index_type"] == "hnsw"
+    assert rag("ingest", str(SAMPLES), "--index", str(sample_index), "--index-type", "annoy").returncode == 2

@@ -7,7 +7,9 @@ import pytest
 
 from rag import Index
 from rag.errors import IndexError_, InputError, ModelMismatchError
+from rag.retrieve import Mode
 from rag.types import Document
+from rag.vectors import IndexType
 
 from .conftest import SAMPLES, snapshot
 
@@ -18,7 +20,7 @@ def test_ingest_counts_articles_chunks_and_vectors(built_index):
     assert info.articles == 5
     assert info.chunks == info.vectors > 0
     assert info.model == "sentence-transformers/all-MiniLM-L6-v2" and info.dimension == 384
-    assert info.index_type == "IndexFlatIP" and info.size_bytes > 0
+    assert info.index_type == "flat" and info.size_bytes > 0
 
 
 def test_ingesting_the_same_articles_again_adds_nothing(sample_index):
@@ -153,3 +155,44 @@ def test_an_interrupted_ingest_keeps_its_checkpoints_and_resumes(tmp_path, monke
         assert (report.added, report.skipped) == (2, 4)
         info = index.info()
         assert info.articles == 6 and info.chunks == info.vectors
+
+
+def test_removing_an_article_drops_its_chunks_vectors_and_lexical_hits(sample_index):
+    with Index.open(sample_index) as index:
+        before = index.info()
+        removed = index.remove(["harbour-festival"])
+        after = index.info()
+        hits = index.search("harbour festival", k=10, mode=Mode.LEXICAL) + index.search("harbour festival", k=10)
+    assert removed == ["harbour-festival"]
+    assert after.articles == before.articles - 1 and after.chunks == after.vectors < before.vectors
+    assert "harbour-festival" not in {h.doc_id for h in hits}
+    with Index.open(sample_index) as index:  # the change is committed, files and database agree
+        assert index.info().vectors == after.vectors
+
+
+def test_removing_by_source_removes_every_article_of_it(sample_index):
+    with Index.open(sample_index) as index:
+        source = index.search("harbour bridge", k=1)[0].source
+        removed = index.remove(sources=[source])
+        assert removed and index.info().articles == 5 - len(removed)
+
+
+def test_removing_an_unknown_article_changes_nothing(sample_index):
+    before = snapshot(sample_index)
+    with Index.open(sample_index) as index, pytest.raises(InputError, match="no article with article id 'nope'"):
+        index.remove(["harbour-festival", "nope"])
+    assert snapshot(sample_index) == before
+
+
+@pytest.mark.parametrize("kind", [IndexType.IVF_SQ8, IndexType.HNSW])
+def test_a_chosen_index_type_is_built_kept_and_searched(sample_index, kind):
+    with Index.open(sample_index) as index:
+        exact = [p.doc_id for p in index.search("When did the bridge open?", k=3, mode=Mode.DENSE)]
+        assert index.set_index_type(kind)
+    with Index.open(sample_index) as index:
+        assert index.info().index_type.startswith(kind.value)
+        assert [p.doc_id for p in index.search("When did the bridge open?", k=3, mode=Mode.DENSE)][:1] == exact[:1]
+        index.add_documents([Document("late-news", "The bridge reopened after repairs on Friday.", dt.date(2024, 6, 7), "x")])
+        index.remove(["harbour-festival"])
+        info = index.info()
+    assert info.index_type.startswith(kind.value) and info.vectors == info.chunks
