@@ -74,3 +74,16 @@ def test_tune_answer_scores_each_half_and_a_setting_can_change_it(sample_index):
         blind = measure(rows, retrieved, index.embedder.encode, AnswerConfig(), read=0)
     assert best["all"] >= 0.5 and set(best) == {"A", "B", "all"}
     assert blind["all"] == 0.0
+
+
+def test_search_bench_compares_every_type_with_exact_search(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "eval.bench", "--sizes", "3000", "--queries", "20", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = {r["method"]: r for r in json.loads(out.stdout)["rows"]}
+    assert set(rows) == {"flat", "numpy", "ivf-sq8", "hnsw"}
+    assert rows["flat"]["recall@10"] == rows["numpy"]["recall@10"] == 1.0
+    assert 0.5 < rows["ivf-sq8"]["recall@10"] <= 1.0 and rows["ivf-sq8"]["bytes_per_vector"] < rows["flat"]["bytes_per_vector"] / 3
+    assert all(r["p50_ms_1t"] > 0 and r["speedup_vs_flat_1t"] > 0 for r in rows.values())
