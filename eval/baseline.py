@@ -66,7 +66,7 @@ class NaiveIndex:
         return cls(doc_ids, texts, vectors, embedder)
 
     def search(self, query: str, k: int = 10) -> list[NaiveHit]:
-        q = self.embedder.encode([query])[0]
+        q = self.embedder.encode_queries([query])[0]
         scores = self.vectors @ q
         top = np.argsort(-scores)[:k]
         return [NaiveHit(self.doc_ids[i], self.texts[i], float(scores[i])) for i in top]

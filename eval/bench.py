@@ -117,6 +117,10 @@ def measure(name: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray | None, m
     return row
 
 
+def significant(x: float, digits: int = 3) -> float:
+    return float(f"{x:.{digits}g}")
+
+
 def bench_size(n: int, real: np.ndarray | None, queries: np.ndarray, kinds: list[str], rng: np.random.Generator) -> list[dict]:
     x = corpus(real, n, rng, queries.shape[1])
     mask = rng.random(n) < FILTER_SHARE
@@ -129,9 +133,9 @@ def bench_size(n: int, real: np.ndarray | None, queries: np.ndarray, kinds: list
         flat = rows[0]
     for r in rows:
         r["n"] = n
-        r["speedup_vs_flat_1t"] = round(flat["p50_ms_1t"] / r["p50_ms_1t"], 1)
-        r["speedup_vs_numpy_1t"] = round(rows[1]["p50_ms_1t"] / r["p50_ms_1t"], 1)
-        r["filtered_vs_unfiltered"] = round(r["filtered_p50_ms_1t"] / r["p50_ms_1t"], 2)
+        r["speedup_vs_flat_1t"] = significant(flat["p50_ms_1t"] / r["p50_ms_1t"])
+        r["speedup_vs_numpy_1t"] = significant(rows[1]["p50_ms_1t"] / r["p50_ms_1t"])
+        r["filtered_vs_unfiltered"] = significant(r["filtered_p50_ms_1t"] / r["p50_ms_1t"])
     return rows
 
 
@@ -140,7 +144,7 @@ def query_vectors(args: argparse.Namespace, real: np.ndarray | None, rng: np.ran
         from rag.embed import Embedder
 
         questions = [row["question"] for row in load_gold(args.gold)][: args.queries]
-        return Embedder(args.model).encode(questions)
+        return Embedder(args.model).encode_queries(questions)
     base = real if real is not None else synthetic(rng.normal(size=(2000, 384)).astype(np.float32), 2000, rng)
     return synthetic(base, args.queries, rng)
 

@@ -51,14 +51,14 @@ def main() -> None:
     args = parser.parse_args()
     rows = [g for g in load_gold(args.gold) if g.get("answerable", True)]
     with Index.open(args.index) as index:
-        qvecs = index.embedder.encode([g["question"] for g in rows])
+        qvecs = index.embedder.encode_queries([g["question"] for g in rows])
         retrieved = [(v, retrieve(index, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)]
         memo: dict[str, np.ndarray] = {}
 
         def embed(texts: list[str]) -> np.ndarray:
             todo = [t for t in texts if t not in memo]
             if todo:
-                memo.update(zip(todo, index.embedder.encode(todo)))
+                memo.update(zip(todo, index.embedder.encode_queries(todo)))
             return np.stack([memo[t] for t in texts])
 
         base = a.AnswerConfig()

@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = [g for g in load_gold(args.gold) if g.get("answerable", True)]
     with Index.open(args.index) as index:
-        vectors = index.embedder.encode([g["question"] for g in rows])
+        vectors = index.embedder.encode_queries([g["question"] for g in rows])
         runs = [("dense", {"mode": r.Mode.DENSE}), ("lexical", {"mode": r.Mode.LEXICAL})]
         runs += [(f"hybrid alpha={a}", {"mode": r.Mode.HYBRID, "alpha": a}) for a in (0.3, 0.5, 0.6, 0.7)]
         runs += [("no recency", {"RECENCY_CUED": 0.0, "RECENCY_PLAIN": 0.0})]

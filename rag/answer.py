@@ -227,7 +227,7 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
 def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig(), as_of: dt.date | None = None) -> Answer:
     """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`)."""
     q = analyse(question)
-    qvec = index.embedder.encode([q.text])
+    qvec = index.embedder.encode_queries([q.text])
     passages = retrieve(index, q.text, qvec[0], config.read_passages, since, until, config.mode, as_of)
     shown = passages[: config.show_passages]
     if not passages or max(p.similarity for p in passages) < config.min_passage_score:

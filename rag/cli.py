@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from .embed import Backend
 from .errors import InputError, RagError
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
@@ -71,6 +72,10 @@ def ingest(
         Optional[IndexType],
         typer.Option("--index-type", help="Vector index to keep: auto (flat below 200k chunks, then ivf-sq8), flat, ivf-sq8 or hnsw; remembered."),
     ] = None,
+    backend: Annotated[
+        Backend,
+        typer.Option("--backend", help="Embedding: auto (ONNX Runtime fp32 when installed, else torch), torch, onnx, or onnx-int8 (about 2x faster, vectors move slightly)."),
+    ] = Backend.AUTO,
     as_json: JsonOpt = False,
 ) -> None:
     """Add articles to the index (created if missing); unchanged articles are skipped."""
@@ -81,7 +86,7 @@ def ingest(
             typer.echo(f"warning: {w}", err=True)
         created = not index.exists()
         try:
-            with Index.open(index, model=model, create=True) as idx:
+            with Index.open(index, model=model, create=True, backend=backend) as idx:
                 if index_type is not None:
                     idx.set_index_type(index_type)
                 report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)

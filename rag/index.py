@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from . import entities, lexical, vectors
 from .chunk import ChunkConfig, chunk_document
-from .embed import Embedder, canonical_name
+from .embed import Backend, Embedder, canonical_name
 from .errors import IndexError_, ModelMismatchError
 from .load import load_paths
 from .retrieve import DEFAULT_MODE, Mode, check_k, check_range, search
@@ -57,7 +57,7 @@ def content_hash(doc: Document) -> str:
 class Index:
     """An open index directory. Use :meth:`open`; the embedding model loads on first use."""
 
-    def __init__(self, path: Path, store: Store, model: str | None, chunking: ChunkConfig) -> None:
+    def __init__(self, path: Path, store: Store, model: str | None, chunking: ChunkConfig, backend: Backend = Backend.AUTO) -> None:
         self.path = path
         self.store = store
         self.meta = store.get_meta()
@@ -74,15 +74,18 @@ class Index:
         wanted = canonical_name(model) if model else built_with
         if built_with and wanted != built_with:
             raise ModelMismatchError(f"{path}: index was built with model {built_with!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)")
-        self.embedder = Embedder(wanted)
+        self.embedder = Embedder(wanted, backend=backend)
         self.chunking = ChunkConfig(
             int(self.meta.get("chunk_max_tokens", chunking.max_tokens)),
             int(self.meta.get("chunk_overlap_tokens", chunking.overlap_tokens)),
         )
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, create: bool = False, chunking: ChunkConfig = ChunkConfig()) -> Index:
-        """Open the index at ``path``; with ``create`` an empty one is made if it is missing."""
+    def open(
+        cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, create: bool = False, chunking: ChunkConfig = ChunkConfig(), backend: Backend = Backend.AUTO
+    ) -> Index:
+        """Open the index at ``path``; with ``create`` an empty one is made if it is missing.
+        ``backend`` is how articles added through it are embedded (queries: see Embedder)."""
         path = Path(path)
         if not path.exists():
             if not create:
@@ -91,7 +94,7 @@ class Index:
         elif not path.is_dir():
             raise IndexError_(f"{path}: not a directory")
         conn = connect(path / DB_NAME, create=create)
-        return cls(path, Store(conn), model, chunking)
+        return cls(path, Store(conn), model, chunking, backend)
 
     def close(self) -> None:
         self.store.conn.close()

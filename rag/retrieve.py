@@ -171,4 +171,4 @@ def search(index, query: str, k: int = 5, since: dt.date | None = None, until: d
     query = check_query(query)
     check_k(k)
     check_range(since, until)
-    return retrieve(index, query, index.embedder.encode([query])[0], k, since, until, mode, as_of)
+    return retrieve(index, query, index.embedder.encode_queries([query])[0], k, since, until, mode, as_of)

@@ -84,7 +84,7 @@ def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
     A possessive ends a name ('Elon Musk’s Tesla' is two names)."""
     out = []
     for m in _PROPER.finditer(sentence):
-        for part in re.finditer(r".+?(?:['’]s\b|$)", m.group(0)):
+        for part in re.finditer(r".+?(?:['’]s\b|$)", m.group(0), re.DOTALL):  # a name may span a line break
             _proper_phrase(m.start() + part.start(), part.group(0).strip(), out)
     return out
 
@@ -103,7 +103,7 @@ def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]]) -> None:
     if not text:  # a lone "’s"
         return
     while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
-        text = text.rsplit(" ", 1)[0]
+        text = re.sub(r"\s+\S+$", "", text)
     if not re.fullmatch(r"[\d\s]+", text):  # "Nearly 70" leaves a bare number: not a name
         out.append((s, s + len(text), text))
 

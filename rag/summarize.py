@@ -48,7 +48,7 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
     if max_sentences < 1:
         raise InputError(f"max sentences must be at least 1 (got {max_sentences})")
     q = analyse(query)
-    qvec = index.embedder.encode([query])
+    qvec = index.embedder.encode_queries([query])
     passages = retrieve(index, query, qvec[0], config.read_passages, since, until, config.mode, as_of)
     # Questions ("What is the jackpot?") and fragments state nothing a summary can use.
     sents = [
@@ -57,7 +57,7 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
     ]
     if not sents:
         return Summary(query, [])
-    vecs = index.embedder.encode([s.text for s in sents])
+    vecs = index.embedder.encode_queries([s.text for s in sents])
     # Relevance to the query, plus centrality (LexRank's intuition): what many of the
     # retrieved sentences also say is what the collection says about the topic.
     sims = vecs @ vecs.T

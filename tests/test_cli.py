@@ -114,3 +114,12 @@ def test_ingest_index_type_is_kept_and_reported(sample_index):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["index"]["index_type"] == "hnsw"
     assert rag("ingest", str(SAMPLES), "--index", str(sample_index), "--index-type", "annoy").returncode == 2
+
+
+def test_ingest_with_the_int8_backend_then_ask(tmp_path):
+    index = tmp_path / "idx"
+    out = rag("ingest", str(SAMPLES), "--index", str(index), "--backend", "onnx-int8", "--json")
+    assert out.returncode == 0, out.stderr
+    out = rag("ask", "When did the Vellmar Harbour Bridge open to traffic?", "--index", str(index), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["date"] == "2024-03-04"

@@ -1,0 +1,52 @@
+"""Embedding backends: ONNX Runtime (fp32, int8) against the torch pipeline it is exported from."""
+
+import numpy as np
+import pytest
+
+from rag import onnx_backend
+from rag.embed import Backend, Embedder
+
+TEXTS = [
+    "The Vellmar Harbour Bridge opened to traffic on Monday morning.",
+    "A lunar lander touched down near the south pole after a two-week cruise.",
+    "Short.",
+    "word " * 300,  # longer than the model reads: truncated the same way by both
+]
+
+
+@pytest.fixture(scope="module")
+def torch_vectors():
+    return Embedder(backend=Backend.TORCH).encode(TEXTS)
+
+
+def test_onnx_fp32_gives_the_torch_vectors_and_token_counts(torch_vectors):
+    onnx = Embedder(backend=Backend.ONNX)
+    assert np.allclose(onnx.encode(TEXTS), torch_vectors, atol=1e-4)
+    assert np.allclose(onnx.encode_queries(TEXTS), torch_vectors, atol=1e-4)
+    assert onnx.count_tokens(TEXTS) == Embedder(backend=Backend.TORCH).count_tokens(TEXTS)
+    assert onnx.max_tokens == 254 and onnx.dimension == 384
+
+
+def test_int8_vectors_stay_close_to_fp32_and_queries_stay_fp32(torch_vectors):
+    int8 = Embedder(backend=Backend.ONNX_INT8)
+    cosines = np.sum(int8.encode(TEXTS) * torch_vectors, axis=1)
+    assert cosines.min() > 0.95 and not np.allclose(cosines, 1.0, atol=1e-5)
+    assert np.allclose(int8.encode_queries(TEXTS), torch_vectors, atol=1e-4)
+
+
+def test_auto_uses_an_export_only_once_it_exists(tmp_path, monkeypatch, torch_vectors):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    auto = Embedder()
+    assert auto._query_model() is None  # no export yet: queries go through torch
+    assert np.allclose(auto.encode_queries(TEXTS[:1]), torch_vectors[:1], atol=1e-4)
+    auto.encode(TEXTS[:1])  # embedding articles exports the model
+    assert onnx_backend.find(auto.name) is not None
+    assert Embedder()._query_model() is not None
+
+
+def test_a_half_written_export_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    folder = onnx_backend.export_folder(Embedder().name)
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"partial")
+    assert onnx_backend.find(Embedder().name) is None
