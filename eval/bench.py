@@ -1,9 +1,11 @@
-"""Vector search benchmark: each index type against exact flat search and numpy, one run.
+"""Benchmarks: vector search, embedding backends, and asking end to end, each side by side.
 
-    python -m eval.bench [--sizes 10000 100000 1000000] [--index indexes/rtqa-2023q1]
-                         [--gold ../shared/realtimeqa-2023q1/questions.jsonl] [--json]
+    python -m eval.bench search [--sizes 10000 100000 1000000] [--index indexes/rtqa-2023q1]
+                                [--gold ../shared/realtimeqa-2023q1/questions.jsonl] [--json]
+    python -m eval.bench embed --index indexes/rtqa-2023q1 [--quality GOLD] [--json]
+    python -m eval.bench ask --articles ../shared/seeds [--gold GOLD] [--json]
 
-For each size it builds every index type through :mod:`rag.vectors` (the code the
+``search``: for each size it builds every index type through :mod:`rag.vectors` (the code the
 project runs) and reports build time, bytes per vector (the written file), open time,
 recall@10 against exact search, single-query latency p50/p95 on 1 and 2 OpenMP threads,
 batch queries per second, and recall and single-query latency with a filter keeping
@@ -15,13 +17,25 @@ that clustered synthetic ones (a real vector plus Gaussian noise, renormalised: 
 cosine 0.85 to its real neighbour), so that neighbourhoods look like real text's.
 Without ``--index`` all vectors are synthetic around random centres. Queries are the
 embedded questions of ``--gold`` (loads the model) or else perturbed real vectors.
+
+``embed``: chunks/s and tokens/s of each backend on the same sample of the index's
+chunks, the backends taking turns, best of three rounds each (sentence-transformers'
+default batch of 32 is the reference), and each one's cosine to the torch vectors. With ``--quality GOLD`` the whole index is embedded again
+with int8 (in a temporary copy) and hit@1/5/10 compared with the index as it is.
+
+``ask``: ingest rate of ``--articles`` into a fresh index, a cold ``rag ask`` (a new
+process: imports, model load, one answer) and warm asks through the API.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +46,7 @@ import numpy as np
 from rag import vectors
 from rag.vectors import IndexType
 
-from .common import load_gold, percentile, run_main
+from .common import as_of, contains_answer, load_gold, percentile, run_main
 
 K = 10
 NOISE = 0.6  # norm of the noise added to a real vector to make a synthetic one
@@ -157,23 +171,13 @@ COLUMNS = [
 ]
 
 
-def print_table(rows: list[dict]) -> None:
-    print("  ".join(f"{title:>10}" for _, title in COLUMNS))
+def print_table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    print("  ".join(f"{title:>10}" for _, title in columns))
     for r in rows:
-        print("  ".join(f"{r.get(key, ''):>10}" for key, _ in COLUMNS))
+        print("  ".join(f"{r.get(key, ''):>10}" for key, _ in columns))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--index", type=Path, help="an index whose real vectors to use")
-    parser.add_argument("--gold", help="gold JSON Lines whose questions are the queries (loads the model)")
-    parser.add_argument("--model", help="embedding model for --gold (default: all-MiniLM-L6-v2)")
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build HNSW at (slow to build)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def run_search(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     real = real_vectors(args.index) if args.index else None
     queries = query_vectors(args, real, rng)
@@ -182,10 +186,168 @@ def main() -> None:
         kinds = [IndexType.IVF_SQ8.value] + ([IndexType.HNSW.value] if n <= args.hnsw_max else [])
         rows += bench_size(n, real, queries, kinds, rng)
         if not args.json:
-            print_table([r for r in rows if r["n"] == n])
+            print_table([r for r in rows if r["n"] == n], COLUMNS)
             print(flush=True)
     if args.json:
         print(json.dumps({"queries": len(queries), "real_vectors": 0 if real is None else len(real), "rows": rows}, indent=2))
+
+
+# -- embedding backends ----------------------------------------------------------------
+
+EMBED_COLUMNS = [("backend", "backend"), ("batch", "batch"), ("chunks_per_s", "chunks/s"), ("tokens_per_s", "tokens/s"), ("vs_torch", "x torch"), ("cosine_mean", "cos mean"), ("cosine_min", "cos min")]
+
+
+def sample_chunks(index_dir: Path, n: int) -> list[str]:
+    conn = sqlite3.connect(index_dir / "rag.sqlite")
+    total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    step = max(1, total // n)
+    rows = conn.execute(
+        "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.doc_id WHERE c.id % ? = 0 LIMIT ?", (step, n)
+    )
+    return [r[0] for r in rows]
+
+
+def embed_rates(texts: list[str], model: str | None, rounds: int = 3) -> list[dict]:
+    """Each backend times the same texts once per round, the backends taking turns, and
+    keeps its best round: on a shared machine the noise is slowdowns, and taking turns
+    spreads them over every backend alike."""
+    from rag import embed as e
+
+    torch_model = e.Embedder(model, backend=e.Backend.TORCH)
+    tokens = sum(torch_model.count_tokens(texts))
+    onnx = {b: e.Embedder(model, backend=b) for b in (e.Backend.ONNX, e.Backend.ONNX_INT8)}
+    runs = {
+        ("torch", 32): lambda: torch_model.model.encode(texts, batch_size=32, normalize_embeddings=True),
+        ("torch", e.TORCH_BATCH): lambda: torch_model.model.encode(texts, batch_size=e.TORCH_BATCH, normalize_embeddings=True),
+        **{(b.value, e.onnx_backend.ONNX_BATCH): (lambda m=m: m.encode(texts)) for b, m in onnx.items()},
+    }
+    for run in runs.values():  # load, export and warm up outside the timing
+        run()
+    best: dict = {key: float("inf") for key in runs}
+    vecs: dict = {}
+    for _ in range(rounds):
+        for key, run in runs.items():
+            start = time.perf_counter()
+            vecs[key] = run()
+            best[key] = min(best[key], time.perf_counter() - start)
+    reference_key = ("torch", 32)
+    rows = []
+    for (name, batch), seconds in best.items():
+        cos = np.sum(vecs[(name, batch)] * vecs[reference_key], axis=1)
+        rows.append({
+            "backend": name, "batch": batch, "chunks": len(texts), "best_of": rounds, "seconds": round(seconds, 2),
+            "chunks_per_s": round(len(texts) / seconds, 1), "tokens_per_s": round(tokens / seconds),
+            "vs_torch": significant(best[reference_key] / seconds), "cosine_mean": round(float(cos.mean()), 4), "cosine_min": round(float(cos.min()), 4),
+        })
+    return rows
+
+
+def retrieval_hits(index, rows: list[dict]) -> dict:
+    from rag.retrieve import retrieve
+
+    vecs = index.embedder.encode_queries([r["question"] for r in rows])
+    hits = [[any(contains_answer(p.text, r["answers"]) for p in retrieve(index, r["question"], v, 10, as_of=as_of(r))[:k]) for k in (1, 5, 10)] for r, v in zip(rows, vecs)]
+    return {f"hit@{k}": round(statistics.fmean(h[i] for h in hits), 4) for i, k in enumerate((1, 5, 10))}
+
+
+def int8_quality(index_dir: Path, gold: str) -> dict:
+    """hit@k of the index as built and of a temporary copy re-embedded with int8."""
+    from rag import Index
+    from rag.embed import Backend
+
+    rows = [r for r in load_gold(gold) if r.get("answerable", True)]
+    with Index.open(index_dir) as index:
+        built = retrieval_hits(index, rows)
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        copy = Path(tmp) / "index"
+        shutil.copytree(index_dir, copy)
+        with Index.open(copy, backend=Backend.ONNX_INT8) as index:
+            start = time.perf_counter()
+            n = index.reembed(progress=sys.stderr.isatty())
+            seconds = time.perf_counter() - start
+            int8 = retrieval_hits(index, rows)
+    return {"questions": len(rows), "as_built": built, "onnx-int8": int8, "reembed_chunks": n, "reembed_s": round(seconds, 1), "reembed_chunks_per_s": round(n / seconds, 1)}
+
+
+def run_embed(args: argparse.Namespace) -> None:
+    rows = embed_rates(sample_chunks(args.index, args.sample), args.model, args.rounds)
+    out: dict = {"rows": rows}
+    if args.quality:
+        out["quality"] = int8_quality(args.index, args.quality)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print_table(rows, EMBED_COLUMNS)
+    if args.quality:
+        print(json.dumps(out["quality"]))
+
+
+# -- asking end to end -----------------------------------------------------------------
+
+
+def run_ask(args: argparse.Namespace) -> None:
+    from rag import Index
+    from rag.load import load_paths
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        path = Path(tmp) / "index"
+        docs = load_paths(args.articles).documents
+        with Index.open(path, create=True) as index:
+            index.embedder.encode_queries(["warm up"])  # model load and export are not ingest
+            start = time.perf_counter()
+            report = index.add_documents(docs)
+            seconds = time.perf_counter() - start
+            tokens = sum(index.embedder.count_tokens([d.text for d in docs]))
+        out["ingest"] = {"articles": report.added, "chunks": report.chunks, "seconds": round(seconds, 2), "articles_per_s": round(report.added / seconds, 2), "tokens_per_s": round(tokens / seconds)}
+        question = args.question
+        cold = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", question, "--index", str(path), "--json"], capture_output=True, text=True)
+            cold.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise SystemExit(f"rag ask failed: {done.stderr.strip()}")
+        out["cold_ask_s"] = {"median": round(statistics.median(cold), 3), "runs": [round(c, 3) for c in cold]}
+        questions = [r["question"] for r in load_gold(args.gold)] if args.gold else [question] * 20
+        with Index.open(path) as index:
+            index.ask(questions[0])
+            warm = []
+            for q in questions:
+                start = time.perf_counter()
+                index.ask(q)
+                warm.append((time.perf_counter() - start) * 1000)
+        out["warm_ask_ms"] = {"n": len(warm), "p50": round(percentile(warm, 50), 1), "p95": round(percentile(warm, 95), 1)}
+    print(json.dumps(out, indent=None if not args.json else 2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
+    parts = parser.add_subparsers(dest="part", required=True)
+    search = parts.add_parser("search", help="vector index types at several sizes")
+    search.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    search.add_argument("--index", type=Path, help="an index whose real vectors to use")
+    search.add_argument("--gold", help="gold JSON Lines whose questions are the queries (loads the model)")
+    search.add_argument("--model", help="embedding model for --gold (default: all-MiniLM-L6-v2)")
+    search.add_argument("--queries", type=int, default=200)
+    search.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build HNSW at (slow to build)")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--json", action="store_true")
+    embed = parts.add_parser("embed", help="embedding backends on the same chunks")
+    embed.add_argument("--index", type=Path, required=True, help="an index whose chunks to embed")
+    embed.add_argument("--sample", type=int, default=384, help="chunks to time each backend on")
+    embed.add_argument("--rounds", type=int, default=3, help="turns each backend takes; its best counts")
+    embed.add_argument("--quality", metavar="GOLD", help="also re-embed the whole index with int8 and compare hit@k on this gold file")
+    embed.add_argument("--model")
+    embed.add_argument("--json", action="store_true")
+    ask = parts.add_parser("ask", help="ingest rate, cold and warm ask")
+    ask.add_argument("--articles", nargs="+", required=True)
+    ask.add_argument("--question", default="When did the Vellmar Harbour Bridge open?")
+    ask.add_argument("--gold", help="gold file whose questions the warm asks use")
+    ask.add_argument("--repeat", type=int, default=5, help="cold runs")
+    ask.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    {"search": run_search, "embed": run_embed, "ask": run_ask}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ class Index:
         self._dates: tuple[np.ndarray, np.ndarray] | None = None  # chunk ids, day ordinals (0: undated)
         self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
         if "faiss_file" in self.meta:
-            self._faiss = vectors.read_index(path / self.meta["faiss_file"])
+            self._faiss = vectors.read_index(path / self.meta["faiss_file"], mmap=True)
             _, n_chunks = store.counts()
             if self._faiss.ntotal != n_chunks:
                 raise IndexError_(f"{path}: index is inconsistent ({self._faiss.ntotal} vectors for {n_chunks} chunks)")
@@ -215,6 +215,24 @@ class Index:
         self._commit(change)
         return ids
 
+    def reembed(self, progress: bool = False) -> int:
+        """Embed every stored chunk again with this index's backend and replace all the
+        vectors in one commit (after choosing another backend, say); returns the count."""
+        ids, texts = self.store.all_chunk_texts()
+        if not texts:
+            return 0
+        bar = tqdm(total=len(texts), unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
+        parts = []
+        try:
+            for start in range(0, len(texts), 512):
+                parts.append(self.embedder.encode(texts[start : start + 512]))
+                bar.update(len(parts[-1]))
+        finally:
+            bar.close()
+        vecs = np.concatenate(parts)
+        self._commit(lambda: (vectors.build(self.index_kind, vecs, ids, vecs.shape[1]), None))
+        return len(ids)
+
     def set_index_type(self, kind: vectors.IndexType) -> bool:
         """Record the vector index type to keep (``auto`` picks by size) and rebuild the
         vectors now if they are not of it; returns whether they were rebuilt."""
@@ -238,7 +256,9 @@ class Index:
         index = self._faiss
         n_after = (0 if index is None else index.ntotal - len(stale)) + len(ids)
         if index is not None and not vectors.needs_rebuild(index, self.index_kind, n_after):
-            index = vectors.remove(index, stale)
+            # A private copy takes the change: the open index (memory-mapped, read-only) serves
+            # searches as it was until the commit.
+            index = vectors.remove(vectors.read_index(self.path / self.meta["faiss_file"]), stale)
             vectors.add(index, embeddings, ids)
             return index
         if index is None:
@@ -273,9 +293,7 @@ class Index:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
-            self._remove_unreferenced()
-            old = self.meta.get("faiss_file")
-            self._faiss = vectors.read_index(self.path / old) if old else None
+            self._remove_unreferenced()  # the open vectors were never changed: only new files
             self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
             raise
         if index is not None:

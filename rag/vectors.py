@@ -145,9 +145,11 @@ def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     return ids, reconstruct(index, ids) if len(ids) else np.zeros((0, index.d), np.float32)
 
 
-def read_index(path: Path) -> faiss.Index:
+def read_index(path: Path, mmap: bool = False) -> faiss.Index:
+    """Read a vector file; with ``mmap`` a flat index's vectors are mapped, not read (a 1M
+    flat file opens in milliseconds instead of seconds), and the index is read-only."""
     try:
-        return faiss.read_index(str(path))
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
     except RuntimeError:
         raise IndexError_(f"{path}: vector index file is damaged or unreadable") from None
 

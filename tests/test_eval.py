@@ -78,7 +78,7 @@ def test_tune_answer_scores_each_half_and_a_setting_can_change_it(sample_index):
 
 def test_search_bench_compares_every_type_with_exact_search(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "eval.bench", "--sizes", "3000", "--queries", "20", "--json"],
+        [sys.executable, "-m", "eval.bench", "search", "--sizes", "3000", "--queries", "20", "--json"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
     assert out.returncode == 0, out.stderr
@@ -87,3 +87,14 @@ def test_search_bench_compares_every_type_with_exact_search(tmp_path):
     assert rows["flat"]["recall@10"] == rows["numpy"]["recall@10"] == 1.0
     assert 0.5 < rows["ivf-sq8"]["recall@10"] <= 1.0 and rows["ivf-sq8"]["bytes_per_vector"] < rows["flat"]["bytes_per_vector"] / 3
     assert all(r["p50_ms_1t"] > 0 and r["speedup_vs_flat_1t"] > 0 for r in rows.values())
+
+
+def test_ask_bench_reports_ingest_rate_cold_and_warm_asks():
+    out = subprocess.run(
+        [sys.executable, "-m", "eval.bench", "ask", "--articles", str(SAMPLES), "--repeat", "1", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["ingest"]["articles"] == 5 and data["ingest"]["tokens_per_s"] > 0
+    assert data["cold_ask_s"]["median"] > 0 and data["warm_ask_ms"]["n"] == 20 and data["warm_ask_ms"]["p50"] > 0
