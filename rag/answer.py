@@ -232,7 +232,7 @@ def answer(index, question: str, since: dt.date | None = None, until: dt.date | 
     shown = passages[: config.show_passages]
     if not passages or max(p.similarity for p in passages) < config.min_passage_score:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
-    best, confidence = answer_passages(q, sentences_of(passages), index.embedder.encode, qvec[0], config)
+    best, confidence = answer_passages(q, sentences_of(passages), index.embedder.encode_queries, qvec[0], config)
     if best is None:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     c = best.candidate
