@@ -44,7 +44,9 @@ def build(chunk_ids: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
     import bm25s
 
     retriever = bm25s.BM25()
-    corpus = [tokenize(t) or ["\u2205"] for t in texts]
+    # bm25s cannot index nothing: an index with no chunks keeps one placeholder row that
+    # ``scores`` never reports (it answers for ``chunk_ids`` only).
+    corpus = [tokenize(t) or ["\u2205"] for t in texts] or [["\u2205"]]
     retriever.index(corpus, show_progress=False)
     return LexicalIndex(retriever, np.asarray(chunk_ids, dtype=np.int64))
 

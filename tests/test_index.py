@@ -207,3 +207,15 @@ def test_reembedding_with_another_backend_replaces_every_vector(sample_index):
         assert index.reembed() == index.info().vectors
         after = index.search("When did the bridge open?", k=1, mode=Mode.DENSE)[0]
     assert after.doc_id == before.doc_id and after.similarity != before.similarity
+
+
+def test_removing_every_article_leaves_an_empty_index_that_answers_nothing_and_takes_new_ones(sample_index):
+    with Index.open(sample_index) as index:
+        ids = [p.doc_id for p in index.search("the", k=50)]
+        everything = [r[0] for r in index.store.conn.execute("SELECT id FROM articles")]
+        index.remove(everything)
+        assert set(ids) <= set(everything)
+        assert (index.info().articles, index.info().vectors) == (0, 0)
+        assert index.search("bridge") == [] and index.ask("When did the bridge open?").text is None
+        index.add([SAMPLES])
+        assert index.search("bridge", k=1)
