@@ -361,9 +361,10 @@ class Index:
 
     def ids_not_after(self, day: dt.date) -> np.ndarray | None:
         """A mask over chunk ids: articles not dated after ``day``, undated ones kept; None if that is all."""
-        _, days = self._chunk_dates()
-        if not len(days) or days.max() <= day.toordinal():
+        latest = self.store.latest_chunk_date()  # an indexed lookup: no chunk dates read
+        if latest is None or latest <= day:
             return None
+        _, days = self._chunk_dates()
         return self._mask(days <= day.toordinal())
 
     def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

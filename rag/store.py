@@ -156,6 +156,9 @@ class Store:
         arr = np.array([(i, d if d is not None else 0) for i, d in rows], dtype=np.int64)
         return arr[:, 0].copy(), arr[:, 1].copy()
 
+    def latest_chunk_date(self) -> dt.date | None:
+        return _date(self.conn.execute("SELECT max(date) FROM chunks").fetchone()[0])
+
     def article_ids(self, doc_ids: Sequence[str], sources: Sequence[str]) -> list[str]:
         """Ids of the articles named by id or by source; InputError for a name matching none."""
         found: list[str] = []
