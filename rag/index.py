@@ -18,6 +18,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -382,14 +383,22 @@ class Index:
         return vectors.reconstruct(self._faiss, ids) @ query_vector
 
     def passages(self, ids: Sequence[int], scores: Sequence[float], sims: Sequence[float]) -> list[Passage]:
+        """Passages of chunk ``ids``, without entities (see :meth:`with_entities`)."""
         rows = self.store.chunks([int(i) for i in ids])
         out = []
         for i, score, sim in zip(ids, scores, sims):
             r = rows.get(int(i))
             if r is not None:
-                ents = tuple(e.shifted(-r.start) for e in self.store.entities_within(r.doc_id, r.start, r.end))
-                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim), entities=ents))
+                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim)))
         return out
+
+    def with_entities(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages with the named entities inside them: looked up only for the few
+        passages a search returns, not for every candidate it ranked."""
+        return [
+            replace(p, entities=tuple(e.shifted(-p.start) for e in self.store.entities_within(p.doc_id, p.start, p.end)))
+            for p in passages
+        ]
 
     def info(self) -> IndexInfo:
         articles, chunks = self.store.counts()

@@ -136,7 +136,7 @@ def retrieve(
         return []
     final = np.array([p.score for p in passages]) + recency_boost(passages, query, as_of)
     order = np.argsort(-final, kind="stable")
-    return collapse_duplicates([replace(passages[i], score=float(final[i])) for i in order], k)
+    return index.with_entities(collapse_duplicates([replace(passages[i], score=float(final[i])) for i in order], k))
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:

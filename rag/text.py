@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from into onto about as than then so
@@ -31,10 +32,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A deliberately light stemmer: enough to match 'visited' with 'visit', 'leaders' with 'leader'.
 
-    Capitalised words are names ('Beijing', 'Hastings') and are only lower-cased.
+    Capitalised words are names ('Beijing', 'Hastings') and are only lower-cased. Cached:
+    answering a question stems thousands of (mostly repeated) words.
     """
     w = word.replace("’", "'")
     if w.lower().endswith("'s"):
