@@ -91,6 +91,7 @@ class Embedder:
         self.device = device
         self.backend = backend
         self._onnx: dict[bool, onnx_backend.OnnxModel] = {}
+        self._export_failed = False
 
     @property
     def model(self) -> SentenceTransformer:
@@ -102,7 +103,13 @@ class Embedder:
             if found is None:
                 if not export_if_missing:
                     return None
-                found = onnx_backend.export(self.name, self.model)
+                try:
+                    found = onnx_backend.export(self.name, self.model)
+                except InputError:
+                    raise
+                except Exception as exc:  # torch's exporter and ONNX Runtime raise many types
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise InputError(f"cannot export model {self.name!r} to ONNX: {first} (use --backend torch)") from None
             self._onnx[quantized] = onnx_backend.OnnxModel(found, quantized)
         return self._onnx[quantized]
 
@@ -112,7 +119,15 @@ class Embedder:
             return None
         if self.backend is not Backend.AUTO and not onnx_backend.available():
             raise InputError(f"--backend {self.backend.value} needs onnxruntime (pip install onnxruntime onnx)")
-        return self._onnx_model(self.backend is Backend.ONNX_INT8, export_if_missing=True)
+        if self.backend is not Backend.AUTO:
+            return self._onnx_model(self.backend is Backend.ONNX_INT8, export_if_missing=True)
+        if self._export_failed:
+            return None
+        try:
+            return self._onnx_model(False, export_if_missing=True)
+        except InputError:  # a model the exporter cannot handle: torch embeds it as before
+            self._export_failed = True
+            return None
 
     def _query_model(self) -> onnx_backend.OnnxModel | None:
         """fp32 ONNX for queries when an export exists (no torch import), else None."""

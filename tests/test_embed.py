@@ -5,6 +5,7 @@ import pytest
 
 from rag import onnx_backend
 from rag.embed import Backend, Embedder
+from rag.errors import InputError
 
 TEXTS = [
     "The Vellmar Harbour Bridge opened to traffic on Monday morning.",
@@ -50,3 +51,16 @@ def test_a_half_written_export_is_not_used(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / "model.onnx").write_bytes(b"partial")
     assert onnx_backend.find(Embedder().name) is None
+
+
+def test_auto_falls_back_to_torch_when_the_export_fails(tmp_path, monkeypatch, torch_vectors):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+
+    def broken(*args):
+        raise RuntimeError("exporter cannot handle this model")
+
+    monkeypatch.setattr(onnx_backend, "export", broken)
+    auto = Embedder()
+    assert np.allclose(auto.encode(TEXTS[:2]), torch_vectors[:2], atol=1e-4)
+    with pytest.raises(InputError, match="cannot export model .* to ONNX: exporter cannot handle this model"):
+        Embedder(backend=Backend.ONNX).encode(TEXTS[:1])  # asked for by name: the failure shows, in one line
