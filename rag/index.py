@@ -204,16 +204,9 @@ class Index:
 
         Raises InputError when a given id or source matches nothing, before changing anything."""
         ids = self.store.article_ids(doc_ids, sources)
-        if not ids:
-            return []
-
-        def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
-            stale = np.array(self.store.chunk_ids_of(ids), dtype=np.int64)
-            self.store.delete_articles(ids)
-            empty = np.zeros((0, self.embedder.dimension if self._faiss is None else self._faiss.d), np.float32)
-            return self._updated_vectors(stale, np.zeros(0, np.int64), empty), lexical.build(*self.store.all_chunk_texts())
-
-        self._commit(change)
+        if ids:  # an ingest that replaces these articles with nothing
+            dimension = self.embedder.dimension if self._faiss is None else self._faiss.d
+            self._write([], {}, ids, [], np.zeros((0, dimension), np.float32), {})
         return ids
 
     def reembed(self, progress: bool = False) -> int:

@@ -176,9 +176,7 @@ def remove(index: faiss.Index, ids: np.ndarray) -> faiss.Index:
     if kind_of(index) is IndexType.HNSW:
         have, vecs = contents(index)
         keep = ~np.isin(have, ids)
-        rebuilt = new_index(index.d, IndexType.HNSW)
-        add(rebuilt, vecs[keep], have[keep])
-        return rebuilt
+        return build(IndexType.HNSW, vecs[keep], have[keep], index.d)
     index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
     return index
 
@@ -206,8 +204,9 @@ def search(index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray 
 
     ``allowed`` is a boolean mask over ids. A mask that keeps few vectors is searched
     exactly over just those, so a narrow date range stays fast and loses no recall to
-    the IVF's probing; a wider one goes to FAISS as a bitmap, with a wider search. One query runs on one OpenMP thread: spreading a single query
-    over threads costs more in start-up than it saves.
+    the IVF's probing; a wider one goes to FAISS as a bitmap, with a wider search. One
+    query runs on one OpenMP thread: spreading a single query over threads costs more
+    in start-up than it saves.
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     faiss.omp_set_num_threads(1 if len(queries) == 1 else max(1, os.cpu_count() or 1))
