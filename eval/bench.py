@@ -47,7 +47,7 @@ import numpy as np
 from rag import vectors
 from rag.vectors import IndexType
 
-from .common import as_of, contains_answer, load_gold, percentile, run_main
+from .common import load_answerable, load_gold, percentile, run_main
 
 K = 10
 NOISE = 0.6  # norm of the noise added to a real vector to make a synthetic one
@@ -244,11 +244,10 @@ def embed_rates(texts: list[str], model: str | None, rounds: int = 3) -> list[di
 
 
 def retrieval_hits(index, rows: list[dict]) -> dict:
-    from rag.retrieve import retrieve
+    from .tune_retrieval import measure
 
     vecs = index.embedder.encode_queries([r["question"] for r in rows])
-    hits = [[any(contains_answer(p.text, r["answers"]) for p in retrieve(index, r["question"], v, 10, as_of=as_of(r))[:k]) for k in (1, 5, 10)] for r, v in zip(rows, vecs)]
-    return {f"hit@{k}": round(statistics.fmean(h[i] for h in hits), 4) for i, k in enumerate((1, 5, 10))}
+    return dict(zip(("hit@1", "hit@5", "hit@10"), measure(index, rows, vecs)["all"]))
 
 
 def int8_quality(index_dir: Path, gold: str) -> dict:
@@ -256,7 +255,7 @@ def int8_quality(index_dir: Path, gold: str) -> dict:
     from rag import Index
     from rag.embed import Backend
 
-    rows = [r for r in load_gold(gold) if r.get("answerable", True)]
+    rows = load_answerable(gold)
     with Index.open(index_dir) as index:
         built = retrieval_hits(index, rows)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from rag import Index, RagError
 from rag.retrieve import DEFAULT_MODE, Mode
 
@@ -33,6 +35,11 @@ def load_gold(path: str | Path) -> list[dict]:
     if not rows:
         raise RagError(f"{path}: no gold rows")
     return rows
+
+
+def load_answerable(path: str | Path) -> list[dict]:
+    """The gold rows a system can be scored on: all but those marked ``answerable: false``."""
+    return [g for g in load_gold(path) if g.get("answerable", True)]
 
 
 def normalize(text: str) -> str:
@@ -114,6 +121,19 @@ def built_index(args: argparse.Namespace) -> Iterator[tuple[Index, dict]]:
         ingest = {"seconds": round(time.perf_counter() - start, 2), **report.to_json()}
         ingest.pop("warnings", None)
         yield index, ingest
+
+
+@contextlib.contextmanager
+def tuning_run(prog: str, description: str) -> Iterator[tuple[Index, list[dict], np.ndarray]]:
+    """What the tuning scripts share: ``--gold`` and ``--index`` arguments, the answerable
+    rows, the open index and the rows' question vectors."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--gold", required=True)
+    parser.add_argument("--index", required=True)
+    args = parser.parse_args()
+    rows = load_answerable(args.gold)
+    with Index.open(args.index) as index:
+        yield index, rows, index.embedder.encode_queries([g["question"] for g in rows])
 
 
 def run_main(main) -> None:

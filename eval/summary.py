@@ -19,7 +19,7 @@ import statistics
 from rag.retrieve import Mode
 from rag.text import content_stems
 
-from .common import add_index_args, as_of, built_index, load_gold, run_main
+from .common import add_index_args, as_of, built_index, load_answerable, run_main
 
 REPEAT_JACCARD = 0.6
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.summary", description=__doc__.split("\n\n")[0])
     add_index_args(parser)
     args = parser.parse_args()
-    gold = [g for g in load_gold(args.gold) if g.get("answerable", True)]
+    gold = load_answerable(args.gold)
     with built_index(args) as (index, ingest):
         rows = [score_row(index, g, Mode(args.mode)) for g in gold]
     precisions = [r["cited_doc_precision"] for r in rows if "cited_doc_precision" in r]

@@ -12,7 +12,6 @@ chosen on half A.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 from dataclasses import replace
@@ -20,12 +19,11 @@ from unittest import mock
 
 import numpy as np
 
-from rag import Index
 from rag import answer as a
 from rag.question import analyse
 from rag.retrieve import retrieve
 
-from .common import as_of, contains_answer, half, load_gold, run_main
+from .common import as_of, contains_answer, half, run_main, tuning_run
 
 READ_MAX = 12
 
@@ -45,13 +43,7 @@ def measure(rows: list[dict], retrieved: list, embed, config: a.AnswerConfig, re
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m eval.tune_answer", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gold", required=True)
-    parser.add_argument("--index", required=True)
-    args = parser.parse_args()
-    rows = [g for g in load_gold(args.gold) if g.get("answerable", True)]
-    with Index.open(args.index) as index:
-        qvecs = index.embedder.encode_queries([g["question"] for g in rows])
+    with tuning_run("python -m eval.tune_answer", __doc__.split("\n\n")[0]) as (index, rows, qvecs):
         retrieved = [(v, retrieve(index, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)]
         memo: dict[str, np.ndarray] = {}
 

@@ -10,7 +10,6 @@ The defaults in rag/retrieve.py were chosen on half A.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import statistics
@@ -19,7 +18,7 @@ from unittest import mock
 from rag import Index
 from rag import retrieve as r
 
-from .common import as_of, contains_answer, half, load_gold, run_main
+from .common import as_of, contains_answer, half, run_main, tuning_run
 
 
 def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
@@ -38,13 +37,7 @@ def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m eval.tune_retrieval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gold", required=True)
-    parser.add_argument("--index", required=True)
-    args = parser.parse_args()
-    rows = [g for g in load_gold(args.gold) if g.get("answerable", True)]
-    with Index.open(args.index) as index:
-        vectors = index.embedder.encode_queries([g["question"] for g in rows])
+    with tuning_run("python -m eval.tune_retrieval", __doc__.split("\n\n")[0]) as (index, rows, vectors):
         runs = [("dense", {"mode": r.Mode.DENSE}), ("lexical", {"mode": r.Mode.LEXICAL})]
         runs += [(f"hybrid alpha={a}", {"mode": r.Mode.HYBRID, "alpha": a}) for a in (0.3, 0.5, 0.6, 0.7)]
         runs += [("no recency", {"RECENCY_CUED": 0.0, "RECENCY_PLAIN": 0.0})]
