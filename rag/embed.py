@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import onnx_backend
-from .errors import InputError
+from .errors import InputError, first_line
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -61,8 +61,7 @@ def _load(name: str, device: str) -> SentenceTransformer:
     except InputError:
         raise
     except Exception as exc:  # the library raises many types for a missing or broken model
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot load embedding model {name!r}: {first}") from None
+        raise InputError(f"cannot load embedding model {name!r}: {first_line(exc)}") from None
 
 
 class Backend(str, Enum):
@@ -108,8 +107,7 @@ class Embedder:
                 except InputError:
                     raise
                 except Exception as exc:  # torch's exporter and ONNX Runtime raise many types
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise InputError(f"cannot export model {self.name!r} to ONNX: {first} (use --backend torch)") from None
+                    raise InputError(f"cannot export model {self.name!r} to ONNX: {first_line(exc)} (use --backend torch)") from None
             self._onnx[quantized] = onnx_backend.OnnxModel(found, quantized)
         return self._onnx[quantized]
 

@@ -21,3 +21,10 @@ class IndexError_(RagError):
 
 class ModelMismatchError(IndexError_):
     """The index was built with another embedding model; vectors must not be mixed."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a library's error message (its type when it has none), for
+    wrapping the many exception types of torch, transformers and ONNX Runtime in one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

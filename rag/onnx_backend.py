@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, first_line
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -182,7 +182,7 @@ class OnnxModel:
         try:
             self.session = ort.InferenceSession(str(exp.graph(quantized)), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ONNX Runtime raises its own exception types
-            raise InputError(f"cannot load the ONNX export in {exp.folder}: {str(exc).splitlines()[0]} (delete the folder to re-export)") from None
+            raise InputError(f"cannot load the ONNX export in {exp.folder}: {first_line(exc)} (delete the folder to re-export)") from None
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
