@@ -23,6 +23,14 @@ class ModelMismatchError(IndexError_):
     """The index was built with another embedding model; vectors must not be mixed."""
 
 
+class NotFoundError(InputError):
+    """An article id or source that the index does not hold."""
+
+
+class IndexBusyError(RagError):
+    """Another writer holds the index; this write was refused before it changed anything."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of a library's error message (its type when it has none), for
     wrapping the many exception types of torch, transformers and ONNX Runtime in one line."""

@@ -7,7 +7,10 @@ Layout of ``DIR``::
 
 A write builds the new vector file under a fresh name, then commits the SQLite
 transaction that points ``meta.faiss_file`` at it, then deletes the old file. A crash
-or a rejected input at any step leaves the previous pair readable and whole.
+or a rejected input at any step leaves the previous pair readable and whole. Writers
+hold ``write.lock`` (see :mod:`rag.lock`) for the whole write, one at a time across
+processes. A reader that must not see a write land halfway through its work (a server
+answering while articles arrive) opens a :meth:`Index.snapshot`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import hashlib
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,8 +32,9 @@ from tqdm.auto import tqdm
 from . import entities, lexical, vectors
 from .chunk import ChunkConfig, chunk_document
 from .embed import Backend, Embedder, canonical_name
-from .errors import IndexError_, ModelMismatchError
+from .errors import IndexError_, ModelMismatchError, RagError
 from .load import load_paths
+from .lock import WriteLock
 from .retrieve import DEFAULT_MODE, Mode, check_k, check_range, search
 from .store import FORMAT_VERSION, Store, connect
 from .types import (
@@ -47,6 +52,7 @@ DB_NAME = "rag.sqlite"
 CHECKPOINT_SECONDS = 120.0  # an interrupted ingest loses at most this much embedding work
 DOCS_PER_BATCH = 64
 DEFAULT_INDEX = Path("indexes/default")
+SNAPSHOT_TRIES = 5  # a snapshot whose files a concurrent commit deleted is taken again
 
 
 def content_hash(doc: Document) -> str:
@@ -58,9 +64,20 @@ def content_hash(doc: Document) -> str:
 class Index:
     """An open index directory. Use :meth:`open`; the embedding model loads on first use."""
 
-    def __init__(self, path: Path, store: Store, model: str | None, chunking: ChunkConfig, backend: Backend = Backend.AUTO) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store: Store,
+        model: str | None,
+        chunking: ChunkConfig,
+        backend: Backend = Backend.AUTO,
+        embedder: Embedder | None = None,
+        read_only: bool = False,
+    ) -> None:
         self.path = path
         self.store = store
+        self.read_only = read_only
+        self._lock = WriteLock(path)
         self.meta = store.get_meta()
         self._faiss = None
         self._lexical: lexical.LexicalIndex | None = None
@@ -72,10 +89,12 @@ class Index:
             if self._faiss.ntotal != n_chunks:
                 raise IndexError_(f"{path}: index is inconsistent ({self._faiss.ntotal} vectors for {n_chunks} chunks)")
         built_with = self.meta.get("model")
+        if embedder is not None:
+            model = embedder.name
         wanted = canonical_name(model) if model else built_with
         if built_with and wanted != built_with:
             raise ModelMismatchError(f"{path}: index was built with model {built_with!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)")
-        self.embedder = Embedder(wanted, backend=backend)
+        self.embedder = embedder if embedder is not None else Embedder(wanted, backend=backend)
         self.chunking = ChunkConfig(
             int(self.meta.get("chunk_max_tokens", chunking.max_tokens)),
             int(self.meta.get("chunk_overlap_tokens", chunking.overlap_tokens)),
@@ -83,10 +102,17 @@ class Index:
 
     @classmethod
     def open(
-        cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, create: bool = False, chunking: ChunkConfig = ChunkConfig(), backend: Backend = Backend.AUTO
+        cls,
+        path: str | Path = DEFAULT_INDEX,
+        model: str | None = None,
+        create: bool = False,
+        chunking: ChunkConfig = ChunkConfig(),
+        backend: Backend = Backend.AUTO,
+        shared: bool = False,
     ) -> Index:
         """Open the index at ``path``; with ``create`` an empty one is made if it is missing.
-        ``backend`` is how articles added through it are embedded (queries: see Embedder)."""
+        ``backend`` is how articles added through it are embedded (queries: see Embedder).
+        A ``shared`` index may be used from several threads, one at a time."""
         path = Path(path)
         if not path.exists():
             if not create:
@@ -94,8 +120,34 @@ class Index:
             path.mkdir(parents=True)
         elif not path.is_dir():
             raise IndexError_(f"{path}: not a directory")
-        conn = connect(path / DB_NAME, create=create)
+        conn = connect(path / DB_NAME, create=create, shared=shared)
         return cls(path, Store(conn), model, chunking, backend)
+
+    @classmethod
+    def snapshot(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, embedder: Embedder | None = None) -> Index:
+        """A read-only view of the index as of its last commit, that stays so while
+        writers commit: its SQLite reads run in one read transaction and its vector and
+        lexical files stay open after a commit deletes them. It may be shared by threads;
+        ``embedder`` lets many snapshots share one loaded model."""
+        path = Path(path)
+        if not path.is_dir():
+            raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
+        for attempt in range(SNAPSHOT_TRIES):
+            conn = connect(path / DB_NAME, create=False, shared=True)
+            conn.execute("BEGIN")  # deferred: the first read below fixes what this view sees
+            try:
+                index = cls(path, Store(conn), model, ChunkConfig(), embedder=embedder, read_only=True)
+                index.lexical()
+                return index
+            except IndexError_:
+                named = [v for k, v in Store(conn).get_meta().items() if k in ("faiss_file", "lexical_dir")]
+                conn.close()
+                if attempt + 1 == SNAPSHOT_TRIES or all((path / name).exists() for name in named):
+                    raise  # damaged, not merely replaced by a commit in between
+            except BaseException:
+                conn.close()
+                raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.store.conn.close()
@@ -107,6 +159,29 @@ class Index:
         self.close()
 
     # -- writing -----------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write lock; on taking it, catch up with what other writers committed
+        since this index was opened, so that this write builds on the latest files."""
+        if self.read_only:
+            raise RagError(f"{self.path}: a snapshot is read-only; open the index to change it")
+        outermost = not self._lock.held
+        with self._lock:
+            if outermost:
+                self._refresh()
+            yield
+
+    def _refresh(self) -> None:
+        committed = self.store.get_meta()
+        if committed.get("faiss_file") != self.meta.get("faiss_file"):
+            self._faiss = vectors.read_index(self.path / committed["faiss_file"], mmap=True) if "faiss_file" in committed else None
+        if committed.get("lexical_dir") != self.meta.get("lexical_dir"):
+            self._lexical = None
+        if committed != self.meta:
+            self._dates = None
+            self.meta = committed
+            self.index_kind = vectors.IndexType(committed.get("index_type", vectors.IndexType.AUTO.value))
 
     def add(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
         """Load, chunk, embed and store every article under ``paths``, all or nothing."""
@@ -120,6 +195,10 @@ class Index:
         interrupted ingest keeps them, and running it again embeds only the rest
         (articles already stored with the same content are skipped).
         """
+        with self._writing():
+            return self._add_documents(docs, progress, warnings, checkpoint_seconds)
+
+    def _add_documents(self, docs: Sequence[Document], progress: bool, warnings: Sequence[str], checkpoint_seconds: float) -> IngestReport:
         hashes = {d.id: content_hash(d) for d in docs}
         known = self.store.content_hashes([d.id for d in docs])
         fresh = [d for d in docs if known.get(d.id) != hashes[d.id]]
@@ -166,6 +245,10 @@ class Index:
         """Tag the articles stored without entities (an index from before tagging, or
         tagged by another tagger version); returns how many. Commits every batch, so an
         interruption keeps what was done and the vectors are never touched."""
+        with self._writing():
+            return self._tag_missing(progress)
+
+    def _tag_missing(self, progress: bool) -> int:
         tagger = entities.tagger_name()
         todo = self.store.untagged(tagger)
         if not todo:
@@ -203,15 +286,20 @@ class Index:
         """Remove articles by id or by source (path or URL); returns the ids removed.
 
         Raises InputError when a given id or source matches nothing, before changing anything."""
-        ids = self.store.article_ids(doc_ids, sources)
-        if ids:  # an ingest that replaces these articles with nothing
-            dimension = self.embedder.dimension if self._faiss is None else self._faiss.d
-            self._write([], {}, ids, [], np.zeros((0, dimension), np.float32), {})
-        return ids
+        with self._writing():
+            ids = self.store.article_ids(doc_ids, sources)
+            if ids:  # an ingest that replaces these articles with nothing
+                dimension = self.embedder.dimension if self._faiss is None else self._faiss.d
+                self._write([], {}, ids, [], np.zeros((0, dimension), np.float32), {})
+            return ids
 
     def reembed(self, progress: bool = False) -> int:
         """Embed every stored chunk again with this index's backend and replace all the
         vectors in one commit (after choosing another backend, say); returns the count."""
+        with self._writing():
+            return self._reembed(progress)
+
+    def _reembed(self, progress: bool) -> int:
         ids, texts = self.store.all_chunk_texts()
         if not texts:
             return 0
@@ -230,6 +318,10 @@ class Index:
     def set_index_type(self, kind: vectors.IndexType) -> bool:
         """Record the vector index type to keep (``auto`` picks by size) and rebuild the
         vectors now if they are not of it; returns whether they were rebuilt."""
+        with self._writing():
+            return self._set_index_type(kind)
+
+    def _set_index_type(self, kind: vectors.IndexType) -> bool:
         if self.meta.get("index_type", vectors.IndexType.AUTO.value) == kind.value:
             return False
         self.index_kind = kind
@@ -312,14 +404,13 @@ class Index:
             name = self.meta.get("lexical_dir")
             if name:
                 self._lexical = lexical.read(self.path / name)
-            else:
+            elif self.read_only:
                 self._lexical = lexical.build(*self.store.all_chunk_texts())
-                name = f"lexical-{uuid.uuid4().hex[:12]}"
-                lexical.write(self._lexical, self.path / name)
-                self.store.conn.execute("BEGIN IMMEDIATE")
-                self.store.set_meta({"lexical_dir": name})
-                self.store.conn.execute("COMMIT")
-                self.meta["lexical_dir"] = name
+            else:
+                with self._writing():
+                    if self.meta.get("lexical_dir"):  # another writer made one meanwhile
+                        return self.lexical()
+                    self._commit(lambda: (None, lexical.build(*self.store.all_chunk_texts())))
         return self._lexical
 
     # -- reading -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexError_, InputError
+from .errors import IndexError_, NotFoundError
 from .types import Chunk, Document, Entity
 
 MIGRATIONS: list[str] = [
@@ -71,14 +71,19 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def connect(path: Path, create: bool) -> sqlite3.Connection:
-    """Open (or create) the database and bring its schema up to date."""
+def connect(path: Path, create: bool, shared: bool = False) -> sqlite3.Connection:
+    """Open (or create) the database and bring its schema up to date.
+
+    The journal is a write-ahead log: readers see the last commit from when their read
+    transaction began and never block the one writer, nor does it block them. A
+    ``shared`` connection may be used from several threads (for reads only)."""
     if not create and not path.exists():
         raise IndexError_(f"{path.parent}: not an index (no {path.name})")
     try:
-        conn = sqlite3.connect(str(path), isolation_level=None)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=not shared)
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA journal_mode = WAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > FORMAT_VERSION:
             raise IndexError_(f"{path}: written by a newer rag (format {version}, this one reads up to {FORMAT_VERSION})")
@@ -160,13 +165,13 @@ class Store:
         return _date(self.conn.execute("SELECT max(date) FROM chunks").fetchone()[0])
 
     def article_ids(self, doc_ids: Sequence[str], sources: Sequence[str]) -> list[str]:
-        """Ids of the articles named by id or by source; InputError for a name matching none."""
+        """Ids of the articles named by id or by source; NotFoundError for a name matching none."""
         found: list[str] = []
         for kind, names, column in (("article id", doc_ids, "id"), ("source", sources, "source")):
             for name in names:
                 rows = [r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE {column} = ?", (name,))]
                 if not rows:
-                    raise InputError(f"no article with {kind} {name!r} in the index")
+                    raise NotFoundError(f"no article with {kind} {name!r} in the index")
                 found.extend(rows)
         return list(dict.fromkeys(found))
 
