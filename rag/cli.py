@@ -232,6 +232,36 @@ def info(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
     _run(work)
 
 
+@app.command()
+def serve(
+    index: IndexOpt = DEFAULT_INDEX,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    token: Annotated[Optional[str], typer.Option("--token", envvar="RAG_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
+    allow_no_token: Annotated[bool, typer.Option("--allow-no-token", help="Serve a non-loopback address without a token.")] = False,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")] = 8 * 1024 * 1024,
+    log_requests: Annotated[bool, typer.Option("--log-requests", help="Log every request on stderr.")] = False,
+    model: ModelOpt = None,
+    backend: Annotated[Backend, typer.Option("--backend", help="Embedding of posted articles (see 'rag ingest --backend').")] = Backend.AUTO,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the index as a JSON HTTP API (OpenAPI at /docs and /openapi.json); creates it if missing."""
+
+    def work() -> None:
+        from .server import check_exposure, run
+
+        check_exposure(host, token, allow_no_token)
+        run(index, host, port, token, max_body, log_requests, model, backend, announce=_announce)
+
+    def _announce(url: str, info) -> None:
+        if as_json:
+            typer.echo(json.dumps({"url": url, "index": info.to_json()}, ensure_ascii=False))
+        else:
+            typer.echo(f"serving {info.path} ({info.articles} articles, {info.chunks} chunks) on {url}", err=True)
+
+    _run(work)
+
+
 def main() -> None:
     app()
 

@@ -121,34 +121,40 @@ def load_jsonl(path: Path) -> LoadResult:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{where}: expected a JSON object")
-        body = obj.get("text")
-        if not isinstance(body, str) or not body.strip():
-            raise InputError(f"{where}: missing or empty 'text'")
-        doc_id = obj.get("id")
-        if doc_id is None:
-            doc_id = f"{path.stem}-{lineno}"
-        doc_id = str(doc_id)
-        if doc_id in seen:
-            raise InputError(f"{where}: duplicate id {doc_id!r}")
-        seen.add(doc_id)
-        raw_date = obj.get("date")
-        date = parse_date(str(raw_date), where) if raw_date not in (None, "") else None
-        if date is None:
-            result.warnings.append(f"{where}: article {doc_id!r} has no date; kept without one")
-        result.documents.append(
-            Document(
-                id=doc_id,
-                text=body.strip(),
-                date=date,
-                source=str(obj.get("source") or path),
-                title=str(obj.get("title") or ""),
-            )
-        )
+        doc = document_from_json(obj, where, default_id=f"{path.stem}-{lineno}", default_source=str(path))
+        if doc.id in seen:
+            raise InputError(f"{where}: duplicate id {doc.id!r}")
+        seen.add(doc.id)
+        if doc.date is None:
+            result.warnings.append(f"{where}: article {doc.id!r} has no date; kept without one")
+        result.documents.append(doc)
     if not result.documents:
         raise InputError(f"{path}: no articles")
     return result
+
+
+def document_from_json(obj: object, where: str, default_id: str | None, default_source: str) -> Document:
+    """One article from a JSON object ``{"id", "text", "date", "source", "title"}`` (a line
+    of a .jsonl file, or an article posted to the server): ``text`` is required, the
+    date is strict ISO or absent."""
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    body = obj.get("text")
+    if not isinstance(body, str) or not body.strip():
+        raise InputError(f"{where}: missing or empty 'text'")
+    doc_id = obj.get("id")
+    if doc_id is None or doc_id == "":
+        if default_id is None:
+            raise InputError(f"{where}: missing 'id'")
+        doc_id = default_id
+    raw_date = obj.get("date")
+    return Document(
+        id=str(doc_id),
+        text=body.strip(),
+        date=parse_date(str(raw_date), where) if raw_date not in (None, "") else None,
+        source=str(obj.get("source") or default_source),
+        title=str(obj.get("title") or ""),
+    )
 
 
 _LOADERS = {".txt": load_text, ".md": load_markdown, ".markdown": load_markdown, ".jsonl": load_jsonl}

@@ -1,0 +1,394 @@
+"""``rag serve``: the JSON HTTP API over a :class:`rag.service.Service`.
+
+Requests and responses have the shapes of the CLI's ``--json`` output. Every error is
+a 4xx (5xx only for a fault of the server itself) with one JSON body,
+``{"error": {"code", "message"}}``, whatever raised it: validation, a ``RagError``,
+an unknown route, a body over the size limit, a missing token.
+
+Endpoints are plain functions, run by the server's thread pool: queries run side by
+side on the current snapshot while one ingest at a time writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
+
+from . import __doc__ as package_doc
+from .embed import Backend
+from .errors import IndexBusyError, IndexError_, InputError, NotFoundError, RagError
+from .load import document_from_json, parse_date
+from .retrieve import DEFAULT_MODE, Mode
+from .service import Service
+from .types import IndexInfo
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_QUERY_CHARS = 1000
+MAX_K = 100
+MAX_SENTENCES = 50
+MAX_ARTICLES = 1000
+
+log = logging.getLogger("rag.server")
+
+
+
+def _iso_day(value: object) -> object:
+    """Dates are strict ISO strings, as on the command line: no timestamps, no guessing."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a date string YYYY-MM-DD")
+    try:
+        return parse_date(value, "date")
+    except InputError as exc:
+        raise ValueError(str(exc).removeprefix("date: ")) from None
+
+
+def _not_bool(value: object) -> object:
+    """JSON's true is not the integer 1 here, as JSON Schema says."""
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, not a boolean")
+    return value
+
+
+Day = Annotated[dt.date | None, BeforeValidator(_iso_day), Field(default=None, description="YYYY-MM-DD", examples=["2023-01-05"])]
+# At least one character that is not white space, by Python's reckoning and JSON Schema's
+# alike: a request the schema accepts is never refused as empty.
+SOME_TEXT = r"[^\s\x1c-\x1f\x85]"
+QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=SOME_TEXT)]
+K = Annotated[int, Field(ge=1, le=MAX_K, description="Passages to return."), BeforeValidator(_not_bool)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Filtered(_In):
+    """What every query takes besides its text: the CLI's --since, --until, --as-of, --mode."""
+
+    since: Day = None
+    until: Day = None
+    as_of: Day = None
+    mode: Mode = DEFAULT_MODE
+
+
+class AskIn(_Filtered):
+    question: QueryText
+    k: K = 5
+
+
+class SearchIn(_Filtered):
+    query: QueryText
+    k: K = 5
+
+
+class SummarizeIn(_Filtered):
+    query: QueryText
+    max_sentences: Annotated[int, Field(ge=1, le=MAX_SENTENCES), BeforeValidator(_not_bool)] = 5
+
+
+class ArticleIn(_In):
+    id: Annotated[str, Field(min_length=1, max_length=500)]
+    text: Annotated[str, Field(min_length=1, pattern=SOME_TEXT)]
+    date: Day = None
+    source: Annotated[str | None, Field(max_length=2000)] = None
+    title: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class ArticlesIn(_In):
+    articles: Annotated[list[ArticleIn], Field(min_length=1, max_length=MAX_ARTICLES)]
+
+
+class PassageOut(BaseModel):
+    doc_id: str
+    source: str
+    date: str | None
+    text: str
+    score: float
+    similarity: float
+    also_in: list[str]
+    start: int
+    end: int
+
+
+class AskOut(BaseModel):
+    question: str
+    answer: str | None
+    date: str | None
+    confidence: float
+    passages: list[PassageOut]
+
+
+class SearchOut(BaseModel):
+    query: str
+    passages: list[PassageOut]
+
+
+class SentenceOut(BaseModel):
+    text: str
+    doc_id: str
+    date: str | None
+
+
+class SummaryOut(BaseModel):
+    query: str
+    sentences: list[SentenceOut]
+
+
+class IngestOut(BaseModel):
+    added: int
+    replaced: int
+    skipped: int
+    chunks: int
+    warnings: list[str]
+    index: IndexInfo
+
+
+class RemoveOut(BaseModel):
+    removed: list[str]
+    index: IndexInfo
+
+
+class ArticleOut(BaseModel):
+    id: str
+    source: str
+    title: str
+    date: str | None
+    text: str
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+_ERROR_DOC = {"model": ErrorOut}
+_READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_ERROR_DOC, "description": "Input that cannot be used (an empty question, an impossible date)"},
+    401: {**_ERROR_DOC, "description": "Missing or wrong token (when the server has one)"},
+    413: {**_ERROR_DOC, "description": "Body over the size limit"},
+    422: {**_ERROR_DOC, "description": "Malformed JSON, wrong types, values out of range"},
+    503: {**_ERROR_DOC, "description": "The index on disk is damaged or unreadable"},
+}
+_ARTICLE_ERRORS = {**_READ_ERRORS, 404: {**_ERROR_DOC, "description": "No article with this id"}}
+_WRITE_ERRORS = {**_ARTICLE_ERRORS, 409: {**_ERROR_DOC, "description": "Another process is writing the index"}}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return f"malformed JSON at character {loc[-1] if len(loc) > 1 else 0}: {first.get('ctx', {}).get('error', 'cannot parse')}"
+    if loc == ("body",) and first.get("type") == "model_attributes_type":
+        return "the body must be a JSON object (sent as Content-Type: application/json)"
+    where = ".".join(str(p) for p in loc if p != "body") or "body"
+    if first.get("type") == "string_pattern_mismatch" and first.get("ctx", {}).get("pattern") == SOME_TEXT:
+        return f"{where}: is empty (white space only)"
+    return f"{where}: {first.get('msg', 'invalid request')}"
+
+
+def create_app(service: Service, token: str | None = None, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+    """The ASGI application: endpoints over ``service``, errors as JSON, and a guard
+    that checks the token and the body size before any endpoint runs."""
+    app = FastAPI(
+        title="rag",
+        version="0.1.0",
+        description=(package_doc or "").strip().splitlines()[0],
+    )
+
+    @app.exception_handler(RagError)
+    def rag_error(_request, exc: RagError) -> JSONResponse:
+        if isinstance(exc, NotFoundError):
+            return _error(404, "not_found", str(exc))
+        if isinstance(exc, InputError):
+            return _error(400, "bad_input", str(exc))
+        if isinstance(exc, IndexBusyError):
+            return _error(409, "busy", str(exc))
+        if isinstance(exc, IndexError_):
+            return _error(503, "index_unavailable", str(exc))
+        return _error(400, "bad_request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(_request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the first route matched
+            methods = {m for r in app.router.routes if isinstance(r, Route) and r.methods and r.matches(request.scope)[0] is not Match.NONE for m in r.methods}
+            headers["Allow"] = ", ".join(sorted(methods))
+        return _error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail), headers)
+
+    @app.exception_handler(Exception)
+    def crash(_request, exc: Exception) -> JSONResponse:
+        log.exception("internal error")
+        return _error(500, "internal", f"internal error ({type(exc).__name__}); see the server log")
+
+    @app.post("/ask", response_model=AskOut, responses=_READ_ERRORS, summary="Answer a question with a dated span and its passages")
+    def ask(req: AskIn) -> dict:
+        return service.ask(req.question, req.k, req.since, req.until, req.mode, req.as_of).to_json()
+
+    @app.post("/search", response_model=SearchOut, responses=_READ_ERRORS, summary="The passages most similar to a query")
+    def search(req: SearchIn) -> dict:
+        passages = service.search(req.query, req.k, req.since, req.until, req.mode, req.as_of)
+        return {"query": req.query, "passages": [p.to_json() for p in passages]}
+
+    @app.post("/summarize", response_model=SummaryOut, responses=_READ_ERRORS, summary="A cited summary of a topic, without repeats")
+    def summarize(req: SummarizeIn) -> dict:
+        return service.summarize(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of).to_json()
+
+    @app.post("/articles", response_model=IngestOut, responses=_WRITE_ERRORS, summary="Add or replace articles (acknowledged once committed)")
+    def add_articles(req: ArticlesIn) -> dict:
+        docs, warnings, seen = [], [], set()
+        for n, article in enumerate(req.articles):
+            doc = document_from_json(article.model_dump(), f"articles[{n}]", default_id=None, default_source="api")
+            if doc.id in seen:
+                raise InputError(f"articles[{n}]: duplicate id {doc.id!r}")
+            seen.add(doc.id)
+            if doc.date is None:
+                warnings.append(f"articles[{n}]: article {doc.id!r} has no date; kept without one")
+            docs.append(doc)
+        report, info = service.add(docs, warnings)
+        return {**report.to_json(), "index": info.to_json()}
+
+    @app.get("/articles/{doc_id:path}", response_model=ArticleOut, responses=_ARTICLE_ERRORS, summary="One stored article")
+    def get_article(doc_id: Annotated[str, PathParam(min_length=1)]) -> dict:
+        doc = service.article(doc_id)
+        return {"id": doc.id, "source": doc.source, "title": doc.title, "date": doc.date.isoformat() if doc.date else None, "text": doc.text}
+
+    @app.delete("/articles/{doc_id:path}", response_model=RemoveOut, responses=_WRITE_ERRORS, summary="Remove an article, its chunks and vectors")
+    def delete_article(doc_id: Annotated[str, PathParam(min_length=1)]) -> dict:
+        removed, info = service.remove([doc_id])
+        return {"removed": removed, "index": info.to_json()}
+
+    @app.get("/health", response_model=HealthOut, responses={401: _READ_ERRORS[401]}, summary="Whether the server is up")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/info", response_model=IndexInfo, responses=_READ_ERRORS, summary="Counts, model and size of the index")
+    def info() -> dict:
+        return service.info().to_json()
+
+    return _Guard(app, token, max_body)  # type: ignore[return-value]
+
+
+class _Guard:
+    """ASGI middleware: the token, then the body size, checked before the app runs. The
+    body is read here in full (up to the limit) so an oversized one never reaches JSON
+    parsing, whether it declares its length or streams it in chunks."""
+
+    def __init__(self, app: FastAPI, token: str | None, max_body: int) -> None:
+        self.app = app
+        self.token = token
+        self.max_body = max_body
+
+    def __getattr__(self, name: str) -> Any:  # openapi(), routes, ...: the wrapped app's
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if self.token is not None:
+            given = headers.get(b"authorization", b"").decode("latin-1")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                await _send(send, _error(401, "unauthorized", "missing or wrong token (send 'Authorization: Bearer TOKEN')", {"WWW-Authenticate": "Bearer"}))
+                return
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await _send(send, _error(413, "too_large", f"request body over {self.max_body} bytes"))
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                await _send(send, _error(413, "too_large", f"request body over {self.max_body} bytes"))
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send(send: Callable[[dict], Awaitable[None]], response: JSONResponse) -> None:
+    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, token: str | None, allow_no_token: bool) -> None:
+    """Anyone who can reach a non-loopback address could read and change the index."""
+    if token is None and not allow_no_token and not is_loopback(host):
+        raise InputError(f"refusing to serve on {host} without --token (anyone on the network could read and change the index); pass --allow-no-token to do it anyway")
+    if token is not None and not token.strip():
+        raise InputError("--token is empty")
+
+
+def run(
+    path: Path,
+    host: str,
+    port: int,
+    token: str | None,
+    max_body: int,
+    log_requests: bool,
+    model: str | None,
+    backend: Backend,
+    announce: Callable[[str, IndexInfo], None],
+) -> None:
+    """Open the index, load the model, then serve until interrupted (SIGINT or SIGTERM
+    stop it cleanly; a SIGKILL mid-ingest leaves the index as of its last commit)."""
+    import uvicorn
+
+    service = Service(path, model=model, backend=backend, create=True)
+    try:
+        config = uvicorn.Config(create_app(service, token, max_body), host=host, port=port, log_level="warning", access_log=log_requests, lifespan="off")
+        announce(f"http://{host}:{port}", service.info())
+        uvicorn.Server(config).run()  # on a port in use, uvicorn logs one line and exits 3
+    finally:
+        service.close()

@@ -1,0 +1,137 @@
+"""One index served to many threads at once: any number of readers and one writer.
+
+Readers share the current :meth:`Index.snapshot`; a write goes through the single
+writer and, once committed, readers move to a fresh snapshot, so every query sees the
+index either before a write or after it, never half of it. A snapshot is closed when
+the last query using it ends. Commits made by another process (a ``rag ingest`` beside
+the server) are noticed through SQLite's ``data_version`` at the next query.
+
+The HTTP server (:mod:`rag.server`) is a thin layer over this; so could another be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .embed import Backend
+from .errors import NotFoundError
+from .index import DB_NAME, Index
+from .retrieve import DEFAULT_MODE, Mode
+from .store import connect
+from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
+
+
+@dataclass
+class _Held:
+    index: Index
+    version: int  # the database's data_version just before this snapshot was taken
+    users: int = 0
+    retired: bool = False
+
+
+class Service:
+    """Thread-safe reads and serialised writes over the index at ``path``."""
+
+    def __init__(self, path: str | Path, model: str | None = None, backend: Backend = Backend.AUTO, create: bool = False) -> None:
+        self.path = Path(path)
+        self._writer = Index.open(self.path, model=model, create=create, backend=backend, shared=True)
+        self.embedder = self._writer.embedder
+        self._write_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
+        self._watch = connect(self.path / DB_NAME, create=False, shared=True)
+        self._current = self._take()
+        if not self._current.index.is_empty:
+            self.embedder.encode_queries(["load the model now, not at the first question"])
+
+    def close(self) -> None:
+        with self._swap_lock:
+            self._current.retired = True
+            if self._current.users == 0:
+                self._current.index.close()
+        self._watch.close()
+        self._writer.close()
+
+    # -- snapshots ---------------------------------------------------------------------
+
+    def _version(self) -> int:
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    def _take(self) -> _Held:
+        version = self._version()  # read first: a commit landing meanwhile is seen next time
+        return _Held(Index.snapshot(self.path, embedder=self.embedder), version)
+
+    def _retire(self, held: _Held) -> None:
+        held.retired = True
+        if held.users == 0:
+            held.index.close()
+
+    def _swap_if_changed(self) -> None:
+        """Called with the swap lock held."""
+        if self._version() != self._current.version:
+            old, self._current = self._current, self._take()
+            self._retire(old)
+
+    @contextmanager
+    def reading(self) -> Iterator[Index]:
+        """The current snapshot, kept open (and unchanged) until the block ends."""
+        with self._swap_lock:
+            self._swap_if_changed()
+            held = self._current
+            held.users += 1
+        try:
+            yield held.index
+        finally:
+            with self._swap_lock:
+                held.users -= 1
+                if held.retired and held.users == 0:
+                    held.index.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Index]:
+        with self._write_lock:
+            try:
+                yield self._writer
+            finally:  # also after a failure: a checkpoint may have committed part of it
+                with self._swap_lock:
+                    self._swap_if_changed()
+
+    # -- the operations ----------------------------------------------------------------
+
+    def ask(self, question: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Answer:
+        with self.reading() as index:
+            return index.ask(question, k, since, until, mode, as_of)
+
+    def search(self, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
+        with self.reading() as index:
+            return index.search(query, k, since, until, mode, as_of)
+
+    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Summary:
+        with self.reading() as index:
+            return index.summarize(query, max_sentences, since, until, mode, as_of)
+
+    def article(self, doc_id: str) -> Document:
+        with self.reading() as index:
+            doc = index.store.article(doc_id)
+        if doc is None:
+            raise NotFoundError(f"no article with article id {doc_id!r} in the index")
+        return doc
+
+    def info(self) -> IndexInfo:
+        with self.reading() as index:
+            return index.info()
+
+    def add(self, docs: Sequence[Document], warnings: Sequence[str] = ()) -> tuple[IngestReport, IndexInfo]:
+        """Store ``docs``; once this returns they are committed and every later query sees them."""
+        with self._writing() as writer:
+            report = writer.add_documents(docs, warnings=warnings)
+        return report, self.info()
+
+    def remove(self, doc_ids: Sequence[str]) -> tuple[list[str], IndexInfo]:
+        with self._writing() as writer:
+            removed = writer.remove(doc_ids)
+        return removed, self.info()

@@ -1,0 +1,67 @@
+"""Start the real `rag serve` in a subprocess on a free loopback port, for tests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120, **kwargs)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def start(index: Path, *args: str, headers: dict[str, str] | None = None, timeout: float = 120) -> Server:
+    """Start a server on ``index`` and wait until /health answers."""
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty server never blocks on it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--index", str(index), "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"rag serve exited with {process.returncode}: {log.read()}")
+        try:
+            if httpx.get(f"{server.url}/health", headers=headers, timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("rag serve did not come up")

@@ -1,0 +1,68 @@
+"""A server killed with SIGKILL in the middle of an ingest comes back whole."""
+
+import random
+import threading
+import time
+
+import httpx
+
+from rag import Index
+
+from .serving import start
+
+ROUNDS = 20
+
+
+def _batch(tag: str, n: int) -> dict:
+    text = " ".join(f"Dispatch {tag}-{i} reports that the Ostrand ferry carried {i * 37 + 11} passengers in a storm." for i in range(12))
+    return {"articles": [{"id": f"{tag}-{i}", "text": f"{text} Item {i}.", "date": "2024-09-02"} for i in range(n)]}
+
+
+def _post(client: httpx.Client, body: dict, answered: list[int]) -> None:
+    try:
+        answered.append(client.post("/articles", json=body).status_code)
+    except httpx.TransportError:  # the server died under it: not acknowledged
+        pass
+
+
+def test_a_server_killed_mid_ingest_restarts_holding_every_acknowledged_article(sample_index):
+    rng = random.Random(20241125)
+    acknowledged: set[str] = set()
+    cut_short = 0
+    for round_ in range(ROUNDS):
+        srv = start(sample_index)
+        try:
+            with srv.client() as client:
+                assert client.post("/ask", json={"question": "When did the bridge open?"}).status_code == 200
+                assert client.post("/articles", json=_batch(f"warm{round_}", 1)).status_code == 200
+                acknowledged.add(f"warm{round_}-0")
+                began = time.monotonic()
+                assert client.post("/articles", json=_batch(f"a{round_}", 6)).status_code == 200
+                took = time.monotonic() - began
+                acknowledged.update(f"a{round_}-{i}" for i in range(6))
+
+                in_flight = _batch(f"b{round_}", 6)
+                answered: list[int] = []
+                thread = threading.Thread(target=_post, args=(client, in_flight, answered))
+                thread.start()
+                time.sleep(rng.uniform(0, took * 1.2))
+                srv.kill()
+                thread.join()
+                if answered == [200]:
+                    acknowledged.update(a["id"] for a in in_flight["articles"])
+                else:
+                    cut_short += 1
+        finally:
+            srv.kill()
+        with Index.open(sample_index) as index:  # opens: vectors and chunks agree
+            info = index.info()
+            missing = [i for i in acknowledged if index.store.article(i) is None]
+        assert info.chunks == info.vectors and not missing, (round_, missing)
+    srv = start(sample_index)
+    try:
+        with srv.client() as client:
+            answer = client.post("/ask", json={"question": "How many passengers did the Ostrand ferry carry?", "as_of": "2024-12-31"})
+            assert answer.status_code == 200 and answer.json()["answer"]
+    finally:
+        srv.stop()
+    assert cut_short >= ROUNDS // 4  # most kills did land inside an ingest
