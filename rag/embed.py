@@ -165,7 +165,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         onnx = self._query_model()
-        return onnx.encode(texts) if onnx else self._torch_encode(texts, False)
+        return onnx.encode(texts, batch_size=1) if onnx else self._torch_encode(texts, False)
 
     def _torch_encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:
         vecs = self.model.encode(
