@@ -1,4 +1,5 @@
-"""Start the real `rag serve` in a subprocess on a free loopback port, for tests."""
+"""Start the real `rag serve` in a subprocess on a free loopback port: for the tests and
+for `eval.load`."""
 
 from __future__ import annotations
 

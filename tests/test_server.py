@@ -10,7 +10,7 @@ import pytest
 from rag import Index
 
 from .conftest import write_lock_held_elsewhere
-from .serving import start
+from eval.serving import start
 from .test_cli import assert_one_line_error, rag
 
 BRIDGE = "When did the Vellmar Harbour Bridge open to traffic?"

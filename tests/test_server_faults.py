@@ -8,7 +8,7 @@ import httpx
 
 from rag import Index
 
-from .serving import start
+from eval.serving import start
 
 ROUNDS = 20
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .serving import start
+from eval.serving import start
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 EXAMPLES = os.environ.get("RAG_FUZZ_EXAMPLES", "60")
