@@ -98,3 +98,16 @@ def test_ask_bench_reports_ingest_rate_cold_and_warm_asks():
     data = json.loads(out.stdout)
     assert data["ingest"]["articles"] == 5 and data["ingest"]["tokens_per_s"] > 0
     assert data["cold_ask_s"]["median"] > 0 and data["warm_ask_ms"]["n"] == 20 and data["warm_ask_ms"]["p50"] > 0
+
+
+def test_the_load_test_reports_every_phase_without_errors(built_index):
+    out = subprocess.run(
+        [sys.executable, "-m", "eval.load", "--index", str(built_index), "--gold", str(FIXTURES / "samples-qa.jsonl"), "--articles", str(SAMPLES / "wire.jsonl"),
+         "--concurrency", "1", "3", "--requests", "6", "--time-limit", "60", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    phases = json.loads(out.stdout)["phases"]
+    assert [(p["concurrency"], p["ingest"]) for p in phases] == [(1, False), (1, True), (3, False), (3, True)]
+    assert all(p["requests"] == 6 and p["errors"] == 0 and p["p99_ms"] >= p["p50_ms"] > 0 for p in phases)
+    assert all(p["ingest_requests"] >= 1 and p["ingest_errors"] == 0 for p in phases if p["ingest"])
