@@ -166,9 +166,9 @@ class OnnxModel:
     sentence-transformers pipeline it was exported from.
 
     A lone caller runs on every core; callers that overlap (a server's concurrent
-    queries) each run on one thread of their own instead. Measured here: one text on
-    two threads takes about 1.4x less time than on one, but costs 1.4x more CPU, and
-    ONNX Runtime's pool threads would compete with the other requests' Python. Batching
+    queries) each run on one thread of their own instead, with no pool threads that
+    spin and compete with the other requests' Python. Measured here: one text on two
+    threads takes about 1.4x less time than on one, but costs 1.4x more CPU. Batching
     concurrent queries together does not pay for this model on a CPU: padding costs
     more than the larger matrices save (see eval/README.md).
     """
@@ -195,7 +195,6 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle pool threads sleep
         try:
             return ort.InferenceSession(str(self.export.graph(self.quantized)), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ONNX Runtime raises its own exception types
