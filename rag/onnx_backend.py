@@ -173,11 +173,12 @@ class OnnxModel:
     more than the larger matrices save (see eval/README.md).
     """
 
-    def __init__(self, exp: Export, quantized: bool = False) -> None:
+    def __init__(self, exp: Export, quantized: bool = False, spin: bool = True) -> None:
         from tokenizers import Tokenizer
 
         self.export = exp
         self.quantized = quantized
+        self.spin = spin
         self.counter = Tokenizer.from_file(str(exp.folder / "tokenizer.json"))
         self.counter.no_truncation()
         self.counter.no_padding()
@@ -195,6 +196,8 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
+        if not self.spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             return ort.InferenceSession(str(self.export.graph(self.quantized)), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ONNX Runtime raises its own exception types

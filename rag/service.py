@@ -41,6 +41,7 @@ class Service:
         self.path = Path(path)
         self._writer = Index.open(self.path, model=model, create=create, backend=backend, shared=True)
         self.embedder = self._writer.embedder
+        self.embedder.spin = False  # concurrent queries: see Embedder
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._watch = connect(self.path / DB_NAME, create=False, shared=True)
@@ -98,7 +99,22 @@ class Service:
                 yield self._writer
             finally:  # also after a failure: a checkpoint may have committed part of it
                 with self._swap_lock:
+                    changed = self._version() != self._current.version
                     self._swap_if_changed()
+                if changed:
+                    self._compact_log()
+
+    def _compact_log(self) -> None:
+        """Keep SQLite's write-ahead log from growing with every commit. A reader pins the
+        log while it reads, and the server always has one; so copy the log into the
+        database now that the current snapshot has seen all of it, then move readers to a
+        snapshot taken after that copy, which reads the database alone and so lets the
+        next write start the log afresh."""
+        busy, _, _ = self._writer.store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if not busy:
+            with self._swap_lock:
+                old, self._current = self._current, self._take()
+                self._retire(old)
 
     # -- the operations ----------------------------------------------------------------
 
