@@ -387,7 +387,7 @@ def run(
 
     service = Service(path, model=model, backend=backend, create=True)
     try:
-        config = uvicorn.Config(create_app(service, token, max_body), host=host, port=port, log_level="warning", access_log=log_requests, lifespan="off")
+        config = uvicorn.Config(create_app(service, token, max_body), host=host, port=port, log_level="info" if log_requests else "warning", access_log=log_requests, lifespan="off")
         announce(f"http://{host}:{port}", service.info())
         uvicorn.Server(config).run()  # on a port in use, uvicorn logs one line and exits 3
     finally:

@@ -85,7 +85,9 @@ def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _PROPER.finditer(sentence):
         for part in re.finditer(r".+?(?:['’]s\b|$)", m.group(0), re.DOTALL):  # a name may span a line break
-            _proper_phrase(m.start() + part.start(), part.group(0).strip(), out)
+            piece = part.group(0)
+            lead = len(piece) - len(piece.lstrip())  # the space after a possessive: not part of the next name
+            _proper_phrase(m.start() + part.start() + lead, piece.strip(), out)
     return out
 
 

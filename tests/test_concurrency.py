@@ -64,3 +64,19 @@ def test_a_snapshot_refuses_to_write(built_index):
             snap.add_documents([_doc("x", "Text.")])
     finally:
         snap.close()
+
+
+def test_a_service_keeps_the_write_ahead_log_from_growing_with_each_commit(sample_index):
+    from rag.service import Service
+
+    service = Service(sample_index)
+    try:
+        sizes = []
+        for n in range(8):
+            service.add([_doc(f"wal-{n}", f"Bulletin {n}: the Ostrand ferry ran {n * 7} extra crossings this week. " * 30)])
+            with service.reading() as index:  # a reader is always there, as in a server
+                index.search("ferry crossings", k=1)
+            sizes.append((sample_index / "rag.sqlite-wal").stat().st_size)
+    finally:
+        service.close()
+    assert max(sizes[3:]) <= 1.5 * max(sizes[:3]), sizes

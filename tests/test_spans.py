@@ -1,6 +1,6 @@
 import datetime as dt
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rag.question import analyse
@@ -55,6 +55,7 @@ def test_a_qualified_number_is_not_a_name():
     assert [t for _, _, t in proper_phrases("Nearly 70 people came.")] == []
 
 
+@example("A’s A")  # the name after a possessive was reported one character early
 @given(st.text(alphabet="AbC ’'s.,-\n0", max_size=40))
 def test_names_are_found_in_any_text_at_their_offsets(sentence):
     for start, end, text in proper_phrases(sentence):
