@@ -51,9 +51,7 @@ class Service:
 
     def close(self) -> None:
         with self._swap_lock:
-            self._current.retired = True
-            if self._current.users == 0:
-                self._current.index.close()
+            self._retire(self._current)
         self._watch.close()
         self._writer.close()
 
@@ -71,11 +69,17 @@ class Service:
         if held.users == 0:
             held.index.close()
 
-    def _swap_if_changed(self) -> None:
-        """Called with the swap lock held."""
-        if self._version() != self._current.version:
-            old, self._current = self._current, self._take()
-            self._retire(old)
+    def _swap(self) -> None:
+        """Called with the swap lock held: readers from now on get a fresh snapshot."""
+        old, self._current = self._current, self._take()
+        self._retire(old)
+
+    def _swap_if_changed(self) -> bool:
+        """Called with the swap lock held; returns whether anything was committed."""
+        if self._version() == self._current.version:
+            return False
+        self._swap()
+        return True
 
     @contextmanager
     def reading(self) -> Iterator[Index]:
@@ -89,8 +93,8 @@ class Service:
         finally:
             with self._swap_lock:
                 held.users -= 1
-                if held.retired and held.users == 0:
-                    held.index.close()
+                if held.retired:
+                    self._retire(held)
 
     @contextmanager
     def _writing(self) -> Iterator[Index]:
@@ -99,8 +103,7 @@ class Service:
                 yield self._writer
             finally:  # also after a failure: a checkpoint may have committed part of it
                 with self._swap_lock:
-                    changed = self._version() != self._current.version
-                    self._swap_if_changed()
+                    changed = self._swap_if_changed()
                 if changed:
                     self._compact_log()
 
@@ -113,8 +116,7 @@ class Service:
         busy, _, _ = self._writer.store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if not busy:
             with self._swap_lock:
-                old, self._current = self._current, self._take()
-                self._retire(old)
+                self._swap()
 
     # -- the operations ----------------------------------------------------------------
 
