@@ -45,22 +45,29 @@ def measure(rows: list[dict], retrieved: list, embed, config: a.AnswerConfig, re
 def main() -> None:
     with tuning_run("python -m eval.tune_answer", __doc__.split("\n\n")[0]) as (index, rows, qvecs):
         retrieved = [(v, retrieve(index, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)]
-        memo: dict[str, np.ndarray] = {}
+        memo: dict[tuple[bool, str], np.ndarray] = {}
 
-        def embed(texts: list[str]) -> np.ndarray:
-            todo = [t for t in texts if t not in memo]
-            if todo:
-                memo.update(zip(todo, index.embedder.encode_queries(todo)))
-            return np.stack([memo[t] for t in texts])
+        def embedding(int8: bool):
+            encode = index.embedder.encode_for_ranking if int8 else index.embedder.encode_queries
+
+            def embed(texts: list[str]) -> np.ndarray:
+                todo = [t for t in texts if (int8, t) not in memo]
+                if todo:
+                    memo.update(zip(((int8, t) for t in todo), encode(todo)))
+                return np.stack([memo[int8, t] for t in texts])
+
+            return embed
 
         base = a.AnswerConfig()
         runs: list[tuple[str, dict]] = [("default", {})]
         runs += [(f"read {r} passages", {"read": r}) for r in (1, 3, 5, 12)]
         runs += [(f"embed {n} sentences", {"config": replace(base, embed_sentences=n)}) for n in (0, 3, 12, 1000)]
+        runs += [("fp32 sentences", {"config": replace(base, int8_sentences=False)})]
         runs += [(f"rank decay {d}", {"config": replace(base, rank_decay=d)}) for d in (0.0, 0.1, 0.5, 1.0)]
         runs += [(f"further articles {w}", {"other_votes": w}) for w in (0.0, 0.5)]
         for name, setting in runs:
-            result = measure(rows, retrieved, embed, setting.get("config", base), setting.get("read", base.read_passages), setting.get("other_votes", a.OTHER_VOTES))
+            config = setting.get("config", base)
+            result = measure(rows, retrieved, embedding(config.int8_sentences), config, setting.get("read", base.read_passages), setting.get("other_votes", a.OTHER_VOTES))
             print(json.dumps({"setting": name, "accuracy": result}), flush=True)
 
 

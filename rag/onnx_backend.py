@@ -173,7 +173,7 @@ class OnnxModel:
     more than the larger matrices save (see eval/README.md).
     """
 
-    def __init__(self, exp: Export, quantized: bool = False, spin: bool = True) -> None:
+    def __init__(self, exp: Export, quantized: bool = False, spin: bool = True, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
         self.export = exp
@@ -185,7 +185,7 @@ class OnnxModel:
         self.tokenizer = Tokenizer.from_file(str(exp.folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(exp.max_tokens)
         self.tokenizer.enable_padding(pad_id=exp.pad_id)
-        self.session = self._session(max(1, os.cpu_count() or 1))
+        self.session = self._session(threads or max(1, os.cpu_count() or 1))
         self._single: object | None = None  # the one-thread session, made when callers first overlap
         self._running = 0
         self._guard = threading.Lock()

@@ -64,3 +64,16 @@ def test_auto_falls_back_to_torch_when_the_export_fails(tmp_path, monkeypatch, t
     assert np.allclose(auto.encode(TEXTS[:2]), torch_vectors[:2], atol=1e-4)
     with pytest.raises(InputError, match="cannot export model .* to ONNX: exporter cannot handle this model"):
         Embedder(backend=Backend.ONNX).encode(TEXTS[:1])  # asked for by name: the failure shows, in one line
+
+
+def test_ranking_vectors_are_int8_on_one_thread_and_torch_without_an_export(tmp_path, monkeypatch, torch_vectors):
+    auto = Embedder(backend=Backend.ONNX)
+    ranked = auto.encode_for_ranking(TEXTS)
+    cosines = np.sum(ranked * torch_vectors, axis=1)
+    assert np.allclose(np.linalg.norm(ranked, axis=1), 1.0, atol=1e-5)
+    assert cosines.min() > 0.95 and not np.allclose(cosines, 1.0, atol=1e-5)
+    assert auto._onnx[True, 1].session.get_session_options().intra_op_num_threads == 1
+    assert np.allclose(Embedder(backend=Backend.TORCH).encode_for_ranking(TEXTS[:2]), torch_vectors[:2], atol=1e-4)
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))  # no export here: fp32 through torch, nothing exported
+    assert np.allclose(Embedder().encode_for_ranking(TEXTS[:2]), torch_vectors[:2], atol=1e-4)
+    assert onnx_backend.find(Embedder().name) is None
