@@ -37,9 +37,21 @@ class Server:
                 self.process.kill()
                 self.process.wait()
 
+    def children(self) -> list[int]:
+        """The server's worker processes (and multiprocessing's helper), by pid."""
+        try:
+            return [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
+        except OSError:
+            return []
+
     def kill(self) -> None:
+        """SIGKILL the server, and wait until its workers, which die with it, are gone."""
+        children = self.children()
         self.process.kill()
         self.process.wait()
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def start(index: Path, *args: str, headers: dict[str, str] | None = None, timeout: float = 120) -> Server:

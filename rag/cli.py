@@ -12,6 +12,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -243,15 +244,20 @@ def serve(
     log_requests: Annotated[bool, typer.Option("--log-requests", help="Log every request on stderr.")] = False,
     model: ModelOpt = None,
     backend: Annotated[Backend, typer.Option("--backend", help="Embedding of posted articles (see 'rag ingest --backend').")] = Backend.AUTO,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Server processes, each with the model loaded (default: 2 on 2 or more cores, else 1).")] = None,
+    lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", min=0.0, help="Seconds a write waits for another worker's or process's write before a 409 (default: 30).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the index as a JSON HTTP API (OpenAPI at /docs and /openapi.json); creates it if missing."""
 
     def work() -> None:
-        from .server import check_exposure, run
+        from .server import ServeOptions, check_exposure, default_workers, run
 
         check_exposure(host, token, allow_no_token)
-        run(index, host, port, token, max_body, log_requests, model, backend, announce=_announce)
+        options = ServeOptions(index, host, port, token, max_body, log_requests, model, backend, workers or default_workers())
+        if lock_wait is not None:
+            options = replace(options, lock_wait=lock_wait)
+        run(options, announce=_announce)
 
     def _announce(url: str, info) -> None:
         if as_json:

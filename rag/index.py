@@ -73,6 +73,7 @@ class Index:
         backend: Backend = Backend.AUTO,
         embedder: Embedder | None = None,
         read_only: bool = False,
+        like: Index | None = None,
     ) -> None:
         self.path = path
         self.store = store
@@ -83,7 +84,10 @@ class Index:
         self._lexical: lexical.LexicalIndex | None = None
         self._dates: tuple[np.ndarray, np.ndarray] | None = None  # chunk ids, day ordinals (0: undated)
         self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
-        if "faiss_file" in self.meta:
+        if like is not None and like.meta == self.meta and like.path == path:
+            # The same commit's files (each write names new ones): share what is loaded.
+            self._faiss, self._lexical, self._dates = like._faiss, like._lexical, like._dates
+        elif "faiss_file" in self.meta:
             self._faiss = vectors.read_index(path / self.meta["faiss_file"], mmap=True)
             _, n_chunks = store.counts()
             if self._faiss.ntotal != n_chunks:
@@ -109,10 +113,12 @@ class Index:
         chunking: ChunkConfig = ChunkConfig(),
         backend: Backend = Backend.AUTO,
         shared: bool = False,
+        lock_wait: float = 0.0,
     ) -> Index:
         """Open the index at ``path``; with ``create`` an empty one is made if it is missing.
         ``backend`` is how articles added through it are embedded (queries: see Embedder).
-        A ``shared`` index may be used from several threads, one at a time."""
+        A ``shared`` index may be used from several threads, one at a time. A write waits
+        up to ``lock_wait`` seconds for another process's write to finish."""
         path = Path(path)
         if not path.exists():
             if not create:
@@ -121,14 +127,19 @@ class Index:
         elif not path.is_dir():
             raise IndexError_(f"{path}: not a directory")
         conn = connect(path / DB_NAME, create=create, shared=shared)
-        return cls(path, Store(conn), model, chunking, backend)
+        index = cls(path, Store(conn), model, chunking, backend)
+        index._lock.wait = lock_wait
+        return index
 
     @classmethod
-    def snapshot(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, embedder: Embedder | None = None) -> Index:
+    def snapshot(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, embedder: Embedder | None = None, like: Index | None = None) -> Index:
         """A read-only view of the index as of its last commit, that stays so while
         writers commit: its SQLite reads run in one read transaction and its vector and
         lexical files stay open after a commit deletes them. It may be shared by threads;
-        ``embedder`` lets many snapshots share one loaded model."""
+        ``embedder`` lets many snapshots share one loaded model. When nothing was
+        committed since the earlier snapshot ``like``, its loaded vectors, lexical index
+        and chunk dates are shared rather than read again (at a million chunks, a second
+        or more for the first query after each new snapshot)."""
         path = Path(path)
         if not path.is_dir():
             raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
@@ -136,7 +147,7 @@ class Index:
             conn = connect(path / DB_NAME, create=False, shared=True)
             conn.execute("BEGIN")  # deferred: the first read below fixes what this view sees
             try:
-                index = cls(path, Store(conn), model, ChunkConfig(), embedder=embedder, read_only=True)
+                index = cls(path, Store(conn), model, ChunkConfig(), embedder=embedder, read_only=True, like=like)
                 index.lexical()
                 return index
             except IndexError_:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from .errors import IndexBusyError
@@ -17,12 +18,17 @@ from .errors import IndexBusyError
 LOCK_NAME = "write.lock"
 
 
-class WriteLock:
-    """A re-entrant exclusive lock on one index directory, taken without waiting: a
-    second writer is told at once that the index is busy rather than left hanging."""
+POLL_SECONDS = 0.05
 
-    def __init__(self, folder: Path) -> None:
+
+class WriteLock:
+    """A re-entrant exclusive lock on one index directory. A second writer waits at most
+    ``wait`` seconds (none by default: a command is told at once that the index is busy
+    rather than left hanging; a server's workers wait for each other's short writes)."""
+
+    def __init__(self, folder: Path, wait: float = 0.0) -> None:
         self.path = folder / LOCK_NAME
+        self.wait = wait
         self._fd: int | None = None
         self._depth = 0
 
@@ -33,12 +39,18 @@ class WriteLock:
     def acquire(self) -> None:
         if self._depth == 0:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-                os.close(fd)
-                raise IndexBusyError(f"{self.path.parent}: another writer ({holder}) is changing this index; try again when it finishes") from None
+            deadline = time.monotonic() + self.wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                        os.close(fd)
+                        waited = f" (waited {self.wait:g} s)" if self.wait else ""
+                        raise IndexBusyError(f"{self.path.parent}: another writer ({holder}) is changing this index{waited}; try again when it finishes") from None
+                    time.sleep(POLL_SECONDS)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
             self._fd = fd

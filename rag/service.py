@@ -4,7 +4,9 @@ Readers share the current :meth:`Index.snapshot`; a write goes through the singl
 writer and, once committed, readers move to a fresh snapshot, so every query sees the
 index either before a write or after it, never half of it. A snapshot is closed when
 the last query using it ends. Commits made by another process (a ``rag ingest`` beside
-the server) are noticed through SQLite's ``data_version`` at the next query.
+the server, or another worker of it) are noticed through SQLite's ``data_version`` at
+the next query, and within a second by a follower thread when no query comes, so that
+an idle service neither answers from nor pins an old snapshot.
 
 The HTTP server (:mod:`rag.server`) is a thin layer over this; so could another be.
 """
@@ -19,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .embed import Backend
-from .errors import NotFoundError
+from .errors import NotFoundError, RagError
 from .index import DB_NAME, Index
 from .retrieve import DEFAULT_MODE, Mode
 from .store import connect
 from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
+
+
+FOLLOW_SECONDS = 1.0
 
 
 @dataclass
@@ -37,32 +42,52 @@ class _Held:
 class Service:
     """Thread-safe reads and serialised writes over the index at ``path``."""
 
-    def __init__(self, path: str | Path, model: str | None = None, backend: Backend = Backend.AUTO, create: bool = False) -> None:
+    def __init__(self, path: str | Path, model: str | None = None, backend: Backend = Backend.AUTO, create: bool = False, lock_wait: float = 0.0, follow_seconds: float = FOLLOW_SECONDS) -> None:
+        """``lock_wait``: how long a write waits for another process's write to finish."""
         self.path = Path(path)
-        self._writer = Index.open(self.path, model=model, create=create, backend=backend, shared=True)
+        self._writer = Index.open(self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait)
         self.embedder = self._writer.embedder
         self.embedder.spin = False  # concurrent queries: see Embedder
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._watch = connect(self.path / DB_NAME, create=False, shared=True)
+        self._log = connect(self.path / DB_NAME, create=False, shared=True)  # checkpoints, from the writer or the follower
+        self._log_lock = threading.Lock()
         self._current = self._take()
         if not self._current.index.is_empty:
             self.embedder.encode_queries(["load the model now, not at the first question"])
+            self.embedder.encode_for_ranking(["and its int8 copy"])
+        self._closing = threading.Event()
+        self._follower = threading.Thread(target=self._follow, args=(follow_seconds,), name="rag-follow", daemon=True)
+        self._follower.start()
 
     def close(self) -> None:
+        self._closing.set()
+        self._follower.join()
         with self._swap_lock:
             self._retire(self._current)
         self._watch.close()
+        self._log.close()
         self._writer.close()
+
+    def _follow(self, every: float) -> None:
+        while not self._closing.wait(every):
+            try:
+                with self._swap_lock:
+                    changed = self._swap_if_changed()
+                if changed:
+                    self._compact_log()
+            except RagError:  # a damaged index: the next query reports it
+                pass
 
     # -- snapshots ---------------------------------------------------------------------
 
     def _version(self) -> int:
         return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
-    def _take(self) -> _Held:
+    def _take(self, like: Index | None = None) -> _Held:
         version = self._version()  # read first: a commit landing meanwhile is seen next time
-        return _Held(Index.snapshot(self.path, embedder=self.embedder), version)
+        return _Held(Index.snapshot(self.path, embedder=self.embedder, like=like), version)
 
     def _retire(self, held: _Held) -> None:
         held.retired = True
@@ -71,7 +96,7 @@ class Service:
 
     def _swap(self) -> None:
         """Called with the swap lock held: readers from now on get a fresh snapshot."""
-        old, self._current = self._current, self._take()
+        old, self._current = self._current, self._take(like=self._current.index)
         self._retire(old)
 
     def _swap_if_changed(self) -> bool:
@@ -99,6 +124,7 @@ class Service:
     @contextmanager
     def _writing(self) -> Iterator[Index]:
         with self._write_lock:
+            self._compact_log()  # readers off the log, so this write can start it afresh
             try:
                 yield self._writer
             finally:  # also after a failure: a checkpoint may have committed part of it
@@ -109,12 +135,15 @@ class Service:
 
     def _compact_log(self) -> None:
         """Keep SQLite's write-ahead log from growing with every commit. A reader pins the
-        log while it reads, and the server always has one; so copy the log into the
-        database now that the current snapshot has seen all of it, then move readers to a
-        snapshot taken after that copy, which reads the database alone and so lets the
-        next write start the log afresh."""
-        busy, _, _ = self._writer.store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if not busy:
+        log while it reads, and a server always has one; so once the current snapshot has
+        seen all of the log, copy it into the database, then move readers to a snapshot
+        taken after that copy, which reads the database alone and so lets the next write
+        start the log afresh. Every service on the index does this when it sees a commit
+        (the writer's at once, the others' followers within a second), because any one's
+        snapshot pins the log for all."""
+        with self._log_lock:
+            _, frames, copied = self._log.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames == copied and frames > 0:  # (an empty log has no reader to move)
             with self._swap_lock:
                 self._swap()
 

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ def server(tmp_path_factory, built_index):
 
     copy = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(built_index, copy)
-    srv = start(copy)
+    srv = start(copy, "--workers", "2", "--lock-wait", "1")
     yield srv
     srv.stop()
 
@@ -51,7 +52,8 @@ def test_search_summarize_info_and_health(client):
     assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date"}
     info = client.get("/info").json()
     assert info["chunks"] == info["vectors"] > 0 and info["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert client.get("/health").json() == {"status": "ok"}
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and isinstance(health["worker"], int)
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/search", "/summarize", "/articles", "/articles/{doc_id}", "/health", "/info"}
 
 
@@ -137,10 +139,41 @@ def test_a_non_loopback_address_without_a_token_needs_a_flag(sample_index):
     assert_one_line_error(rag("serve", "--index", str(sample_index), "--host", "0.0.0.0"), "without --token")
 
 
-def test_a_write_while_another_process_writes_is_refused_with_409(server, client):
+def test_a_write_while_another_process_writes_waits_then_is_refused_with_409(server, client):
     with write_lock_held_elsewhere(server_index(client)):
+        began = time.monotonic()
         _error(client.post("/articles", json={"articles": [{"id": "x", "text": "Some text."}]}), 409, "busy", "another writer")
+        assert time.monotonic() - began >= 1.0  # --lock-wait 1
         assert client.post("/search", json={"query": "bridge"}).status_code == 200
+
+
+def test_a_write_waits_for_another_process_to_finish(server, client):
+    answered: list[int] = []
+    body = {"articles": [{"id": "waited", "text": "A short note about the harbour tram."}]}
+    with write_lock_held_elsewhere(server_index(client)):
+        post = threading.Thread(target=lambda: answered.append(client.post("/articles", json=body).status_code))
+        post.start()
+        time.sleep(0.3)  # the post is waiting on the lock when its holder ends
+    post.join()
+    assert answered == [200]
+    assert client.delete("/articles/waited").status_code == 200
+
+
+def test_two_workers_answer_from_one_index(server):
+    with server.client() as c:
+        assert c.post("/articles", json={"articles": [{"id": "twin", "text": "The Quillon observatory opened its dome to visitors.", "date": "2024-09-09"}]}).status_code == 200
+    answered_by: set[int] = set()
+    for _ in range(100):  # a fresh connection each time: either worker may accept it
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            worker = c.get("/health").json()["worker"]
+            hits = c.post("/search", json={"query": "Quillon observatory dome", "k": 1, "as_of": "2024-12-31"}).json()["passages"]
+        assert hits[0]["doc_id"] == "twin", worker
+        answered_by.add(worker)
+        if len(answered_by) == 2:
+            break
+    assert len(answered_by) == 2 and answered_by <= set(server.children())
+    with server.client() as c:
+        assert c.delete("/articles/twin").status_code == 200
 
 
 def server_index(client: httpx.Client) -> str:

@@ -3,6 +3,7 @@
 import random
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -30,7 +31,7 @@ def test_a_server_killed_mid_ingest_restarts_holding_every_acknowledged_article(
     acknowledged: set[str] = set()
     cut_short = 0
     for round_ in range(ROUNDS):
-        srv = start(sample_index)
+        srv = start(sample_index, "--workers", "2")
         try:
             with srv.client() as client:
                 assert client.post("/ask", json={"question": "When did the bridge open?"}).status_code == 200
@@ -66,3 +67,19 @@ def test_a_server_killed_mid_ingest_restarts_holding_every_acknowledged_article(
     finally:
         srv.stop()
     assert cut_short >= ROUNDS // 4  # most kills did land inside an ingest
+
+
+def test_workers_die_with_a_killed_supervisor(sample_index):
+    srv = start(sample_index, "--workers", "2")
+    try:
+        children = srv.children()
+        assert len(children) >= 2
+        srv.process.kill()  # SIGKILL: the supervisor cannot stop its workers itself
+        srv.process.wait()
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        assert not alive
+    finally:
+        srv.kill()
