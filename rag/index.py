@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -61,6 +62,16 @@ def content_hash(doc: Document) -> str:
     return hashlib.sha256(f"{date}\n{doc.title}\n{doc.text}".encode()).hexdigest()
 
 
+FILTERS_KEPT = 8
+
+
+@dataclass
+class _DateFilter:
+    keep: np.ndarray  # a mask over the chunks of ``_chunk_dates``, in id order
+    ids: np.ndarray  # the same over chunk ids (FAISS's selector)
+    rows: tuple[lexical.LexicalIndex, np.ndarray] | None = None  # the same over a lexical index's rows
+
+
 class Index:
     """An open index directory. Use :meth:`open`; the embedding model loads on first use."""
 
@@ -83,10 +94,14 @@ class Index:
         self._faiss = None
         self._lexical: lexical.LexicalIndex | None = None
         self._dates: tuple[np.ndarray, np.ndarray] | None = None  # chunk ids, day ordinals (0: undated)
+        self._filters: dict[tuple, _DateFilter] = {}  # the last few date ranges asked for, oldest first
+        self._filters_lock = threading.Lock()
         self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
         if like is not None and like.meta == self.meta and like.path == path:
             # The same commit's files (each write names new ones): share what is loaded.
             self._faiss, self._lexical, self._dates = like._faiss, like._lexical, like._dates
+            with like._filters_lock:
+                self._filters = dict(like._filters)
         elif "faiss_file" in self.meta:
             self._faiss = vectors.read_index(path / self.meta["faiss_file"], mmap=True)
             _, n_chunks = store.counts()
@@ -191,6 +206,7 @@ class Index:
             self._lexical = None
         if committed != self.meta:
             self._dates = None
+            self._filters = {}
             self.meta = committed
             self.index_kind = vectors.IndexType(committed.get("index_type", vectors.IndexType.AUTO.value))
 
@@ -398,6 +414,7 @@ class Index:
         if lex is not None:
             self._lexical = lex
         self._dates = None
+        self._filters = {}
         self.meta.update(meta)
         self._remove_unreferenced()
 
@@ -437,31 +454,59 @@ class Index:
             self._dates = self.store.chunk_dates()
         return self._dates
 
-    def _mask(self, keep: np.ndarray) -> np.ndarray:
-        ids, _ = self._chunk_dates()
-        mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
-        mask[ids[keep]] = True
-        return mask
-
     def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
         """A mask over chunk ids: articles dated in [since, until]; None when there is no range."""
         if not since and not until:
             return None
-        _, days = self._chunk_dates()
-        keep = days > 0
-        if since:
-            keep &= days >= since.toordinal()
-        if until:
-            keep &= days <= until.toordinal()
-        return self._mask(keep)
+        return self._date_filter(since, until, keep_undated=False).ids
 
     def ids_not_after(self, day: dt.date) -> np.ndarray | None:
         """A mask over chunk ids: articles not dated after ``day``, undated ones kept; None if that is all."""
         latest = self.store.latest_chunk_date()  # an indexed lookup: no chunk dates read
         if latest is None or latest <= day:
             return None
-        _, days = self._chunk_dates()
-        return self._mask(days <= day.toordinal())
+        return self._date_filter(None, day, keep_undated=True).ids
+
+    def lexical_rows(self, allowed: np.ndarray) -> np.ndarray:
+        """``allowed`` (a mask from :meth:`allowed_ids` or :meth:`ids_not_after`) as a mask
+        over the rows of :meth:`lexical`."""
+        lex = self.lexical()
+        with self._filters_lock:
+            found = next((f for f in self._filters.values() if f.ids is allowed), None)
+        if found is not None and found.rows is not None and found.rows[0] is lex:
+            return found.rows[1]
+        ids, _ = self._chunk_dates()
+        if found is not None and np.array_equal(lex.chunk_ids, ids):
+            rows = found.keep  # the lexical index lists the same commit's chunks in the same (id) order
+        else:
+            rows = allowed[np.minimum(lex.chunk_ids, len(allowed) - 1)] & (lex.chunk_ids < len(allowed))
+        if found is not None:
+            found.rows = (lex, rows)
+        return rows
+
+    def _date_filter(self, since: dt.date | None, until: dt.date | None, keep_undated: bool) -> _DateFilter:
+        """The chunks a date range keeps, for FAISS and for BM25. The last few are kept:
+        most queries name the same days (as of today, say), and at a million chunks
+        building the masks takes ~5 ms of an ask."""
+        key = (since, until, keep_undated)
+        with self._filters_lock:
+            found = self._filters.get(key)
+        if found is not None:
+            return found
+        ids, days = self._chunk_dates()
+        keep = np.ones(len(days), dtype=bool) if keep_undated else days > 0
+        if since:
+            keep &= (days >= since.toordinal()) | (keep_undated & (days == 0))
+        if until:
+            keep &= (days <= until.toordinal()) | (keep_undated & (days == 0))
+        mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
+        mask[ids[keep]] = True
+        found = _DateFilter(keep, mask)
+        with self._filters_lock:
+            self._filters[key] = found
+            while len(self._filters) > FILTERS_KEPT:
+                self._filters.pop(next(iter(self._filters)))
+        return found
 
     def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks (``allowed``: a mask over ids)."""

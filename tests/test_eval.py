@@ -111,3 +111,26 @@ def test_the_load_test_reports_every_phase_without_errors(built_index):
     assert [(p["concurrency"], p["ingest"]) for p in phases] == [(1, False), (1, True), (3, False), (3, True)]
     assert all(p["requests"] == 6 and p["errors"] == 0 and p["p99_ms"] >= p["p50_ms"] > 0 for p in phases)
     assert all(p["ingest_requests"] >= 1 and p["ingest_errors"] == 0 for p in phases if p["ingest"])
+
+
+def test_the_scale_bench_grows_an_archive_that_opens_and_answers(built_index, tmp_path):
+    out_dir = tmp_path / "scaled"
+    out = subprocess.run(
+        [sys.executable, "-m", "eval.scale", "--index", str(built_index), "--gold", str(FIXTURES / "samples-qa.jsonl"), "--chunks", "40", "--out", str(out_dir), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout)
+    real, scaled = data["indexes"]["real"], data["indexes"]["scaled"]
+    copies = data["built"]["archive_copies"]
+    assert scaled["chunks"] == real["chunks"] * (copies + 1) >= 40
+    assert real["asks"] == scaled["asks"] == 3 and real["accuracy"] == 1.0
+    assert scaled["ask_p50_ms"] > 0 and data["p50_ratio_scaled_vs_real"] > 0
+    from rag import Index
+
+    with Index.open(out_dir) as index:
+        info = index.info()
+        assert info.vectors == info.chunks == scaled["chunks"]
+        original = index.store.article("vellmar-bridge-opens")
+        archived = index.store.article(f"vellmar-bridge-opens#archive-{copies}")
+        assert archived.text == original.text and archived.date.year == original.date.year - copies

@@ -4,6 +4,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag import Index
 from rag.lexical import build, read, tokenize, write
@@ -43,6 +45,58 @@ def test_top_rows_and_blend():
     assert list(top_rows(np.array([0.0, 3.0, 1.0, 2.0]), 2)) == [1, 3]
     assert list(top_rows(np.zeros(3), 2)) == []
     assert np.allclose(blend(np.array([0.5, 0.2]), np.array([2.0, 4.0]), 0.5), [0.5, 0.6])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.sampled_from([50, 5_000, 200_000]), n=st.integers(1, 80), filtered=st.booleans(), zeros=st.floats(0.0, 0.99))
+def test_top_rows_are_the_n_best_allowed_positive_rows(seed, size, n, filtered, zeros):
+    """Against a plain sort; sizes over SAMPLE_FROM take the sampled floor."""
+    rng = np.random.default_rng(seed)
+    scores = np.where(rng.random(size) < zeros, 0.0, rng.exponential(2.0, size)).astype(np.float32)
+    scores[rng.integers(0, size, size // 10)] = 1.5  # ties
+    allowed = rng.random(size) < 0.7 if filtered else None
+    rows = top_rows(scores, n, allowed)
+    eligible = np.flatnonzero((scores > 0) & (allowed if filtered else True))
+    expected = np.sort(scores[eligible])[::-1][:n]
+    assert np.array_equal(scores[rows], expected)  # the same scores, best first (ties may swap rows)
+    assert len(set(rows.tolist())) == len(rows) and (allowed is None or allowed[rows].all())
+
+
+def _reference_collapse(ranked: list[Passage], k: int, threshold: float = 0.5) -> list[Passage]:
+    """collapse_duplicates before its shortcut for word-for-word copies."""
+    from dataclasses import replace
+
+    from rag.retrieve import shingles
+
+    kept, kept_shingles = [], []
+    for p in ranked:
+        sh = shingles(p.text)
+        twin = next((i for i, other in enumerate(kept_shingles) if len(sh & other) / len(sh | other) >= threshold), None)
+        if twin is not None:
+            if p.doc_id != kept[twin].doc_id and p.doc_id not in kept[twin].also_in:
+                kept[twin] = replace(kept[twin], also_in=kept[twin].also_in + (p.doc_id,))
+            continue
+        if len(kept) == k:
+            break
+        kept.append(p)
+        kept_shingles.append(sh)
+    return kept
+
+
+STORIES = [
+    "The council approved the new budget on Tuesday after a long debate about schools and roads.",
+    "The council approved the new budget on Tuesday after a long debate about schools and roads. Reporting by Ann Lee.",
+    "A storm closed the airport for two days and stranded thousands of travellers.",
+    "A storm closed the airport for two days.",
+    "The museum reopened its east wing with a show of maps.",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(picks=st.lists(st.tuples(st.integers(0, len(STORIES) - 1), st.sampled_from("abcdef")), max_size=25), k=st.integers(1, 6))
+def test_collapsing_copies_gives_what_comparing_shingles_gives(picks, k):
+    ranked = [Passage(i, doc, "s", "", None, STORIES[story], 0, 1, 1.0 - i / 100) for i, (story, doc) in enumerate(picks)]
+    assert collapse_duplicates(ranked, k) == _reference_collapse(ranked, k)
 
 
 def _passage(day: dt.date | None) -> Passage:
@@ -108,3 +162,18 @@ def test_articles_dated_after_today_are_left_out_by_default(sample_index):
     with Index.open(sample_index) as index:
         index.add_documents([Document("future", "The lighthouse keeper Oskar Brandt will retire.", dt.date.today() + dt.timedelta(days=30), "x")])
         assert "future" not in {p.doc_id for p in index.search("lighthouse keeper Oskar Brandt", k=10)}
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_a_date_range_asked_again_after_a_write_sees_the_write(sample_index, mode):
+    """Date masks are kept between queries; a commit must not leave a stale one behind."""
+    from rag.types import Document
+
+    query, day = "lighthouse keeper Oskar Brandt retired", dt.date(2025, 6, 1)
+    with Index.open(sample_index) as index:
+        before = index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))
+        index.add_documents([Document("keeper", "The lighthouse keeper Oskar Brandt retired after forty years.", dt.date(2025, 5, 30), "x")])
+        after = index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))
+        assert "keeper" not in {p.doc_id for p in before} and after[0].doc_id == "keeper"
+        index.remove(["keeper"])
+        assert "keeper" not in {p.doc_id for p in index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))}

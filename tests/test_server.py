@@ -23,7 +23,7 @@ def server(tmp_path_factory, built_index):
 
     copy = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(built_index, copy)
-    srv = start(copy, "--workers", "2", "--lock-wait", "1")
+    srv = start(copy, "--workers", "2")
     yield srv
     srv.stop()
 
@@ -139,12 +139,16 @@ def test_a_non_loopback_address_without_a_token_needs_a_flag(sample_index):
     assert_one_line_error(rag("serve", "--index", str(sample_index), "--host", "0.0.0.0"), "without --token")
 
 
-def test_a_write_while_another_process_writes_waits_then_is_refused_with_409(server, client):
-    with write_lock_held_elsewhere(server_index(client)):
-        began = time.monotonic()
-        _error(client.post("/articles", json={"articles": [{"id": "x", "text": "Some text."}]}), 409, "busy", "another writer")
-        assert time.monotonic() - began >= 1.0  # --lock-wait 1
-        assert client.post("/search", json={"query": "bridge"}).status_code == 200
+def test_a_write_while_another_process_writes_waits_then_is_refused_with_409(sample_index):
+    srv = start(sample_index, "--workers", "1", "--lock-wait", "1")
+    try:
+        with srv.client() as client, write_lock_held_elsewhere(sample_index):
+            began = time.monotonic()
+            _error(client.post("/articles", json={"articles": [{"id": "x", "text": "Some text."}]}), 409, "busy", "another writer")
+            assert time.monotonic() - began >= 1.0
+            assert client.post("/search", json={"query": "bridge"}).status_code == 200
+    finally:
+        srv.stop()
 
 
 def test_a_write_waits_for_another_process_to_finish(server, client):
@@ -219,16 +223,26 @@ def test_queries_during_ingests_see_the_index_before_or_after_never_a_mix(server
     for t in readers:
         t.start()
     try:
+        _wait_for(lambda: len(seen) >= 3)  # the readers are reading before the first ingest
         for g in range(1, 6):
             assert client.post("/articles", json=generation(g)).status_code == 200
+        after = len(seen)
+        _wait_for(lambda: len(seen) >= after + 6)  # at least 3 of these began after the last ingest answered
     finally:
         done.set()
         for t in readers:
             t.join()
     assert not problems, problems[:3]
     assert len({g for s in seen for g in s}) >= 2  # the readers did run across ingests
+    assert {"5"} in seen[after:], seen[after:]  # an answered ingest is seen next, whichever worker reads
     for i in ids:
         client.delete(f"/articles/{i}")
+
+
+def _wait_for(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_concurrent_ingests_are_serialised(server, client):
