@@ -120,13 +120,16 @@ def _near(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def measure(paths: dict[str, Path], rows: list[dict], asks: int) -> dict[str, dict]:
-    """Warm asks through the API on each index, taking turns question by question."""
+    """Warm asks through the API on each index, taking turns question by question. Each
+    is opened as a read-only snapshot (as the server reads), sharing one loaded model."""
     opened: dict[str, Index] = {}
     open_s: dict[str, float] = {}
+    embedder = None  # one model for both, as one process serving would have
     for name, path in paths.items():
         t = time.perf_counter()
-        opened[name] = Index.open(path)
+        opened[name] = Index.snapshot(path, embedder=embedder)
         open_s[name] = time.perf_counter() - t
+        embedder = opened[name].embedder
     rows = rows[:asks]
     latencies: dict[str, list[float]] = {n: [] for n in paths}
     hits: dict[str, list[bool]] = {n: [] for n in paths}
