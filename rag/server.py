@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,11 +35,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from . import __doc__ as package_doc
 from .embed import Backend
-from .errors import IndexBusyError, IndexError_, InputError, NotFoundError, RagError
+from .errors import IndexBusyError, IndexError_, InputError, NotFoundError, RagError, first_line
 from .index import Index
 from .load import document_from_json, parse_date
 from .retrieve import DEFAULT_MODE, Mode
@@ -401,7 +403,7 @@ class ServeOptions:
 
 def default_workers() -> int:
     """Two processes where there are two cores: each process's Python runs under its own
-    GIL, which one process's threads queue on. Measured on 2 cores, 16 clients: 34.4
+    GIL, which one process's threads queue on. Measured on 2 cores, 16 clients: 34.2
     asks/s with two workers against 28.2 with one (eval/README.md); more than two is not
     measured here."""
     return min(2, os.cpu_count() or 1)
@@ -440,10 +442,13 @@ def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> No
     )
     sock = _listen(options.host, options.port)
     announce(url, info)
+    supervisor = Multiprocess(config, sockets=[sock])
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor.run()
     finally:
         sock.close()
+    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+        raise RagError("a worker could not start (its reason is above)")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -485,8 +490,15 @@ _WORKER: ServeOptions | None = None
 
 
 def _worker_app() -> Any:
+    """The app of one worker. A worker that cannot start says why in one line and exits
+    as uvicorn's supervisor expects of a startup failure, which stops the server rather
+    than restarting the worker for ever."""
     assert _WORKER is not None
-    service = Service(_WORKER.path, model=_WORKER.model, backend=_WORKER.backend, lock_wait=_WORKER.lock_wait)
+    try:
+        service = Service(_WORKER.path, model=_WORKER.model, backend=_WORKER.backend, lock_wait=_WORKER.lock_wait)
+    except Exception as exc:  # a RagError, or anything a model load raises
+        print(f"error: worker {os.getpid()}: {first_line(exc)}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
     atexit.register(service.close)
     return create_app(service, _WORKER.token, _WORKER.max_body)
 

@@ -83,3 +83,26 @@ def test_workers_die_with_a_killed_supervisor(sample_index):
         assert not alive
     finally:
         srv.kill()
+
+
+def test_a_worker_that_cannot_start_stops_the_server_with_its_reason(sample_index, tmp_path, monkeypatch):
+    """A broken model export: the workers say why and the server exits 1, rather than
+    restarting them for ever."""
+    import shutil
+    import subprocess
+    import sys
+
+    from rag import onnx_backend
+    from rag.embed import canonical_name
+
+    real = onnx_backend.export_folder(canonical_name(None))
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    broken = onnx_backend.export_folder(canonical_name(None))
+    broken.mkdir(parents=True)
+    for name in ("rag-export.json", "tokenizer.json"):
+        shutil.copy(real / name, broken / name)
+    for name in ("model.onnx", "model-int8.onnx"):
+        (broken / name).write_bytes(b"not a graph")
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--index", str(sample_index), "--port", "0", "--workers", "2"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "error: a worker could not start" in out.stderr and "cannot load the ONNX export" in out.stderr
