@@ -54,6 +54,7 @@ MAX_SENTENCES = 50
 MAX_ARTICLES = 1000
 LOCK_WAIT_SECONDS = 30.0  # a write waits this long for another worker's or process's write
 PR_SET_PDEATHSIG = 1
+WORKER_START_SECONDS = 300.0  # loading a model from a slow disk
 
 log = logging.getLogger("rag.server")
 
@@ -441,8 +442,7 @@ def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> No
         lifespan="off",
     )
     sock = _listen(options.host, options.port)
-    announce(url, info)
-    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor = _Supervisor(config, [sock], lambda: announce(url, info))
     try:
         supervisor.run()
     finally:
@@ -469,6 +469,20 @@ def _listen(host: str, port: int) -> socket.socket:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, announcing the server once every worker has loaded its
+    model and serves (a caller watching the output can start asking then)."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], ready: Callable[[], None]) -> None:
+        super().__init__(config, sockets)
+        self._ready = ready
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        if all(p.wait_until_ready(WORKER_START_SECONDS, self.should_exit) for p in self.processes):
+            self._ready()  # else a worker failed: the supervisor's loop sees it next
 
 
 class _WorkerConfig(uvicorn.Config):

@@ -106,3 +106,4 @@ def test_a_worker_that_cannot_start_stops_the_server_with_its_reason(sample_inde
     out = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--index", str(sample_index), "--port", "0", "--workers", "2"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
     assert "error: a worker could not start" in out.stderr and "cannot load the ONNX export" in out.stderr
+    assert "serving" not in out.stderr  # announced only once every worker serves
