@@ -1,7 +1,7 @@
 """Asking at a million chunks: an archive built from a real index, and warm asks side by side.
 
     python -m eval.scale --index indexes/rtqa-2023q1 --gold ../shared/realtimeqa-2023q1/questions.jsonl
-                         [--chunks 1000000] [--out indexes/rtqa-scaled-1000000] [--asks 150] [--json]
+                         [--chunks 1000000] [--out indexes/rtqa-2023q1-scaled-1000000] [--asks 150] [--json]
 
 Embedding a million chunks takes about a day on this machine, so the large index is
 grown from a real one: the real articles stay as they are, and copies of them are added
@@ -45,7 +45,7 @@ def build(src: Path, out: Path, chunks: int, seed: int = 1234) -> dict:
     began = time.perf_counter()
     tmp = out.with_name(out.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("write.lock", "*-wal", "*-shm"))
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("write.lock"))  # the log too: it may hold commits
     conn = sqlite3.connect(tmp / DB_NAME)
     meta = dict(conn.execute("SELECT key, value FROM meta"))
     real = vectors.read_index(tmp / meta["faiss_file"])
