@@ -2,7 +2,7 @@
 
     python -m eval.load --index indexes/rtqa-2023q1 --gold ../shared/realtimeqa-2023q1/questions.jsonl
                         --articles ../shared/realtimeqa-2023q1/articles.jsonl
-                        [--concurrency 1 4 16] [--requests 200] [--time-limit 120] [--json]
+                        [--concurrency 1 4 16] [--requests 200] [--time-limit 120] [--workers N] [--json]
 
 The server runs on a temporary copy of ``--index`` (the ingest must not change the
 real one). For each concurrency, a fixed number of ``POST /ask`` requests (the gold
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--requests", type=int, default=200, help="requests per phase")
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per phase at most")
+    ap.add_argument("--workers", type=int, help="rag serve --workers (default: its own)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not (args.index / "rag.sqlite").exists():
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         copy = Path(tmp) / "index"
         shutil.copytree(args.index, copy, ignore=shutil.ignore_patterns("write.lock"))
-        server = start(copy)
+        server = start(copy, *(["--workers", str(args.workers)] if args.workers else []))
         try:
             run_phase(server.url, bodies, 2, 20, 60, None, 0)  # warm-up, not reported
             for round_, c in enumerate(args.concurrency):
