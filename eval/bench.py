@@ -62,8 +62,12 @@ def real_vectors(index_dir: Path) -> np.ndarray:
 
 
 def synthetic(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    picked = base[rng.integers(0, len(base), n)]
-    x = picked + rng.normal(0, NOISE / np.sqrt(base.shape[1]), picked.shape).astype(np.float32)
+    return near(base[rng.integers(0, len(base), n)], rng)
+
+
+def near(vecs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each vector moved by noise and renormalised (cosine about 0.85 to where it was)."""
+    x = vecs + rng.normal(0, NOISE / np.sqrt(vecs.shape[1]), vecs.shape).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 

@@ -34,7 +34,7 @@ from rag import lexical, vectors
 from rag.index import DB_NAME, Index
 from rag.store import Store, connect
 
-from .bench import NOISE
+from .bench import near
 from .common import as_of, contains_answer, load_answerable
 
 ARCHIVE = "#archive-"
@@ -74,7 +74,7 @@ def build(src: Path, out: Path, chunks: int, seed: int = 1234) -> dict:
                 (mark, ARCHIVE),
             )
             all_ids.append(real_ids + k * stride)
-            all_vecs.append(_near(real_vecs, rng))
+            all_vecs.append(near(real_vecs, rng))  # a copy of a chunk stays near its original
     conn.close()
     ids, vecs = np.concatenate(all_ids), np.concatenate(all_vecs)
     kind = vectors.resolve(vectors.IndexType.AUTO, len(ids))
@@ -110,13 +110,6 @@ def build(src: Path, out: Path, chunks: int, seed: int = 1234) -> dict:
         "lexical_build_s": round(lexical_seconds, 1),
         "total_s": round(time.perf_counter() - began, 1),
     }
-
-
-def _near(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each real vector moved by noise, as eval.bench's synthetic ones: a copy of a chunk
-    stays near its original."""
-    x = real + rng.normal(0, NOISE / np.sqrt(real.shape[1]), real.shape).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def measure(paths: dict[str, Path], rows: list[dict], asks: int) -> dict[str, dict]:

@@ -496,9 +496,9 @@ class Index:
         ids, days = self._chunk_dates()
         keep = np.ones(len(days), dtype=bool) if keep_undated else days > 0
         if since:
-            keep &= (days >= since.toordinal()) | (keep_undated & (days == 0))
+            keep &= days >= since.toordinal()
         if until:
-            keep &= (days <= until.toordinal()) | (keep_undated & (days == 0))
+            keep &= days <= until.toordinal()  # undated ones are day 0: kept by ``keep_undated``
         mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
         mask[ids[keep]] = True
         found = _DateFilter(keep, mask)
