@@ -15,6 +15,10 @@ the one ``auto`` picks at that size. Built once into ``--out`` and reused.
 Then the same gold questions are asked through the API of both indexes, taking turns,
 each as of its ``question_date``, with the model loaded (warm): ask latency p50/p95,
 hit@5 and answer accuracy on each, and the ratio. Opening time is reported too.
+
+Last, ``--ingest N`` articles (copies of real ones under new ids) are added to the large
+index and removed again, timed, beside a rebuild of its whole BM25 index in the same
+run: what every commit cost before the lexical index had segments.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 
 from rag import lexical, vectors
 from rag.index import DB_NAME, Index
+from rag.types import Document
 from rag.store import Store, connect
 
 from .bench import near
@@ -162,6 +167,40 @@ def measure(paths: dict[str, Path], rows: list[dict], asks: int) -> dict[str, di
     return out
 
 
+def ingest(path: Path, source: Path, n: int) -> dict:
+    """Add ``n`` articles of ``source`` (under new ids) to the index at ``path``, remove
+    them again, and rebuild its lexical index from every chunk, timing each."""
+    with Index.open(source) as real:
+        ids = [r[0] for r in real.store.conn.execute("SELECT id FROM articles WHERE date IS NOT NULL ORDER BY id LIMIT ?", (n,))]
+        docs = [real.store.article(i) for i in ids]
+    mark = "#ingest-test"
+    docs = [Document(d.id + mark, d.text, d.date, d.source + mark, d.title) for d in docs if d is not None]
+    with Index.open(path) as index:
+        left = [r[0] for r in index.store.conn.execute("SELECT id FROM articles WHERE id LIKE ?", (f"%{mark}",))]
+        if left:  # from a run that was interrupted
+            index.remove(left)
+        t = time.perf_counter()
+        added = index.add_documents(docs)
+        add_s = time.perf_counter() - t
+        lex = index.lexical()
+        state = {"delta_rows": lex.delta.n, "tombstones": len(lex.dead)}
+        t = time.perf_counter()
+        index.remove([d.id for d in docs])
+        remove_s = time.perf_counter() - t
+        t = time.perf_counter()
+        chunk_ids, texts = index.store.all_chunk_texts()
+        lexical.build(chunk_ids, texts)
+        rebuild_s = time.perf_counter() - t
+    return {
+        "articles": added.added,
+        "chunks": added.chunks,
+        "add_s": round(add_s, 1),
+        "after_add": state,
+        "remove_s": round(remove_s, 1),
+        "lexical_rebuild_s": round(rebuild_s, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path, default=Path("indexes/rtqa-2023q1"))
@@ -169,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunks", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, help="where the large index is built (default: indexes/<index>-scaled-<chunks>)")
     ap.add_argument("--asks", type=int, default=150, help="questions asked of each index")
+    ap.add_argument("--ingest", type=int, default=20, help="articles added to and removed from the large index, timed (0: skip)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not (args.index / DB_NAME).exists():
@@ -182,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"built": built, "indexes": measure({"real": args.index, "scaled": out}, load_answerable(args.gold), args.asks)}
     real, scaled = report["indexes"]["real"], report["indexes"]["scaled"]
     report["p50_ratio_scaled_vs_real"] = round(scaled["ask_p50_ms"] / real["ask_p50_ms"], 2)
+    if args.ingest:
+        report["ingest"] = ingest(out, args.index, args.ingest)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -191,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in report["indexes"].items():
         print(f"{name:>7} {r['chunks']:>9} {r['open_s']:>7.3f} {r['first_ask_s']:>9.2f} {r['ask_p50_ms']:>7.1f} {r['ask_p95_ms']:>7.1f} {r['hit@5']:>6.3f} {r['accuracy']:>6.3f}  {r['index_type']}")
     print(f"ask p50, scaled / real: {report['p50_ratio_scaled_vs_real']}x")
+    if "ingest" in report:
+        i = report["ingest"]
+        print(
+            f"ingest {i['articles']} articles ({i['chunks']} chunks) into {scaled['chunks']}: {i['add_s']} s; removing them: {i['remove_s']} s; "
+            f"rebuilding BM25 from every chunk (each commit, before segments): {i['lexical_rebuild_s']} s"
+        )
     return 0
 
 

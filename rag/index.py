@@ -305,7 +305,7 @@ class Index:
             ids = np.arange(first, first + len(chunks), dtype=np.int64)
             self.store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
             self.store.set_entities(found, entities.tagger_name())
-            return self._updated_vectors(stale, ids, embeddings), lexical.build(*self.store.all_chunk_texts())
+            return self._updated_vectors(stale, ids, embeddings), self._updated_lexical(stale, ids, [c.text for c in chunks])
 
         self._commit(change)
 
@@ -380,6 +380,26 @@ class Index:
         keep = ~np.isin(have, stale)
         return vectors.build(self.index_kind, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), index.d)
 
+    def _updated_lexical(self, stale: np.ndarray, ids: np.ndarray, texts: Sequence[str]) -> lexical.LexicalIndex:
+        """The BM25 index with chunks ``stale`` removed and ``ids`` added: the committed one
+        with a new delta (see :mod:`rag.lexical`), or built from every stored chunk when
+        there is none of the current format. Runs after the store's change, in its transaction."""
+        current = self._committed_lexical()
+        if current is None or not lexical.can_update(current, ids):
+            return lexical.build(*self.store.all_chunk_texts())
+        return lexical.update(current, stale, ids, texts)
+
+    def _committed_lexical(self) -> lexical.LexicalIndex | None:
+        if self._lexical is None:
+            name = self.meta.get("lexical_dir")
+            if not name:
+                return None
+            try:
+                self._lexical = lexical.read(self.path / name)
+            except lexical.OldFormat:
+                return None
+        return self._lexical
+
     def _commit(self, change) -> None:
         """Run ``change`` (SQLite writes, returning the new vector and lexical indexes, or
         None for one that stays) in a transaction, write the new files under fresh names,
@@ -415,7 +435,7 @@ class Index:
             self._lexical = lex
         self._dates = None
         self._filters = {}
-        self.meta.update(meta)
+        self.meta = self.store.get_meta()  # with what the change wrote there too (the next chunk id)
         self._remove_unreferenced()
 
     def _remove_unreferenced(self) -> None:
@@ -427,17 +447,15 @@ class Index:
                 shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
 
     def lexical(self) -> lexical.LexicalIndex:
-        """The BM25 index, read on first use; an index built before it existed gets one now."""
-        if self._lexical is None:
-            name = self.meta.get("lexical_dir")
-            if name:
-                self._lexical = lexical.read(self.path / name)
-            elif self.read_only:
+        """The BM25 index, read on first use; an index built before it existed, or before
+        its current format, gets one now."""
+        if self._committed_lexical() is None:
+            if self.read_only:
                 self._lexical = lexical.build(*self.store.all_chunk_texts())
             else:
                 with self._writing():
-                    if self.meta.get("lexical_dir"):  # another writer made one meanwhile
-                        return self.lexical()
+                    if self._committed_lexical() is not None:  # another writer made one meanwhile
+                        return self._lexical
                     self._commit(lambda: (None, lexical.build(*self.store.all_chunk_texts())))
         return self._lexical
 

@@ -1,17 +1,37 @@
-"""The lexical half of hybrid retrieval: a BM25 index (bm25s) over the chunks.
+"""The lexical half of hybrid retrieval: BM25 over the chunks, in segments.
 
 Dense vectors miss rare names and numbers that the question spells out ("Damar Hamlin",
-"Title 42"); BM25 finds them. The index is stored beside the FAISS file as a folder
-``lexical-<gen>/`` holding bm25s's arrays and ``chunk_ids.npy`` (row -> chunk id), and
-is rebuilt from the chunks at each ingest (seconds for tens of thousands of chunks).
+"Title 42"); BM25 finds them. Scores are Lucene's BM25 as bm25s computes them
+(``idf = ln(1 + (N - df + .5) / (df + .5))``, ``tf / (tf + k1 (1 - b + b dl / avgdl))``),
+and a test holds them to bm25s itself.
+
+Unlike bm25s, which stores each posting's finished score, a segment stores term
+frequencies and chunk lengths, and the corpus-wide figures (N, df, avgdl) are taken at
+query time. That lets an index grow without being rebuilt:
+
+- ``main``: the bulk of the chunks, written once and hard-linked into each new
+  ``lexical-<gen>/`` folder while it does not change;
+- ``delta``: the chunks added since, rebuilt at each commit from the previous delta's
+  postings and the new chunks (no text is tokenized twice);
+- ``dead``: rows of ``main`` whose chunks were removed (tombstones), scored zero and
+  left out of N, df and avgdl.
+
+So a commit costs in proportion to the delta, and scores are exactly those of an index
+rebuilt from the live chunks. When the delta or the tombstones pass ``MERGE_FRACTION``
+of the chunks, they are folded into a new ``main`` from the postings alone.
+
+Chunk ids ascend across ``main`` then ``delta`` (the store never reuses an id), so the
+rows of :attr:`LexicalIndex.chunk_ids` are sorted, as retrieval expects.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +39,12 @@ import numpy as np
 from .errors import IndexError_
 from .text import STOPWORDS, stem, words
 
-IDS_FILE = "chunk_ids.npy"
+K1, B = 1.5, 0.75
+FORMAT = 2  # 1 was bm25s's own folder layout (precomputed scores): read as absent, rebuilt
+FORMAT_FILE = "lexical.json"
+MERGE_FRACTION = 0.1  # delta rows or tombstones past this share of the chunks are merged into main
+BUILD_BATCH = 50_000  # chunks tokenized into one segment at a time by build()
+_ARRAYS = ("indptr", "rows", "tf", "lengths", "chunk_ids")
 
 
 def tokenize(text: str) -> list[str]:
@@ -27,48 +52,250 @@ def tokenize(text: str) -> list[str]:
     return [stem(w) for w in words(text.lower()) if w not in STOPWORDS]
 
 
+class OldFormat(IndexError_):
+    """A lexical folder written before segments: the index rebuilds it from the chunks."""
+
+
+@dataclass
+class Segment:
+    """Postings of some chunks, by term (compressed sparse columns): the rows holding
+    term ``j`` are ``rows[indptr[j]:indptr[j + 1]]`` (ascending), with their counts in ``tf``."""
+
+    terms: list[str]
+    indptr: np.ndarray  # int64, len(terms) + 1
+    rows: np.ndarray  # int32, row within this segment
+    tf: np.ndarray  # uint16, the term's count in that row
+    lengths: np.ndarray  # int32, tokens per row (with repeats): BM25's document length
+    chunk_ids: np.ndarray  # int64, row -> chunk id, ascending
+    origin: Path | None = None  # the folder it was read from or written to, for hard links
+    vocab: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.vocab = {t: j for j, t in enumerate(self.terms)}
+
+    @property
+    def n(self) -> int:
+        return len(self.chunk_ids)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        j = self.vocab.get(term)
+        if j is None:
+            return None
+        a, b = int(self.indptr[j]), int(self.indptr[j + 1])
+        return self.rows[a:b], self.tf[a:b]
+
+
+def empty_segment() -> Segment:
+    return Segment([], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16), np.zeros(0, np.int32), np.zeros(0, np.int64))
+
+
+def segment(chunk_ids: np.ndarray, texts: Sequence[str]) -> Segment:
+    """Tokenize ``texts`` (chunk ids ascending) into one segment."""
+    vocab: dict[str, int] = {}
+    term_of: list[int] = []
+    lengths = np.zeros(len(texts), np.int32)
+    for i, text in enumerate(texts):
+        tokens = tokenize(text)
+        lengths[i] = len(tokens)
+        term_of.extend(vocab.setdefault(t, len(vocab)) for t in tokens)
+    terms = np.asarray(term_of, np.int64)
+    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    # (term, row) pairs with their counts, sorted by term then row
+    keys, tf = np.unique(terms * max(len(texts), 1) + row_of, return_counts=True)
+    col, rows = np.divmod(keys, max(len(texts), 1))
+    indptr = np.zeros(len(vocab) + 1, np.int64)
+    np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
+    return Segment(list(vocab), indptr, rows.astype(np.int32), tf.astype(np.uint16), lengths, np.asarray(chunk_ids, np.int64))
+
+
+def _columns(seg: Segment) -> np.ndarray:
+    """The term number of each posting."""
+    return np.repeat(np.arange(len(seg.terms), dtype=np.int64), np.diff(seg.indptr))
+
+
+def drop_rows(seg: Segment, rows: np.ndarray) -> Segment:
+    """``seg`` without ``rows``; the rows after each gap move up."""
+    if len(rows) == 0:
+        return seg
+    keep_row = np.ones(seg.n, bool)
+    keep_row[rows] = False
+    renumber = (np.cumsum(keep_row) - 1).astype(np.int32)
+    keep = keep_row[seg.rows]
+    col = _columns(seg)[keep]
+    indptr = np.zeros(len(seg.terms) + 1, np.int64)
+    np.cumsum(np.bincount(col, minlength=len(seg.terms)), out=indptr[1:])
+    return Segment(seg.terms, indptr, renumber[seg.rows[keep]], seg.tf[keep], seg.lengths[keep_row], seg.chunk_ids[keep_row])
+
+
+def concat(segments: Sequence[Segment]) -> Segment:
+    """One segment holding the rows of ``segments`` in order, over the union of their terms."""
+    segments = [s for s in segments if s.n]
+    if not segments:
+        return empty_segment()
+    if len(segments) == 1:
+        return segments[0]
+    terms = list(dict.fromkeys(t for s in segments for t in s.terms))
+    number = {t: j for j, t in enumerate(terms)}
+    cols, rows, tfs, offset = [], [], [], 0
+    for s in segments:
+        remap = np.fromiter((number[t] for t in s.terms), np.int64, len(s.terms))
+        cols.append(remap[_columns(s)])
+        rows.append(np.asarray(s.rows, np.int64) + offset)
+        tfs.append(s.tf)
+        offset += s.n
+    col = np.concatenate(cols)
+    order = np.argsort(col, kind="stable")  # stable: rows stay ascending within a term
+    indptr = np.zeros(len(terms) + 1, np.int64)
+    np.cumsum(np.bincount(col, minlength=len(terms)), out=indptr[1:])
+    return Segment(
+        terms,
+        indptr,
+        np.concatenate(rows)[order].astype(np.int32),
+        np.concatenate(tfs)[order],
+        np.concatenate([s.lengths for s in segments]),
+        np.concatenate([s.chunk_ids for s in segments]),
+    )
+
+
 @dataclass
 class LexicalIndex:
-    retriever: object  # bm25s.BM25
-    chunk_ids: np.ndarray  # row -> chunk id
+    main: Segment
+    delta: Segment
+    dead: np.ndarray  # sorted rows of ``main`` whose chunks were removed
+    chunk_ids: np.ndarray = field(init=False)  # row -> chunk id: main's rows, then delta's
+    live: int = field(init=False)  # N: chunks not removed
+    _norm: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+    _dead_mask: np.ndarray | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.dead = np.asarray(self.dead, np.int64)
+        self.chunk_ids = np.concatenate([self.main.chunk_ids, self.delta.chunk_ids])
+        self.live = self.main.n + self.delta.n - len(self.dead)
+        total = int(self.main.lengths.sum(dtype=np.int64)) - int(self.main.lengths[self.dead].sum(dtype=np.int64)) + int(self.delta.lengths.sum(dtype=np.int64))
+        avgdl = total / self.live if self.live and total else 1.0
+        # The length part of BM25's denominator, per row: fixed until the next commit.
+        self._norm = tuple(np.float32(K1) * (np.float32(1 - B) + np.float32(B) * s.lengths.astype(np.float32) / np.float32(avgdl)) for s in (self.main, self.delta))
+        self._dead_mask = None
+        if len(self.dead):
+            self._dead_mask = np.zeros(self.main.n, bool)
+            self._dead_mask[self.dead] = True
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row for ``query`` (zeros where no query word occurs)."""
-        tokens = [t for t in tokenize(query) if t in self.retriever.vocab_dict]
-        if not tokens or len(self.chunk_ids) == 0:
-            return np.zeros(len(self.chunk_ids), dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
+        """BM25 score of every row for ``query`` (zeros where no query word occurs, and
+        for removed chunks). A word the query repeats counts as often as it occurs."""
+        out = np.zeros(len(self.chunk_ids), np.float32)
+        if not self.live:
+            return out
+        parts = ((self.main, 0, self._norm[0], self._dead_mask), (self.delta, self.main.n, self._norm[1], None))
+        for term, times in Counter(tokenize(query)).items():
+            found, df = [], 0
+            for seg, offset, norm, dead in parts:
+                hit = seg.postings(term)
+                if hit is None or len(hit[0]) == 0:
+                    continue
+                rows, tf = hit
+                df += len(rows) - (int(np.count_nonzero(dead[rows])) if dead is not None else 0)
+                found.append((rows, tf, offset, norm))
+            if not df:
+                continue
+            idf = np.float32(np.log(1 + (self.live - df + 0.5) / (df + 0.5)) * times)
+            for rows, tf, offset, norm in found:
+                tf = tf.astype(np.float32)
+                # take and add.at: twice as fast as fancy indexing at a million chunks
+                np.add.at(out, rows + offset if offset else rows, idf * tf / (tf + np.take(norm, rows)))
+        if len(self.dead):
+            out[self.dead] = 0.0
+        return out
 
 
 def build(chunk_ids: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
-    import bm25s
+    """An index of all ``texts`` (chunk ids ascending), tokenized a batch at a time."""
+    ids = np.asarray(chunk_ids, np.int64)
+    parts = [segment(ids[i : i + BUILD_BATCH], texts[i : i + BUILD_BATCH]) for i in range(0, len(texts), BUILD_BATCH)]
+    return LexicalIndex(concat(parts), empty_segment(), np.zeros(0, np.int64))
 
-    retriever = bm25s.BM25()
-    # bm25s cannot index nothing: an index with no chunks keeps one placeholder row that
-    # ``scores`` never reports (it answers for ``chunk_ids`` only).
-    corpus = [tokenize(t) or ["\u2205"] for t in texts] or [["\u2205"]]
-    retriever.index(corpus, show_progress=False)
-    return LexicalIndex(retriever, np.asarray(chunk_ids, dtype=np.int64))
+
+def can_update(index: LexicalIndex, added_ids: np.ndarray) -> bool:
+    """Whether chunks ``added_ids`` can go into the delta: their ids follow every row's."""
+    return len(added_ids) == 0 or len(index.chunk_ids) == 0 or int(np.min(added_ids)) > int(index.chunk_ids[-1])
+
+
+def update(index: LexicalIndex, removed_ids: np.ndarray, added_ids: np.ndarray, added_texts: Sequence[str]) -> LexicalIndex:
+    """``index`` without chunks ``removed_ids`` and with ``added_ids`` (see :func:`can_update`):
+    tombstones in main, a new delta, and a merge once either passes ``MERGE_FRACTION``."""
+    if not can_update(index, added_ids):
+        raise ValueError("added chunk ids must follow the index's")
+    removed = np.asarray(removed_ids, np.int64)
+    in_main = _rows_of(index.main.chunk_ids, removed)
+    in_delta = _rows_of(index.delta.chunk_ids, removed)
+    dead = np.union1d(index.dead, in_main)
+    delta = concat([drop_rows(index.delta, in_delta), segment(np.asarray(added_ids, np.int64), added_texts)])
+    updated = LexicalIndex(index.main, delta, dead)
+    if delta.n > MERGE_FRACTION * max(updated.live, 1) or len(dead) > MERGE_FRACTION * max(index.main.n, 1):
+        return merged(updated)
+    return updated
+
+
+def merged(index: LexicalIndex) -> LexicalIndex:
+    """The same chunks as one main segment, without tombstones."""
+    return LexicalIndex(concat([drop_rows(index.main, index.dead), index.delta]), empty_segment(), np.zeros(0, np.int64))
+
+
+def _rows_of(chunk_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Rows of ``chunk_ids`` (ascending) that hold one of ``wanted``."""
+    if len(wanted) == 0 or len(chunk_ids) == 0:
+        return np.zeros(0, np.int64)
+    pos = np.minimum(np.searchsorted(chunk_ids, wanted), len(chunk_ids) - 1)
+    return np.unique(pos[chunk_ids[pos] == wanted])
+
+
+def _write_segment(seg: Segment, folder: Path) -> None:
+    folder.mkdir()
+    if seg.origin is not None and (seg.origin / "terms.json").exists():
+        for name in ("terms.json", *(f"{a}.npy" for a in _ARRAYS)):
+            try:
+                os.link(seg.origin / name, folder / name)  # an unchanged main costs nothing to keep
+            except OSError:
+                shutil.copyfile(seg.origin / name, folder / name)
+        return
+    (folder / "terms.json").write_text(json.dumps(seg.terms, ensure_ascii=False))
+    for name in _ARRAYS:
+        np.save(folder / f"{name}.npy", getattr(seg, name))
 
 
 def write(index: LexicalIndex, path: Path) -> None:
     """Write into a temporary folder, flush, then rename into place."""
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    index.retriever.save(str(tmp), show_progress=False)
-    np.save(tmp / IDS_FILE, index.chunk_ids)
-    for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+    tmp.mkdir()
+    _write_segment(index.main, tmp / "main")
+    _write_segment(index.delta, tmp / "delta")
+    np.save(tmp / "dead.npy", index.dead)
+    (tmp / FORMAT_FILE).write_text(json.dumps({"format": FORMAT, "k1": K1, "b": B}))
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
     os.replace(tmp, path)
+    index.main.origin, index.delta.origin = path / "main", path / "delta"
+
+
+def _read_segment(folder: Path) -> Segment:
+    terms = json.loads((folder / "terms.json").read_text())
+    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    return Segment(terms, origin=folder, **arrays)
 
 
 def read(path: Path) -> LexicalIndex:
-    import bm25s
-
     try:
-        retriever = bm25s.BM25.load(str(path), mmap=True, show_progress=False)
-        ids = np.load(path / IDS_FILE, mmap_mode="r")
-    except (OSError, ValueError, KeyError) as exc:
+        if not (path / FORMAT_FILE).exists() and (path / "params.index.json").exists():
+            raise OldFormat(f"{path}: lexical index of an older format")
+        stored = json.loads((path / FORMAT_FILE).read_text())
+        if stored.get("format") != FORMAT:
+            raise IndexError_(f"{path}: lexical index format {stored.get('format')!r} is not one this rag reads ({FORMAT})")
+        index = LexicalIndex(_read_segment(path / "main"), _read_segment(path / "delta"), np.load(path / "dead.npy"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexError_(f"{path}: lexical index is damaged or unreadable ({type(exc).__name__})") from None
-    return LexicalIndex(retriever, np.asarray(ids))
+    if len(index.main.indptr) != len(index.main.terms) + 1 or len(index.delta.indptr) != len(index.delta.terms) + 1:
+        raise IndexError_(f"{path}: lexical index is damaged or unreadable (terms and postings disagree)")
+    return index

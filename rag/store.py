@@ -127,7 +127,11 @@ class Store:
         self.conn.executemany("DELETE FROM articles WHERE id = ?", [(d,) for d in doc_ids])
 
     def next_chunk_id(self) -> int:
-        return int(self.conn.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM chunks").fetchone()[0])
+        """The id after every chunk's ever stored: ids are not reused once the newest
+        articles are removed, so the lexical index's tombstones and new rows never share one."""
+        used = int(self.conn.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM chunks").fetchone()[0])
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_chunk_id'").fetchone()
+        return max(used, int(row[0]) if row else 0)
 
     def insert(self, docs: Iterable[tuple[Document, str]], chunks: Sequence[tuple[int, Chunk]]) -> None:
         self.conn.executemany(
@@ -138,6 +142,8 @@ class Store:
             "INSERT INTO chunks(id, doc_id, start, end, date) VALUES (?, ?, ?, ?, ?)",
             [(cid, c.doc_id, c.start, c.end, c.date.isoformat() if c.date else None) for cid, c in chunks],
         )
+        if chunks:
+            self.set_meta({"next_chunk_id": str(max(self.next_chunk_id(), max(cid for cid, _ in chunks) + 1))})
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         out: dict[int, ChunkRow] = {}

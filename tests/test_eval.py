@@ -116,7 +116,7 @@ def test_the_load_test_reports_every_phase_without_errors(built_index):
 def test_the_scale_bench_grows_an_archive_that_opens_and_answers(built_index, tmp_path):
     out_dir = tmp_path / "scaled"
     out = subprocess.run(
-        [sys.executable, "-m", "eval.scale", "--index", str(built_index), "--gold", str(FIXTURES / "samples-qa.jsonl"), "--chunks", "40", "--out", str(out_dir), "--json"],
+        [sys.executable, "-m", "eval.scale", "--index", str(built_index), "--gold", str(FIXTURES / "samples-qa.jsonl"), "--chunks", "40", "--out", str(out_dir), "--ingest", "2", "--json"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -126,11 +126,14 @@ def test_the_scale_bench_grows_an_archive_that_opens_and_answers(built_index, tm
     assert scaled["chunks"] == real["chunks"] * (copies + 1) >= 40
     assert real["asks"] == scaled["asks"] == 3 and real["accuracy"] == 1.0
     assert scaled["ask_p50_ms"] > 0 and data["p50_ratio_scaled_vs_real"] > 0
+    ingest = data["ingest"]
+    assert ingest["articles"] == 2 and ingest["chunks"] > 0 and ingest["add_s"] > 0 and ingest["lexical_rebuild_s"] >= 0
     from rag import Index
 
     with Index.open(out_dir) as index:
         info = index.info()
-        assert info.vectors == info.chunks == scaled["chunks"]
+        assert info.vectors == info.chunks == scaled["chunks"]  # the articles ingested were removed again
+        assert index.lexical().live == info.chunks
         original = index.store.article("vellmar-bridge-opens")
         archived = index.store.article(f"vellmar-bridge-opens#archive-{copies}")
         assert archived.text == original.text and archived.date.year == original.date.year - copies

@@ -219,3 +219,55 @@ def test_removing_every_article_leaves_an_empty_index_that_answers_nothing_and_t
         assert index.search("bridge") == [] and index.ask("When did the bridge open?").text is None
         index.add([SAMPLES])
         assert index.search("bridge", k=1)
+
+
+def _chunk_ids_of(index: Index, doc_id: str) -> list[int]:
+    return index.store.chunk_ids_of([doc_id])
+
+
+def test_ingest_and_removal_change_the_lexical_index_by_a_delta_scoring_as_a_rebuild(sample_index, monkeypatch):
+    from rag import lexical
+
+    monkeypatch.setattr(lexical, "MERGE_FRACTION", 10.0)  # the sample index is small: keep the delta
+    with Index.open(sample_index) as index:
+        main = index.lexical().main
+        index.add_documents([Document("ferry-strike", "Ferry crews in Vellmar walked out on Friday over pay.", dt.date(2024, 3, 8), "ferry.txt")])
+        index.remove(["harbour-festival"])
+        lex = index.lexical()
+        assert lex.main is main and lex.delta.n == len(_chunk_ids_of(index, "ferry-strike")) and len(lex.dead) > 0
+        assert index.search("ferry crews walked out", k=1, mode=Mode.LEXICAL)[0].doc_id == "ferry-strike"
+        rebuilt = lexical.build(*index.store.all_chunk_texts())
+    with Index.snapshot(sample_index) as snap:
+        on_disk = snap.lexical()
+    for query in ("harbour festival ferry", "Vellmar bridge opens", "crater"):
+        expected = dict(zip(rebuilt.chunk_ids.tolist(), rebuilt.scores(query).tolist()))
+        for lex_ in (lex, on_disk):
+            got = dict(zip(lex_.chunk_ids.tolist(), lex_.scores(query).tolist()))
+            assert all(got[c] == pytest.approx(s, rel=1e-5, abs=1e-6) for c, s in expected.items())
+            assert not any(got[c] for c in set(got) - set(expected))  # removed chunks score nothing
+
+
+def test_chunk_ids_are_not_reused_after_the_newest_article_is_removed(sample_index):
+    with Index.open(sample_index) as index:
+        index.add_documents([Document("late-news", "A late story about the tram line.", dt.date(2024, 3, 9), "late.txt")])
+        first = _chunk_ids_of(index, "late-news")
+        index.remove(["late-news"])
+        index.add_documents([Document("later-news", "A later story about the ferry pier.", dt.date(2024, 3, 9), "later.txt")])
+        assert min(_chunk_ids_of(index, "later-news")) > max(first)
+
+
+def test_a_lexical_index_of_the_old_format_is_rebuilt_on_open(sample_index):
+    import shutil
+
+    import bm25s
+
+    with Index.open(sample_index) as index:
+        folder = index.path / index.meta["lexical_dir"]
+    shutil.rmtree(folder)
+    old = bm25s.BM25()
+    old.index([["harbour"]], show_progress=False)
+    old.save(str(folder))
+    with Index.open(sample_index) as index:
+        assert index.search("harbour festival", k=1, mode=Mode.LEXICAL)[0].doc_id == "harbour-festival"
+        assert index.meta["lexical_dir"] != folder.name and not folder.exists()
+        assert (index.path / index.meta["lexical_dir"] / "lexical.json").exists()

@@ -8,37 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag import Index
-from rag.lexical import build, read, tokenize, write
 from rag.retrieve import Mode, blend, collapse_duplicates, recency_boost, top_rows
 from rag.types import Passage
-
-
-def test_bm25_scores_match_a_reference_implementation():
-    """Lucene BM25 (k1=1.5, b=0.75; no (k1+1) factor, as in Lucene 8+), by hand, against bm25s."""
-    texts = ["the cat sat on the mat", "dogs chase cats", "a bird in the sky", "cat cat cat"]
-    lex = build(np.arange(len(texts)), texts)
-    docs = [tokenize(t) for t in texts]
-    avg = sum(map(len, docs)) / len(docs)
-    query = tokenize("cat")
-    expected = []
-    for d in docs:
-        s = 0.0
-        for term in query:
-            df = sum(term in x for x in docs)
-            idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
-            tf = d.count(term)
-            s += idf * tf / (tf + 1.5 * (1 - 0.75 + 0.75 * len(d) / avg))
-        expected.append(s)
-    assert np.allclose(lex.scores("cat"), expected, atol=1e-5)
-
-
-def test_lexical_index_round_trips_through_disk(tmp_path):
-    lex = build(np.array([7, 9]), ["Damar Hamlin collapsed", "Title 42 ends"])
-    write(lex, tmp_path / "lex")
-    again = read(tmp_path / "lex")
-    assert list(again.chunk_ids) == [7, 9]
-    assert np.allclose(again.scores("Hamlin"), lex.scores("Hamlin"))
-    assert not again.scores("unknownword").any()
 
 
 def test_top_rows_and_blend():
