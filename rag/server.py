@@ -429,6 +429,8 @@ def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> No
         return
     with Index.open(options.path, model=options.model, create=True, backend=options.backend) as index:
         info = index.info()  # and a bad index, a model mismatch: one line here, not N in the workers
+        if not index.is_empty:
+            index.lexical()  # an index from before BM25 segments gets them here, once, not racing in each worker
     config = _WorkerConfig(
         replace(options, path=options.path.resolve()),
         os.getpid(),

@@ -53,6 +53,8 @@ class Service:
         self._watch = connect(self.path / DB_NAME, create=False, shared=True)
         self._log = connect(self.path / DB_NAME, create=False, shared=True)  # checkpoints, from the writer or the follower
         self._log_lock = threading.Lock()
+        if not self._writer.is_empty:
+            self._writer.lexical()  # commits a BM25 index of the current format if it lacks one, before readers snapshot it
         self._current = self._take()
         if not self._current.index.is_empty:
             self.embedder.encode_queries(["load the model now, not at the first question"])

@@ -256,18 +256,37 @@ def test_chunk_ids_are_not_reused_after_the_newest_article_is_removed(sample_ind
         assert min(_chunk_ids_of(index, "later-news")) > max(first)
 
 
-def test_a_lexical_index_of_the_old_format_is_rebuilt_on_open(sample_index):
+def _lexical_folder_of_the_old_format(index_path):
+    """Replace the index's BM25 folder with one as bm25s wrote it before segments."""
     import shutil
 
     import bm25s
 
-    with Index.open(sample_index) as index:
+    with Index.open(index_path) as index:
         folder = index.path / index.meta["lexical_dir"]
     shutil.rmtree(folder)
     old = bm25s.BM25()
     old.index([["harbour"]], show_progress=False)
     old.save(str(folder))
+    return folder
+
+
+def test_a_lexical_index_of_the_old_format_is_rebuilt_on_open(sample_index):
+    folder = _lexical_folder_of_the_old_format(sample_index)
     with Index.open(sample_index) as index:
         assert index.search("harbour festival", k=1, mode=Mode.LEXICAL)[0].doc_id == "harbour-festival"
         assert index.meta["lexical_dir"] != folder.name and not folder.exists()
         assert (index.path / index.meta["lexical_dir"] / "lexical.json").exists()
+
+
+def test_a_service_brings_an_old_lexical_index_up_to_date_before_taking_snapshots(sample_index):
+    from rag.service import Service
+
+    folder = _lexical_folder_of_the_old_format(sample_index)
+    service = Service(sample_index)
+    try:
+        with Index.open(sample_index) as index:
+            assert index.meta["lexical_dir"] != folder.name
+            assert (index.path / index.meta["lexical_dir"] / "lexical.json").exists()
+    finally:
+        service.close()
