@@ -103,9 +103,14 @@ def segment(chunk_ids: np.ndarray, texts: Sequence[str]) -> Segment:
     # (term, row) pairs with their counts, sorted by term then row
     keys, tf = np.unique(terms * max(len(texts), 1) + row_of, return_counts=True)
     col, rows = np.divmod(keys, max(len(texts), 1))
-    indptr = np.zeros(len(vocab) + 1, np.int64)
-    np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
-    return Segment(list(vocab), indptr, rows.astype(np.int32), tf.astype(np.uint16), lengths, np.asarray(chunk_ids, np.int64))
+    return Segment(list(vocab), _indptr(col, len(vocab)), rows.astype(np.int32), tf.astype(np.uint16), lengths, np.asarray(chunk_ids, np.int64))
+
+
+def _indptr(col: np.ndarray, n_terms: int) -> np.ndarray:
+    """Where each term's postings start, from the term number of each posting (sorted)."""
+    indptr = np.zeros(n_terms + 1, np.int64)
+    np.cumsum(np.bincount(col, minlength=n_terms), out=indptr[1:])
+    return indptr
 
 
 def _columns(seg: Segment) -> np.ndarray:
@@ -121,10 +126,7 @@ def drop_rows(seg: Segment, rows: np.ndarray) -> Segment:
     keep_row[rows] = False
     renumber = (np.cumsum(keep_row) - 1).astype(np.int32)
     keep = keep_row[seg.rows]
-    col = _columns(seg)[keep]
-    indptr = np.zeros(len(seg.terms) + 1, np.int64)
-    np.cumsum(np.bincount(col, minlength=len(seg.terms)), out=indptr[1:])
-    return Segment(seg.terms, indptr, renumber[seg.rows[keep]], seg.tf[keep], seg.lengths[keep_row], seg.chunk_ids[keep_row])
+    return Segment(seg.terms, _indptr(_columns(seg)[keep], len(seg.terms)), renumber[seg.rows[keep]], seg.tf[keep], seg.lengths[keep_row], seg.chunk_ids[keep_row])
 
 
 def concat(segments: Sequence[Segment]) -> Segment:
@@ -145,11 +147,9 @@ def concat(segments: Sequence[Segment]) -> Segment:
         offset += s.n
     col = np.concatenate(cols)
     order = np.argsort(col, kind="stable")  # stable: rows stay ascending within a term
-    indptr = np.zeros(len(terms) + 1, np.int64)
-    np.cumsum(np.bincount(col, minlength=len(terms)), out=indptr[1:])
     return Segment(
         terms,
-        indptr,
+        _indptr(col, len(terms)),
         np.concatenate(rows)[order].astype(np.int32),
         np.concatenate(tfs)[order],
         np.concatenate([s.lengths for s in segments]),
