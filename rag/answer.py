@@ -28,7 +28,8 @@ from .retrieve import DEFAULT_MODE, Mode, retrieve
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
-from .types import Answer, Entity, Passage
+from .types import Answer, AnswerType, Entity, Passage
+from .verify import verify
 
 
 @dataclass(frozen=True)
@@ -228,11 +229,13 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
 def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig(), as_of: dt.date | None = None) -> Answer:
     """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`)."""
     q = analyse(question)
-    qvec = index.embedder.encode_queries([q.text])
-    passages = retrieve(index, q.text, qvec[0], config.read_passages, since, until, config.mode, as_of)
+    qvec = index.embedder.encode_queries([q.query])
+    passages = retrieve(index, q.query, qvec[0], config.read_passages, since, until, config.mode, as_of)
     shown = passages[: config.show_passages]
     if not passages or max(p.similarity for p in passages) < config.min_passage_score:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
+    if q.type is AnswerType.TRUTH:
+        return _verdict(q, passages, shown)
     embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
     best, confidence = answer_passages(q, sentences_of(passages), embed, qvec[0], config)
     if best is None:
@@ -246,4 +249,22 @@ def answer(index, question: str, since: dt.date | None = None, until: dt.date | 
         passages=shown,
         doc_id=best.sentence.passage.doc_id,
         sentence=best.sentence.text,
+    )
+
+
+def _verdict(q: Question, passages: list[Passage], shown: list[Passage]) -> Answer:
+    """The answer to a "true or false" question (see :mod:`rag.verify`)."""
+    v = verify(q, passages, keyword_weights(q, [s.text for s in sentences_of(passages)]))
+    if v is None:
+        return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
+    # a name or a negation that does not agree is telling but not certain evidence
+    confidence = v.coverage if v.true else (0.5 if v.missing or not v.polarity_agrees else 1.0 - v.coverage)
+    return Answer(
+        question=q.text,
+        text="True" if v.true else "False",
+        date=None,
+        confidence=confidence,
+        passages=shown,
+        doc_id=v.passage.doc_id,
+        sentence=v.sentence,
     )

@@ -39,6 +39,13 @@ TIME_UNITS = frozenset(
     "foot feet inch".split()
 )
 _QUALIFIERS = frozenset("long far old".split())
+# "this week", "this season": a time, not the thing a quiz's "this <noun>" asks for
+_THIS_TIME = frozenset(
+    "week weekend month year season summer spring autumn fall winter morning afternoon evening night "
+    "time century decade quarter".split()
+) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_BLANK = re.compile(r"_{2,}")
+_TRUE_OR_FALSE = re.compile(r"\s*\b(?:true\s+or\s+false|is\s+it\s+true\s+that)\b\s*[:?.,]?\s*", re.IGNORECASE)
 _AUX = frozenset("do does did is are was were has have had will would can could should may might".split())
 
 
@@ -64,6 +71,12 @@ class Question:
     tense: Tense
     question_stems: frozenset[str]  # every word stem of the question, stop words included
     labels: frozenset[str] = frozenset()  # the entity types (OntoNotes) that can answer; empty: any
+    claim: str | None = None  # a TRUTH question's statement, without "true or false"
+
+    @property
+    def query(self) -> str:
+        """What retrieval searches for: the claim of a true-or-false question, else the question."""
+        return self.claim or self.text
 
 
 _TYPE_LABELS = {
@@ -114,11 +127,20 @@ def analyse(text: str) -> Question:
     text = text.strip()
     if not text or not re.search(r"\w", text):
         raise InputError("the question is empty")
+    if _TRUE_OR_FALSE.search(text):
+        claim = _TRUE_OR_FALSE.sub(" ", text).strip()
+        if re.search(r"\w", claim):
+            return _truth(text, claim)
     tokens = words(text)
     lower = [t.lower() for t in tokens]
     focus: list[str] = []
     qtype = AnswerType.ENTITY
     wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
+    if wh is None:
+        # A quiz's statement form: "Biden held talks with this leader" asks "which leader".
+        wh = next((i for i, t in enumerate(lower[:-1]) if t in ("this", "these") and lower[i + 1] not in _THIS_TIME), None)
+        if wh is not None:
+            lower[wh] = "which"
     if wh is not None:
         w = lower[wh]
         nxt = lower[wh + 1] if wh + 1 < len(lower) else ""
@@ -143,6 +165,12 @@ def analyse(text: str) -> Question:
                 qtype = AnswerType.PLACE
             elif head in {stem(n) for n in PERSON_NOUNS}:
                 qtype = AnswerType.PERSON
+    if wh is None and _BLANK.search(text):
+        # a blank to fill: "made up a record __% of the mix" wants a percentage, "$__" an amount
+        if re.search(r"_{2,}\s*(?:%|percent\b)", text):
+            qtype, focus = AnswerType.NUMBER, ["percent"]
+        elif re.search(r"\$\s*_{2,}", text):
+            qtype = AnswerType.NUMBER
     recency = Recency.ANY
     joined = " ".join(lower)
     if re.search(r"\b(last|latest|most recent(ly)?|recently|newest)\b", joined):
@@ -164,4 +192,19 @@ def analyse(text: str) -> Question:
         tense=tense,
         question_stems=frozenset(stem(t) for t in tokens),
         labels=expected_labels(qtype, focus),
+    )
+
+
+def _truth(text: str, claim: str) -> Question:
+    """A "true or false" question: the claim's words are what its evidence must hold."""
+    claim = claim[0].upper() + claim[1:]
+    return Question(
+        text=text,
+        type=AnswerType.TRUTH,
+        keywords=tuple(dict.fromkeys(content_stems(claim))),
+        focus=(),
+        recency=Recency.ANY,
+        tense=Tense.ANY,
+        question_stems=frozenset(stem(t) for t in words(text)),
+        claim=claim,
     )

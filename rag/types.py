@@ -85,6 +85,7 @@ class AnswerType(str, Enum):
     PERSON = "person"
     MANNER = "manner"
     ENTITY = "entity"
+    TRUTH = "truth"  # "true or false: <claim>"
 
 
 @dataclass(frozen=True)

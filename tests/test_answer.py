@@ -70,3 +70,14 @@ def test_summary_has_no_repeats_is_in_date_order_and_cites_articles(index):
 def test_summary_sentences_come_from_their_cited_article(index):
     for s in index.summarize("Tessera lunar landing", max_sentences=3).sentences:
         assert s.text in index.store.article(s.doc_id).text
+
+
+def test_true_or_false_question_gets_a_verdict_with_its_evidence(index):
+    yes = index.ask("True or false: Mayor Ana Ribeiro cut the ribbon alongside engineers from Halden & Co.")
+    assert yes.text == "True" and "Ana Ribeiro cut the ribbon" in yes.sentence
+    no = index.ask("True or false: Mayor Tomas Berg cut the ribbon alongside engineers from Halden & Co.")
+    assert no.text == "False" and no.date is None
+
+
+def test_true_or_false_on_an_unknown_topic_gets_no_verdict(index):
+    assert index.ask("True or false: Mercury boils at 357 degrees Celsius.").text is None

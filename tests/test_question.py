@@ -45,3 +45,38 @@ def test_an_empty_question_is_refused(text):
 def test_which_amount_or_percentage_asks_for_a_number():
     assert analyse("Insulin costs will be capped at which amount?").type is AnswerType.NUMBER
     assert analyse("What percentage of voters turned out?").type is AnswerType.NUMBER
+
+
+@pytest.mark.parametrize(
+    "question, kind, focus",
+    [
+        ("The champions romped past this opponent on Monday.", AnswerType.ENTITY, ("opponent",)),
+        ("This week the president held talks with this leader, his host.", AnswerType.PERSON, ("leader",)),
+        ("Wind made up a record __% of the power mix.", AnswerType.NUMBER, ("percent",)),
+    ],
+)
+def test_a_quiz_statement_asks_for_its_this_noun_or_its_blank(question, kind, focus):
+    q = analyse(question)
+    assert (q.type, q.focus) == (kind, focus)
+
+
+def test_this_week_is_a_time_not_what_is_asked():
+    assert analyse("Storms hit the coast this week.").focus == ()
+
+
+@pytest.mark.parametrize(
+    "question, claim",
+    [
+        ("True or false: The bridge opened on Monday.", "The bridge opened on Monday."),
+        ("The bridge opened on Monday. True or False?", "The bridge opened on Monday."),
+        ("Is it true that the bridge opened on Monday?", "The bridge opened on Monday?"),
+    ],
+)
+def test_true_or_false_question_checks_its_claim(question, claim):
+    q = analyse(question)
+    assert q.type is AnswerType.TRUTH and q.claim == claim and q.query == claim
+    assert q.text == question and "true" not in q.keywords
+
+
+def test_true_or_false_alone_is_not_a_claim():
+    assert analyse("True or false?").type is not AnswerType.TRUTH
