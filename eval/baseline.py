@@ -47,7 +47,7 @@ class NaiveIndex:
     @classmethod
     def build(cls, articles: list[str], cache: Path | None, model: str | None = None, progress: bool = False) -> NaiveIndex:
         embedder = Embedder(model)
-        docs = load_paths(articles).documents
+        docs = load_paths(articles, clean=False).documents  # as a framework's loader reads them
         doc_ids, texts = [], []
         for d in docs:
             for w in windows(d.text):

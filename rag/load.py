@@ -9,9 +9,10 @@ the whole ingest and the index on disk stays as it was.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
@@ -98,6 +99,17 @@ def load_markdown(path: Path) -> LoadResult:
     return _one(path, body.strip(), date, title)
 
 
+_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+\d*);")
+
+
+def clean_text(text: str) -> str:
+    """An article's text as a reader sees it: HTML character references that scraped news
+    keeps ('M&amp;M’s', '&#8217;') become the characters they stand for, which answers
+    quote and names must match. Only complete references (with their ';') are read, so a
+    bare '&' stays as it is."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text).strip()
+
+
 def _one(path: Path, body: str, date: dt.date | None, title: str) -> LoadResult:
     if not body:
         raise InputError(f"{path}: no article text")
@@ -121,7 +133,7 @@ def load_jsonl(path: Path) -> LoadResult:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON ({exc.msg})") from None
-        doc = document_from_json(obj, where, default_id=f"{path.stem}-{lineno}", default_source=str(path))
+        doc = document_from_json(obj, where, default_id=f"{path.stem}-{lineno}", default_source=str(path), clean=False)
         if doc.id in seen:
             raise InputError(f"{where}: duplicate id {doc.id!r}")
         seen.add(doc.id)
@@ -133,10 +145,10 @@ def load_jsonl(path: Path) -> LoadResult:
     return result
 
 
-def document_from_json(obj: object, where: str, default_id: str | None, default_source: str) -> Document:
+def document_from_json(obj: object, where: str, default_id: str | None, default_source: str, clean: bool = True) -> Document:
     """One article from a JSON object ``{"id", "text", "date", "source", "title"}`` (a line
     of a .jsonl file, or an article posted to the server): ``text`` is required, the
-    date is strict ISO or absent."""
+    date is strict ISO or absent; text and title go through :func:`clean_text` if ``clean``."""
     if not isinstance(obj, dict):
         raise InputError(f"{where}: expected a JSON object")
     body = obj.get("text")
@@ -148,20 +160,22 @@ def document_from_json(obj: object, where: str, default_id: str | None, default_
             raise InputError(f"{where}: missing 'id'")
         doc_id = default_id
     raw_date = obj.get("date")
+    title = str(obj.get("title") or "")
     return Document(
         id=str(doc_id),
-        text=body.strip(),
+        text=clean_text(body) if clean else body.strip(),
         date=parse_date(str(raw_date), where) if raw_date not in (None, "") else None,
         source=str(obj.get("source") or default_source),
-        title=str(obj.get("title") or ""),
+        title=clean_text(title) if clean else title,
     )
 
 
 _LOADERS = {".txt": load_text, ".md": load_markdown, ".markdown": load_markdown, ".jsonl": load_jsonl}
 
 
-def load_paths(paths: list[str | Path]) -> LoadResult:
-    """Load every article under the given files and folders (folders recursively).
+def load_paths(paths: list[str | Path], clean: bool = True) -> LoadResult:
+    """Load every article under the given files and folders (folders recursively), their
+    texts and titles through :func:`clean_text` unless ``clean`` is False (as read).
 
     Raises InputError on the first unusable file; article ids must be unique across
     the whole input because they name articles in the index.
@@ -190,6 +204,6 @@ def load_paths(paths: list[str | Path]) -> LoadResult:
             if doc.id in owner:
                 raise InputError(f"{path}: article id {doc.id!r} also comes from {owner[doc.id]}")
             owner[doc.id] = path
-        result.documents.extend(part.documents)
+        result.documents.extend(replace(d, text=clean_text(d.text), title=clean_text(d.title)) if clean else d for d in part.documents)
         result.warnings.extend(part.warnings)
     return result

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import InputError
-from .text import QUESTION_WORDS, STOPWORDS, content_stems, stem, words
+from .text import QUESTION_WORDS, STOPWORDS, content_stems, stem, word_starts, words
 from .types import AnswerType
 
 PLACE_NOUNS = frozenset(
@@ -105,6 +105,22 @@ def expected_labels(qtype: AnswerType, focus: list[str]) -> frozenset[str]:
     return frozenset()
 
 
+# Words that end a question's focus noun phrase: verbs seldom used as nouns ('which
+# fruit holds', 'which country said'), adverbs ('which celebrity recently') and words
+# that lead into what follows ('which of these teams except', 'which country near').
+_FOCUS_VERBS = frozenset(
+    stem(w)
+    for w in "say says said hold holds held want wants see sees saw become becomes became win wins won "
+    "replace replaces brew brews lack lacks break breaks broke swept bring brings brought make makes made "
+    "take takes took give gives gave get gets got seem seems need needs fall falls fell".split()
+)
+_NOT_FOCUS = frozenset("following".split())  # 'which of the following bands'
+
+
+def _ends_focus(low: str) -> bool:
+    return low in ("except", "near", "now", "back", "still", "soon", "also") or (low.endswith("ly") and len(low) >= 5) or stem(low) in _FOCUS_VERBS
+
+
 def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
     """Words after the wh-word up to the first auxiliary verb: 'which foreign minister travelled' -> foreign minister.
 
@@ -113,9 +129,13 @@ def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
     out: list[str] = []
     for t in tokens[i + 1 :]:
         low = t.lower()
-        if low in _AUX or (out and (low in STOPWORDS or low.endswith(("ed", "ing")))):
+        if len(t) == 1 and t.isupper():  # the 'U' and 'S' of 'U.S.'
+            continue
+        if low in _AUX or (out and (low in STOPWORDS or low.endswith(("ed", "ing")) or _ends_focus(low))):
             break
-        if low not in STOPWORDS:
+        if not out and low.endswith(("'s", "’s")) and t[0].islower():
+            return [t[:-2]]  # 'which country's prime minister' asks for the country
+        if low not in STOPWORDS and low not in _NOT_FOCUS:
             out.append(t)
         if len(out) >= 4 or (counted and low.endswith("s") and not low.endswith("ss")):
             break
@@ -135,7 +155,13 @@ def analyse(text: str) -> Question:
     lower = [t.lower() for t in tokens]
     focus: list[str] = []
     qtype = AnswerType.ENTITY
-    wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
+    starts = word_starts(text)
+    # 'A balloon, which officials said was built to spy, flew over which state?': a wh-word
+    # after a comma opens a relative clause; the question is asked by another
+    relative = {i for i, at in enumerate(starts) if text[:at].rstrip().endswith(",")}
+    wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative), None)
+    if wh is None:
+        wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
     if wh is None:
         # A quiz's statement form: "Biden held talks with this leader" asks "which leader".
         wh = next((i for i, t in enumerate(lower[:-1]) if t in ("this", "these") and lower[i + 1] not in _THIS_TIME), None)

@@ -32,6 +32,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def word_starts(text: str) -> list[int]:
+    """Where each of :func:`words` begins in ``text``."""
+    return [m.start() for m in _WORD.finditer(text)]
+
+
 @lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A deliberately light stemmer: enough to match 'visited' with 'visit', 'leaders' with 'leader'.

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.errors import InputError
-from rag.load import load_paths
+from rag.load import clean_text, document_from_json, load_paths
 
 
 def write(path, content: str | bytes):
@@ -103,4 +103,26 @@ def test_date_line_and_body_round_trip(tmp_path, day, body, indent, same_line):
     f = write(tmp_path / "r.txt", f"{indent}date {day.isoformat()}{sep}{body}")
     doc = load_paths([f]).documents[0]
     assert doc.date == day
-    assert doc.text == body.strip()
+    assert doc.text == clean_text(body)
+
+
+def test_html_character_references_become_characters(tmp_path):
+    f = write(tmp_path / "a.jsonl", json.dumps({"id": "a", "title": "M&amp;M&#8217;s", "text": "Laverne &amp; Shirley &#x2014; AT&T, R&D &amp"}) + "\n")
+    doc = load_paths([f]).documents[0]
+    assert doc.title == "M&M’s"
+    assert doc.text == "Laverne & Shirley — AT&T, R&D &amp"  # a reference without its ';' is left alone
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters=";", blacklist_categories=("Cs",)), max_size=200))
+def test_text_without_a_complete_reference_is_only_stripped(text):
+    assert clean_text(text) == text.strip()
+
+
+def test_articles_can_be_read_as_they_are(tmp_path):
+    f = write(tmp_path / "a.jsonl", json.dumps({"id": "a", "text": "M&amp;M"}) + "\n")
+    assert load_paths([f], clean=False).documents[0].text == "M&amp;M"
+
+
+def test_an_article_posted_as_json_is_cleaned_too():
+    doc = document_from_json({"id": "a", "text": "Laverne &amp; Shirley", "title": "A &lt;b&gt;"}, "body", None, "api")
+    assert (doc.text, doc.title) == ("Laverne & Shirley", "A <b>")

@@ -80,3 +80,19 @@ def test_true_or_false_question_checks_its_claim(question, claim):
 
 def test_true_or_false_alone_is_not_a_claim():
     assert analyse("True or false?").type is not AnswerType.TRUTH
+
+
+@pytest.mark.parametrize(
+    "question, kind, focus",
+    [
+        ("Which country recently banned solo hiking?", AnswerType.PLACE, ("country",)),  # an adverb ends it
+        ("Which fruit holds the top spot on the list?", AnswerType.ENTITY, ("fruit",)),  # so does a verb
+        ("Which major U.S. city will host the final?", AnswerType.PLACE, ("major", "city")),
+        ("Which country's prime minister resigned?", AnswerType.PLACE, ("country",)),  # the country is asked
+        ("Which of the following bands will headline?", AnswerType.ENTITY, ("band",)),
+        ("A balloon, which officials said was a spy craft, flew over which state?", AnswerType.PLACE, ("stat",)),
+    ],
+)
+def test_focus_is_the_noun_phrase_before_the_verb(question, kind, focus):
+    q = analyse(question)
+    assert (q.type, q.focus) == (kind, focus)
