@@ -20,6 +20,7 @@ from unittest import mock
 import numpy as np
 
 from rag import answer as a
+from rag import spans
 from rag.question import analyse
 from rag.retrieve import retrieve
 
@@ -28,12 +29,12 @@ from .common import as_of, contains_answer, half, run_main, tuning_run
 READ_MAX = 12
 
 
-def measure(rows: list[dict], retrieved: list, embed, config: a.AnswerConfig, read: int, other_votes: float = a.OTHER_VOTES) -> dict[str, float | None]:
+def measure(rows: list[dict], retrieved: list, embed, config: a.AnswerConfig, read: int, other_votes: float = a.OTHER_VOTES, phrases=None, noun_phrases: bool = True) -> dict[str, float | None]:
     """Accuracy on half A, half B and all of ``rows`` (None for an empty half)."""
     correct: dict[int, list[bool]] = {0: [], 1: []}
-    with mock.patch.object(a, "OTHER_VOTES", other_votes):
+    with mock.patch.object(a, "OTHER_VOTES", other_votes), mock.patch.object(spans, "NOUN_PHRASE_PRIOR", spans.NOUN_PHRASE_PRIOR if noun_phrases else 0.0):
         for row, (qvec, passages) in zip(rows, retrieved):
-            best, _ = a.answer_passages(analyse(row["question"]), a.sentences_of(passages[:read]), embed, qvec, config)
+            best, _ = a.answer_passages(analyse(row["question"]), a.sentences_of(passages[:read]), embed, qvec, config, phrases)
             text = None
             if best is not None:
                 c = best.candidate
@@ -58,6 +59,14 @@ def main() -> None:
 
             return embed
 
+        phrase_memo: dict[str, np.ndarray] = {}
+
+        def phrases(texts: list[str]) -> np.ndarray:  # short texts, batched as rag.answer batches them
+            todo = [t for t in dict.fromkeys(texts) if t not in phrase_memo]
+            if todo:
+                phrase_memo.update(zip(todo, index.embedder.encode_for_ranking(todo, batch_size=16)))
+            return np.stack([phrase_memo[t] for t in texts])
+
         base = a.AnswerConfig()
         runs: list[tuple[str, dict]] = [("default", {})]
         runs += [(f"read {r} passages", {"read": r}) for r in (1, 3, 5, 12)]
@@ -65,9 +74,15 @@ def main() -> None:
         runs += [("fp32 sentences", {"config": replace(base, int8_sentences=False)})]
         runs += [(f"rank decay {d}", {"config": replace(base, rank_decay=d)}) for d in (0.0, 0.1, 0.5, 1.0)]
         runs += [(f"further articles {w}", {"other_votes": w}) for w in (0.0, 0.5)]
+        runs += [("no noun phrases, no type fit", {"config": replace(base, type_power=0.0), "noun_phrases": False})]
+        runs += [("noun phrases, no type fit", {"config": replace(base, type_power=0.0)})]
+        runs += [(f"type fit power {p}, name floor {f}", {"config": replace(base, type_power=p, name_fit_floor=f)}) for p in (1.0, 2.0, 4.0) for f in (0.0, 0.5, 1.0)]
         for name, setting in runs:
             config = setting.get("config", base)
-            result = measure(rows, retrieved, embedding(config.int8_sentences), config, setting.get("read", base.read_passages), setting.get("other_votes", a.OTHER_VOTES))
+            result = measure(
+                rows, retrieved, embedding(config.int8_sentences), config, setting.get("read", base.read_passages),
+                setting.get("other_votes", a.OTHER_VOTES), phrases, setting.get("noun_phrases", True),
+            )
             print(json.dumps({"setting": name, "accuracy": result}), flush=True)
 
 

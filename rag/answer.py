@@ -15,6 +15,7 @@ When the best passage is not similar enough, or no span fits, the answer is None
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections import defaultdict
@@ -43,6 +44,9 @@ class AnswerConfig:
     lexical_weight: float = 0.3
     passage_weight: float = 0.15
     embed_sentences: int = 6  # sentences embedded (the best by words and passage); most of an answer's time
+    type_fit_candidates: int = 32  # for "which <category>": candidates whose fit to the category is embedded
+    type_power: float = 1.0  # a candidate's score is scaled by (its fit / the best fit) ** this
+    name_fit_floor: float = 0.5  # ... but a name's by no less than this: the model knows few names
     int8_sentences: bool = True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
     rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
     mode: Mode = DEFAULT_MODE
@@ -96,16 +100,26 @@ def lexical_overlap(q: Question, text: str, weights: dict[str, float] | None = N
     return sum(w for k, w in weights.items() if k in stems) / total if total else 0.0
 
 
-def _proximity(sentence: str, c: Candidate, weights: dict[str, float]) -> float:
-    """Near 1 when a rare question word sits right beside the span, falling off with distance."""
+def _keyword_places(sentence: str, weights: dict[str, float]) -> list[tuple[int, int, float]]:
+    """Where the question's keywords are in ``sentence``: (start, end, weight / the top weight)."""
     top = max(weights.values(), default=0.0)
-    best = 0.0
+    out = []
     for m in re.finditer(r"[\w'’]+", sentence):
         w = weights.get(stem(m.group(0)))
-        if w is None or c.start <= m.start() < c.end:
+        if w is not None:
+            out.append((m.start(), m.end(), w / top))
+    return out
+
+
+def _proximity(c: Candidate, places: list[tuple[int, int, float]]) -> float:
+    """Near 1 when a rare question word (``places``: :func:`_keyword_places`) sits right
+    beside the span, falling off with distance."""
+    best = 0.0
+    for start, end, w in places:
+        if c.start <= start < c.end:
             continue
-        d = max(0, c.start - m.end() if m.end() <= c.start else m.start() - c.end)
-        best = max(best, (w / top) / (1.0 + d / 30.0))
+        d = max(0, c.start - end if end <= c.start else start - c.end)
+        best = max(best, w / (1.0 + d / 30.0))
     return best
 
 
@@ -147,19 +161,44 @@ def _credit_longer_names(groups: dict[str, list[_Scored]], totals: dict[str, flo
     Biden', and the fuller form is the better answer. A short form inside the same
     sentence (the tagger's 'Tomas' of 'Tomas Berg') is the same mention, not more evidence."""
     out = dict(totals)
-    padded = {k: f" {k} " for k in groups}
-    for long, lp in padded.items():
+    for long in groups:
+        tokens = long.split(" ")  # keys are words joined by single spaces
+        n = len(tokens)
+        shorter = {" ".join(tokens[i:j]) for i in range(n) for j in range(i + 1, n + 1) if j - i < n}
+        shorter = [k for k in shorter if k in groups]
+        if not shorter:
+            continue
         here = {_where(it) for it in groups[long]}
-        credit = [
-            _evidence([it for it in groups[short] if _where(it) not in here])
-            for short, sp in padded.items()
-            if short != long and len(short) < len(long) and sp in lp
-        ]
+        credit = [_evidence([it for it in groups[short] if _where(it) not in here]) for short in shorter]
         out[long] += 0.5 * max(credit, default=0.0)
     return out
 
 
-def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig) -> tuple[_Scored | None, float]:
+def _type_fit(q: Question, ranked: list[list[Candidate]], embed: Callable[[list[str]], np.ndarray], config: AnswerConfig) -> dict[str, float]:
+    """For "which <category>" questions, how well each candidate (the first
+    ``type_fit_candidates`` of the best sentences') fits the category, as a factor of at
+    most 1: (cosine to the focus / the best cosine) ** ``type_power``. 'Strawberries' fits
+    'fruit' (.65), 'pesticides' does not."""
+    if not q.open_category or not config.type_power:
+        return {}
+    texts: dict[str, str] = {}  # candidate key -> the words whose fit is measured
+    for cands in ranked:
+        for c in cands:
+            if len(texts) < config.type_fit_candidates and c.key not in texts:
+                # '80th anniversary' for 'which anniversary' fits as well as '80th' does, not
+                # as the category's own word does
+                rest = " ".join(w for w in words(c.text) if stem(w) not in q.focus)
+                if rest:
+                    texts[c.key] = rest
+    if not texts:
+        return {}
+    vecs = embed([q.focus_text, *texts.values()])
+    sims = np.maximum(vecs[1:] @ vecs[0], 0.01)
+    fit = {k: float((s / sims.max()) ** config.type_power) for k, s in zip(texts, sims)}
+    return {k: max(f, config.name_fit_floor) if texts[k][:1].isupper() else f for k, f in fit.items()}
+
+
+def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None) -> tuple[_Scored | None, float]:
     """Pick the best span in ``sents``; returns it and a confidence.
 
     Embedding is most of the time an answer takes, so only the few sentences that hold a
@@ -186,13 +225,16 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
     chosen = sorted(useful, key=lambda i: -sentence_score(i))[: config.embed_sentences]
     if chosen:
         dense.update(zip(chosen, (embed([sents[i].text for i in chosen]) @ question_vector).tolist()))
+    fit = _type_fit(q, [found[i] for i in sorted(useful, key=lambda i: -sentence_score(i))], embed_phrases, config) if embed_phrases else {}
+    least = min(fit.values(), default=1.0)
     scored: list[_Scored] = []
     for i in useful:
         s = sents[i]
         sscore = sentence_score(i)
+        places = _keyword_places(s.text, weights)
         for c in found[i]:
-            score = sscore * c.prior * (0.7 + 0.3 * _proximity(s.text, c, weights)) * _tense_fit(q, c, s.passage.date)
-            scored.append(_Scored(c, s, sscore, score))
+            score = sscore * c.prior * (0.7 + 0.3 * _proximity(c, places)) * _tense_fit(q, c, s.passage.date)
+            scored.append(_Scored(c, s, sscore, score * fit.get(c.key, least)))
     if not scored:
         return None, 0.0
     groups: dict[str, list[_Scored]] = defaultdict(list)
@@ -237,7 +279,8 @@ def answer(index, question: str, since: dt.date | None = None, until: dt.date | 
     if q.type is AnswerType.TRUTH:
         return _verdict(q, passages, shown)
     embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
-    best, confidence = answer_passages(q, sentences_of(passages), embed, qvec[0], config)
+    phrases = functools.partial(index.embedder.encode_for_ranking, batch_size=16)
+    best, confidence = answer_passages(q, sentences_of(passages), embed, qvec[0], config, phrases)
     if best is None:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     c = best.candidate

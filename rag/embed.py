@@ -173,7 +173,7 @@ class Embedder:
         onnx = self._query_model()
         return onnx.encode(texts, batch_size=1) if onnx else self._torch_encode(texts, False)
 
-    def encode_for_ranking(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_for_ranking(self, texts: Sequence[str], batch_size: int = 1) -> np.ndarray:
         """Unit-length vectors for texts compared only with the question inside one
         request (an answer's candidate sentences), never with stored vectors: int8 weights
         when the export has them, else as :meth:`encode_queries`.
@@ -188,7 +188,7 @@ class Embedder:
         if self.backend is not Backend.TORCH and onnx_backend.available():
             onnx = self._onnx_model(True, export_if_missing=False, threads=1)
             if onnx is not None:
-                return onnx.encode(texts, batch_size=1)
+                return onnx.encode(texts, batch_size=batch_size)
         return self.encode_queries(texts)
 
     def _torch_encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:

@@ -72,6 +72,13 @@ class Question:
     question_stems: frozenset[str]  # every word stem of the question, stop words included
     labels: frozenset[str] = frozenset()  # the entity types (OntoNotes) that can answer; empty: any
     claim: str | None = None  # a TRUTH question's statement, without "true or false"
+    focus_text: str = ""  # the focus as the question words it: 'alcoholic drink'
+
+    @property
+    def open_category(self) -> bool:
+        """'Which fruit', 'what kind of weather': a category no entity type fits, whose
+        answer may be a common noun phrase as well as a name."""
+        return self.type is AnswerType.ENTITY and bool(self.focus) and not self.labels
 
     @property
     def query(self) -> str:
@@ -114,7 +121,8 @@ _FOCUS_VERBS = frozenset(
     "replace replaces brew brews lack lacks break breaks broke swept bring brings brought make makes made "
     "take takes took give gives gave get gets got seem seems need needs fall falls fell".split()
 )
-_NOT_FOCUS = frozenset("following".split())  # 'which of the following bands'
+_NOT_FOCUS = frozenset("following".split())
+_KIND_OF = frozenset("type kind sort form variety".split())  # 'which of the following bands'
 
 
 def _ends_focus(low: str) -> bool:
@@ -124,10 +132,12 @@ def _ends_focus(low: str) -> bool:
 def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
     """Words after the wh-word up to the first auxiliary verb: 'which foreign minister travelled' -> foreign minister.
 
-    A counted focus ('how many ships sank') ends at its first plural noun.
+    A counted focus ('how many ships sank') ends at its first plural noun; 'which type of
+    weather' asks for a weather.
     """
     out: list[str] = []
-    for t in tokens[i + 1 :]:
+    rest = tokens[i + 1 :]
+    for j, t in enumerate(rest):
         low = t.lower()
         if len(t) == 1 and t.isupper():  # the 'U' and 'S' of 'U.S.'
             continue
@@ -135,6 +145,8 @@ def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
             break
         if not out and low.endswith(("'s", "’s")) and t[0].islower():
             return [t[:-2]]  # 'which country's prime minister' asks for the country
+        if not out and low in _KIND_OF and rest[j + 1 : j + 2] == ["of"]:
+            continue
         if low not in STOPWORDS and low not in _NOT_FOCUS:
             out.append(t)
         if len(out) >= 4 or (counted and low.endswith("s") and not low.endswith("ss")):
@@ -218,6 +230,7 @@ def analyse(text: str) -> Question:
         tense=tense,
         question_stems=frozenset(stem(t) for t in tokens),
         labels=expected_labels(qtype, focus),
+        focus_text=" ".join(focus),
     )
 
 

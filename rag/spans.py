@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from .dates import DateMention, find_dates
 from .question import PLACE_NOUNS, TIME_UNITS, Question
-from .text import STOPWORDS, stem
+from .text import IRREGULAR_VERBS, STOPWORDS, stem
 from .types import AnswerType, Entity
 
 
@@ -205,6 +205,44 @@ def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) ->
     return out
 
 
+_PHRASE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+NOUN_PHRASE_PRIOR = 0.7  # a common noun phrase, for "which fruit": typed only by its fit to the focus
+
+
+def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate]:
+    """Common noun phrases an open "which <category>" question can be answered with ('gas
+    stoves', 'vinyl chloride'): the last one to ``longest`` words of each run of content
+    words, a run ending at a stop word, a number or punctuation. Verbs are not told apart;
+    the fit to the question's focus (:func:`rag.answer` embeds both) sorts them out."""
+    out: list[Candidate] = []
+    run: list[tuple[int, int, str]] = []
+
+    def close() -> None:
+        for n in range(1, min(longest, len(run)) + 1):
+            part = run[-n:]
+            stems = [stem(w) for _, _, w in part]
+            # 'syncytial virus' for 'which virus' names the category again, not one of it
+            if all(s in q.question_stems for s in stems) or stems[0] in q.question_stems or set(stems) & set(q.focus):
+                continue
+            out.append(Candidate(part[0][0], part[-1][1], sentence[part[0][0] : part[-1][1]], NOUN_PHRASE_PRIOR))
+        run.clear()
+
+    last = 0
+    for m in _PHRASE_WORD.finditer(sentence):
+        word = m.group(0).rstrip("'’-")
+        gap = sentence[last : m.start()]
+        if run and gap.strip():
+            close()
+        last = m.start() + len(word)
+        low = word.lower()
+        if low in STOPWORDS or re.split(r"['’]", low)[0] in STOPWORDS or low in IRREGULAR_VERBS or (low.endswith("ed") and len(low) >= 5):
+            close()
+            continue
+        run.append((m.start(), m.start() + len(word), word))
+    close()
+    return out
+
+
 def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequence[Entity] = ()) -> list[Candidate]:
     """Every span of ``sentence`` that has the shape of an answer to ``q``; ``entities``
     are the tagged entities of the sentence, in its offsets."""
@@ -212,6 +250,9 @@ def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequen
     if q.type is AnswerType.DATE:
         return [Candidate(d.start, d.end, d.text, 1.0 if d.granularity.value != "year" else 0.8, d, d.value) for d in dates]
     found = _typed_candidates(sentence, q, dates)
+    if q.open_category:
+        taken = {(c.start, c.end) for c in found}
+        found += [c for c in noun_phrases(sentence, q) if (c.start, c.end) not in taken]
     if q.type in (AnswerType.ENTITY, AnswerType.PERSON, AnswerType.PLACE):
         named = entity_candidates(sentence, q, entities)
         # a piece of a tagged name is not another answer: 'Mafia' of 'Three 6 Mafia'

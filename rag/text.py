@@ -25,6 +25,7 @@ _IRREGULAR = {
     "bought": "buy", "sold": "sell", "brought": "bring", "fell": "fall", "fallen": "fall", "struck": "strike",
     "travelled": "travel", "traveled": "travel", "travelling": "travel", "traveling": "travel",
 }
+IRREGULAR_VERBS = frozenset(_IRREGULAR) - {"left", "lost", "held"}  # 'saw', 'said', 'won': not nouns
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 

@@ -81,3 +81,26 @@ def test_true_or_false_question_gets_a_verdict_with_its_evidence(index):
 
 def test_true_or_false_on_an_unknown_topic_gets_no_verdict(index):
     assert index.ask("True or false: Mercury boils at 357 degrees Celsius.").text is None
+
+
+def test_type_fit_ranks_candidates_by_closeness_to_the_category():
+    import numpy as np
+
+    from rag.answer import AnswerConfig, _type_fit
+    from rag.question import analyse
+    from rag.spans import Candidate
+
+    axes = {"fruit": [1, 0], "strawberries": [0.9, 0.44], "pesticides": [0.3, 0.95], "Dirty Dozen": [0.1, 1], "80th": [0.8, 0.6]}
+    seen: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        seen.append(texts)
+        v = np.array([axes[t] for t in texts], dtype=float)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    cands = [Candidate(0, 1, t, 0.7) for t in ("strawberries", "pesticides", "Dirty Dozen", "80th fruit")]
+    fit = _type_fit(analyse("Which fruit holds the top spot?"), [cands], embed, AnswerConfig(type_power=1.0, name_fit_floor=0.5))
+    assert fit["strawberries"] == 1.0 and fit["pesticides"] < 0.5
+    assert fit["dirty dozen"] == 0.5  # a name is not judged below the floor: the model knows few names
+    assert "80th" in seen[0] and "80th fruit" not in seen[0]  # the category's own word is not evidence
+    assert _type_fit(analyse("Which company holds the top spot?"), [cands], embed, AnswerConfig()) == {}

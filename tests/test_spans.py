@@ -4,7 +4,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rag.question import analyse
-from rag.spans import candidates, proper_phrases
+from rag.spans import candidates, noun_phrases, proper_phrases
 
 MONDAY = dt.date(2025, 9, 1)
 
@@ -60,3 +60,26 @@ def test_a_qualified_number_is_not_a_name():
 def test_names_are_found_in_any_text_at_their_offsets(sentence):
     for start, end, text in proper_phrases(sentence):
         assert sentence[start:end] == text and text.strip()
+
+
+def test_open_category_questions_also_get_common_noun_phrases():
+    q = analyse("Which kitchen appliance could be banned?")
+    found = [c.text for c in noun_phrases("The regulator said gas stoves could be banned over indoor air pollution.", q)]
+    assert "gas stoves" in found and "indoor air pollution" in found
+    assert not any(t in found for t in ("said", "banned", "regulator said"))  # verbs end a phrase
+    assert "gas stoves" in texts("The regulator said gas stoves could be banned.", "Which kitchen appliance could be banned?")
+
+
+def test_a_noun_phrase_naming_the_category_again_is_not_an_answer():
+    q = analyse("Which virus did the advisers vote on?")
+    assert "respiratory virus" not in [c.text for c in noun_phrases("They voted on vaccines for the respiratory virus.", q)]
+
+
+def test_named_categories_get_no_noun_phrases():
+    assert "gas stoves" not in texts("The regulator said gas stoves could be banned.", "Which company could be banned?")
+
+
+@given(st.text(max_size=120))
+def test_noun_phrases_are_found_in_any_text_at_their_offsets(sentence):
+    for c in noun_phrases(sentence, analyse("Which fruit tops the list?")):
+        assert sentence[c.start : c.end] == c.text and 1 <= len(c.text.split()) <= 3
