@@ -20,6 +20,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ class AnswerConfig:
     lexical_weight: float = 0.3
     passage_weight: float = 0.15
     embed_sentences: int = 6  # sentences embedded (the best by words and passage); most of an answer's time
-    type_fit_candidates: int = 32  # for "which <category>": candidates whose fit to the category is embedded
+    type_fit_candidates: int = 48  # for "which <category>": candidates whose fit to the category is embedded
     type_power: float = 1.0  # a candidate's score is scaled by (its fit / the best fit) ** this
     name_fit_floor: float = 0.5  # ... but a name's by no less than this: the model knows few names
     int8_sentences: bool = True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
@@ -222,10 +223,21 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
         s = sents[i]
         return (config.dense_weight * dense[i] + config.lexical_weight * lexical[i] + config.passage_weight * s.passage.similarity) / decay[i]
 
-    chosen = sorted(useful, key=lambda i: -sentence_score(i))[: config.embed_sentences]
-    if chosen:
-        dense.update(zip(chosen, (embed([sents[i].text for i in chosen]) @ question_vector).tolist()))
-    fit = _type_fit(q, [found[i] for i in sorted(useful, key=lambda i: -sentence_score(i))], embed_phrases, config) if embed_phrases else {}
+    order = sorted(useful, key=lambda i: -sentence_score(i))
+    chosen = order[: config.embed_sentences]
+
+    def embed_chosen() -> None:
+        if chosen:
+            dense.update(zip(chosen, (embed([sents[i].text for i in chosen]) @ question_vector).tolist()))
+
+    fit: dict[str, float] = {}
+    if embed_phrases and q.open_category and config.type_power:
+        with ThreadPoolExecutor(1) as beside:  # the two embeddings do not wait on each other
+            fitting = beside.submit(_type_fit, q, [found[i] for i in order], embed_phrases, config)
+            embed_chosen()
+            fit = fitting.result()
+    else:
+        embed_chosen()
     least = min(fit.values(), default=1.0)
     scored: list[_Scored] = []
     for i in useful:

@@ -91,11 +91,9 @@ class Embedder:
         self.backend = backend
         self._onnx: dict[tuple[bool, int | None], onnx_backend.OnnxModel] = {}  # (int8, threads or all)
         self._export_failed = False
-        # ONNX Runtime's pool threads spin between runs: a lone caller's next run starts
-        # sooner (RealTimeQA ask p50 55 ms against 63), but under concurrent queries the
-        # spinning takes CPU from the other requests (16 clients: 14.8 asks/s against 18.6).
-        # A server turns it off before the model loads.
-        self.spin = True
+        # A lone caller spreads an answer's one-thread sentence runs over the cores; a
+        # server's concurrent queries keep the other cores busy already, so it turns this off.
+        self.spread = True
 
     @property
     def model(self) -> SentenceTransformer:
@@ -114,7 +112,7 @@ class Embedder:
                     raise
                 except Exception as exc:  # torch's exporter and ONNX Runtime raise many types
                     raise InputError(f"cannot export model {self.name!r} to ONNX: {first_line(exc)} (use --backend torch)") from None
-            self._onnx[key] = onnx_backend.OnnxModel(found, quantized, spin=self.spin, threads=threads)
+            self._onnx[key] = onnx_backend.OnnxModel(found, quantized, threads=threads)
         return self._onnx[key]
 
     def _ingest_model(self) -> onnx_backend.OnnxModel | None:
@@ -179,16 +177,16 @@ class Embedder:
         when the export has them, else as :meth:`encode_queries`.
 
         Measured here, one sentence at a time: 3.6 ms on one thread against 8.8 for fp32,
-        cosine to the fp32 vector .993. A second thread gains int8 nothing at this size
-        (3.5 ms), and its spinning pool would compete with the fp32 session's, so it runs
-        on the caller's thread alone.
+        cosine to the fp32 vector .993. A second intra-op thread gains int8 nothing at this
+        size (3.5 ms), so each run has one thread, and a lone caller (:attr:`spread`) runs
+        several sentences on several cores at once.
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.backend is not Backend.TORCH and onnx_backend.available():
             onnx = self._onnx_model(True, export_if_missing=False, threads=1)
             if onnx is not None:
-                return onnx.encode(texts, batch_size=batch_size)
+                return onnx.encode(texts, batch_size=batch_size, spread=self.spread)
         return self.encode_queries(texts)
 
     def _torch_encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:

@@ -47,7 +47,7 @@ class Service:
         self.path = Path(path)
         self._writer = Index.open(self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait)
         self.embedder = self._writer.embedder
-        self.embedder.spin = False  # concurrent queries: see Embedder
+        self.embedder.spread = False  # concurrent queries: see Embedder
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._watch = connect(self.path / DB_NAME, create=False, shared=True)
