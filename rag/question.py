@@ -122,7 +122,8 @@ _FOCUS_VERBS = frozenset(
     "take takes took give gives gave get gets got seem seems need needs fall falls fell".split()
 )
 _NOT_FOCUS = frozenset("following".split())
-_KIND_OF = frozenset("type kind sort form variety".split())  # 'which of the following bands'
+_KIND_OF = frozenset("type kind sort form variety name".split())
+_COPULA = frozenset("is was are were".split())  # 'which of the following bands'
 
 
 def _ends_focus(low: str) -> bool:
@@ -141,6 +142,8 @@ def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
         low = t.lower()
         if len(t) == 1 and t.isupper():  # the 'U' and 'S' of 'U.S.'
             continue
+        if not out and j == 0 and low in _COPULA and rest[j + 1 : j + 2] and rest[j + 1].lower() in ("the", "a", "an"):
+            continue  # 'what was the primary cause of ...' asks for a cause
         if low in _AUX or (out and (low in STOPWORDS or low.endswith(("ed", "ing")) or _ends_focus(low))):
             break
         if not out and low.endswith(("'s", "’s")) and t[0].islower():

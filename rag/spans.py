@@ -206,6 +206,12 @@ def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) ->
 
 
 _PHRASE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+# closed-class words the stop list lacks: no noun phrase holds them
+_PHRASE_BREAKS = frozenset(
+    "because due according including despite although though whether unless however even already "
+    "around toward towards within without across along amid upon onto instead rather almost nearly "
+    "never ever always often still soon now later earlier yet thus hence therefore".split()
+)
 NOUN_PHRASE_PRIOR = 0.7  # a common noun phrase, for "which fruit": typed only by its fit to the focus
 
 
@@ -235,7 +241,7 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
             close()
         last = m.start() + len(word)
         low = word.lower()
-        if low in STOPWORDS or re.split(r"['’]", low)[0] in STOPWORDS or low in IRREGULAR_VERBS or (low.endswith("ed") and len(low) >= 5):
+        if low in STOPWORDS or low in _PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or low in IRREGULAR_VERBS or (low.endswith("ed") and len(low) >= 5):
             close()
             continue
         run.append((m.start(), m.start() + len(word), word))

@@ -91,6 +91,8 @@ def test_true_or_false_alone_is_not_a_claim():
         ("Which country's prime minister resigned?", AnswerType.PLACE, ("country",)),  # the country is asked
         ("Which of the following bands will headline?", AnswerType.ENTITY, ("band",)),
         ("A balloon, which officials said was a spy craft, flew over which state?", AnswerType.PLACE, ("stat",)),
+        ("What was the primary cause of the crash?", AnswerType.ENTITY, ("primary", "caus")),  # 'what was the <noun>'
+        ("Which type of kitchen appliance could be banned?", AnswerType.ENTITY, ("kitchen", "applianc")),
     ],
 )
 def test_focus_is_the_noun_phrase_before_the_verb(question, kind, focus):

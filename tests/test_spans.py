@@ -67,6 +67,8 @@ def test_open_category_questions_also_get_common_noun_phrases():
     found = [c.text for c in noun_phrases("The regulator said gas stoves could be banned over indoor air pollution.", q)]
     assert "gas stoves" in found and "indoor air pollution" in found
     assert not any(t in found for t in ("said", "banned", "regulator said"))  # verbs end a phrase
+    cause = [c.text for c in noun_phrases("The crash was due to human error.", analyse("What was the main cause of the crash?"))]
+    assert cause == ["error", "human error"]  # 'due' is no noun
     assert "gas stoves" in texts("The regulator said gas stoves could be banned.", "Which kitchen appliance could be banned?")
 
 
