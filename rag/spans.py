@@ -74,8 +74,19 @@ _PROPER = re.compile(r"(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:(?:of|de|al|bin|vo
 _MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.IGNORECASE)
 
 
-def _strip_possessive(text: str) -> str:
-    return re.sub(r"['’]s$", "", text)
+def _strip_possessive(text: str, after: str = "") -> str:
+    """'Biden’s plan' -> Biden; but a name that ends in 's stays whole where no noun
+    follows it ('M&M’s is', 'McDonald’s said', 'at Sainsbury’s.'). ``after``: the text
+    after ``text`` in its sentence."""
+    if not re.search(r"['’]s$", text):
+        return text
+    nxt = re.match(r"\s+([A-Za-z][\w'’-]*)", after)
+    if nxt is None:
+        return text
+    word = nxt.group(1).lower()
+    if word in STOPWORDS or word in IRREGULAR_VERBS or (word.endswith("ed") and len(word) >= 5):
+        return text
+    return text[:-2]
 
 
 def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
@@ -87,11 +98,12 @@ def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
         for part in re.finditer(r".+?(?:['’]s\b|$)", m.group(0), re.DOTALL):  # a name may span a line break
             piece = part.group(0)
             lead = len(piece) - len(piece.lstrip())  # the space after a possessive: not part of the next name
-            _proper_phrase(m.start() + part.start() + lead, piece.strip(), out)
+            start = m.start() + part.start() + lead
+            _proper_phrase(start, piece.strip(), out, sentence[start + len(piece.strip()) :])
     return out
 
 
-def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]]) -> None:
+def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]], after: str = "") -> None:
     if not text:
         return
     first = text.split()[0]
@@ -101,7 +113,7 @@ def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]]) -> None:
             return
         s += len(text) - len(rest)
         text = rest
-    text = _strip_possessive(text.rstrip(".,")).rstrip()
+    text = _strip_possessive(text.rstrip(".,"), after if not text.endswith((".", ",")) else "").rstrip()
     if not text:  # a lone "’s"
         return
     while text.split()[-1].lower() in STOPWORDS and len(text.split()) > 1:
@@ -197,7 +209,7 @@ def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) ->
         m = re.match(r"(?:the|a|an)\s+", text, re.IGNORECASE)
         if m:
             start, text = start + m.end(), text[m.end() :]
-        text = _strip_possessive(text.rstrip(".,"))
+        text = _strip_possessive(text.rstrip(".,"), sentence[start + len(text) :])
         stems = [stem(w) for w in re.findall(r"[\w'’]+", text)]
         if not stems or all(s in q.question_stems for s in stems):
             continue

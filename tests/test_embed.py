@@ -1,5 +1,8 @@
 """Embedding backends: ONNX Runtime (fp32, int8) against the torch pipeline it is exported from."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 
@@ -77,3 +80,21 @@ def test_ranking_vectors_are_int8_on_one_thread_and_torch_without_an_export(tmp_
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))  # no export here: fp32 through torch, nothing exported
     assert np.allclose(Embedder().encode_for_ranking(TEXTS[:2]), torch_vectors[:2], atol=1e-4)
     assert onnx_backend.find(Embedder().name) is None
+
+
+def test_a_lone_caller_spreads_ranking_runs_over_the_cores_with_the_same_vectors(monkeypatch):
+    lone, server = Embedder(backend=Backend.ONNX), Embedder(backend=Backend.ONNX)
+    server.spread = False
+    lone.encode(TEXTS[:1])  # exports the model (fp32 and int8) if this run has not yet
+    threads: set[int] = set()
+    real_run = onnx_backend.OnnxModel._run
+
+    def run(self, feed):
+        threads.add(threading.get_ident())
+        return real_run(self, feed)
+
+    monkeypatch.setattr(onnx_backend.OnnxModel, "_run", run)
+    spread = lone.encode_for_ranking(TEXTS)
+    assert len(threads) == min(2, os.cpu_count() or 1)
+    threads.clear()
+    assert np.allclose(server.encode_for_ranking(TEXTS), spread, atol=1e-6) and len(threads) == 1

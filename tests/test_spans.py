@@ -85,3 +85,8 @@ def test_named_categories_get_no_noun_phrases():
 def test_noun_phrases_are_found_in_any_text_at_their_offsets(sentence):
     for c in noun_phrases(sentence, analyse("Which fruit tops the list?")):
         assert sentence[c.start : c.end] == c.text and 1 <= len(c.text.split()) <= 3
+
+
+def test_a_possessive_ends_a_name_only_where_a_noun_follows():
+    found = [t for _, _, t in proper_phrases("Biden’s plan failed, McDonald’s said, and shoppers went to Sainsbury’s.")]
+    assert found == ["Biden", "McDonald’s", "Sainsbury’s"]
