@@ -121,9 +121,9 @@ _FOCUS_VERBS = frozenset(
     "replace replaces brew brews lack lacks break breaks broke swept bring brings brought make makes made "
     "take takes took give gives gave get gets got seem seems need needs fall falls fell".split()
 )
-_NOT_FOCUS = frozenset("following".split())
-_KIND_OF = frozenset("type kind sort form variety name".split())
-_COPULA = frozenset("is was are were".split())  # 'which of the following bands'
+_NOT_FOCUS = frozenset("following".split())  # 'which of the following bands'
+_KIND_OF = frozenset("type kind sort form variety name".split())  # 'which type of weather' asks for a weather
+_COPULA = frozenset("is was are were".split())  # 'what was the cause' asks for a cause
 
 
 def _ends_focus(low: str) -> bool:
