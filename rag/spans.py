@@ -74,6 +74,11 @@ _PROPER = re.compile(r"(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:(?:of|de|al|bin|vo
 _MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.IGNORECASE)
 
 
+def _verb_like(low: str) -> bool:
+    """A lower-cased word that reads as a verb: 'said', 'announced' (no noun ends a name or a phrase with it)."""
+    return low in IRREGULAR_VERBS or (low.endswith("ed") and len(low) >= 5)
+
+
 def _strip_possessive(text: str, after: str = "") -> str:
     """'Biden’s plan' -> Biden; but a name that ends in 's stays whole where no noun
     follows it ('M&M’s is', 'McDonald’s said', 'at Sainsbury’s.'). ``after``: the text
@@ -84,7 +89,7 @@ def _strip_possessive(text: str, after: str = "") -> str:
     if nxt is None:
         return text
     word = nxt.group(1).lower()
-    if word in STOPWORDS or word in IRREGULAR_VERBS or (word.endswith("ed") and len(word) >= 5):
+    if word in STOPWORDS or _verb_like(word):
         return text
     return text[:-2]
 
@@ -253,7 +258,7 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
             close()
         last = m.start() + len(word)
         low = word.lower()
-        if low in STOPWORDS or low in _PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or low in IRREGULAR_VERBS or (low.endswith("ed") and len(low) >= 5):
+        if low in _PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or _verb_like(low):  # (a stop word's first part is one)
             close()
             continue
         run.append((m.start(), m.start() + len(word), word))
