@@ -39,7 +39,7 @@ class AnswerConfig:
     read_passages: int = 8  # passages whose sentences are read
     show_passages: int = 5  # passages returned with the answer
     min_passage_score: float = 0.1  # below this, nothing in the index is on the topic
-    min_sentence_score: float = 0.25  # an answer's sentence must score at least this
+    min_sentence_score: float = 0.15  # an answer's sentence must score at least this
     recency_margin: float = 0.8  # candidates within this share of the best compete on date
     dense_weight: float = 0.55
     lexical_weight: float = 0.3
@@ -136,8 +136,8 @@ def _tense_fit(q: Question, c: Candidate, published: dt.date | None) -> float:
 def _repeats_question(q: Question, c: Candidate) -> bool:
     if c.date is not None:
         return bool(re.search(re.escape(c.text), q.text, re.IGNORECASE))
-    stems = [stem(w) for w in words(c.text)]
-    return bool(stems) and all(s in q.question_stems for s in stems)
+    # 'U.S.' repeats a question's 'US'
+    return any(found and all(q.holds(w) for w in found) for found in (words(c.text), words(c.text.replace(".", ""))))
 
 
 OTHER_VOTES = 0.25  # weight of each further article that supports a span, after the best
@@ -199,6 +199,28 @@ def _type_fit(q: Question, ranked: list[list[Candidate]], embed: Callable[[list[
     return {k: max(f, config.name_fit_floor) if texts[k][:1].isupper() else f for k, f in fit.items()}
 
 
+def _by_recency(recency: Recency, ranked: list[str], groups: dict[str, list[_Scored]], totals: dict[str, float], margin: float) -> str:
+    """The answer among ``ranked`` (best supported first) for a "last" or "first"
+    question: of the spans within ``margin`` of the best, the one of the latest (earliest)
+    event; of spans of the same day, the best supported."""
+    if recency is Recency.ANY:
+        return ranked[0]
+    contenders = []
+    for key in ranked:
+        if totals[key] < margin * totals[ranked[0]]:
+            break
+        item = groups[key][0]
+        published = item.sentence.passage.date
+        when = item.candidate.when
+        if when is None or (published is not None and when > published):
+            continue  # undated, or still to come when the article was written
+        contenders.append(key)
+    if not contenders:
+        return ranked[0]
+    sign = 1 if recency is Recency.LATEST else -1
+    return max(contenders, key=lambda k: (sign * groups[k][0].candidate.when.toordinal(), totals[k]))
+
+
 def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None) -> tuple[_Scored | None, float]:
     """Pick the best span in ``sents``; returns it and a confidence.
 
@@ -256,21 +278,7 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
         items.sort(key=lambda x: -x.score)
     totals = _credit_longer_names(groups, {key: _evidence(items) for key, items in groups.items()})
     ranked = sorted(totals, key=lambda k: -totals[k])
-    best_key = ranked[0]
-    if q.recency is not Recency.ANY:
-        contenders = []
-        for key in ranked:
-            if totals[key] < config.recency_margin * totals[best_key]:
-                break
-            item = groups[key][0]
-            published = item.sentence.passage.date
-            when = item.candidate.when
-            if when is None or (published is not None and when > published):
-                continue  # undated, or still to come when the article was written
-            contenders.append(key)
-        if contenders:
-            pick = max if q.recency is Recency.LATEST else min
-            best_key = pick(contenders, key=lambda k: (groups[k][0].candidate.when, totals[k]))
+    best_key = _by_recency(q.recency, ranked, groups, totals, config.recency_margin)
     best = groups[best_key][0]
     if best.sentence_score < config.min_sentence_score:
         return None, 0.0

@@ -33,7 +33,10 @@ WORK_NOUNS = frozenset(
 EVENT_NOUNS = frozenset("event awards ceremony tournament championship festival holiday war storm hurricane cyclone summit".split())
 PRODUCT_NOUNS = frozenset("product car vehicle phone device drug vaccine medication pill aircraft jet rocket spacecraft telescope chatbot software".split())
 NORP_NOUNS = frozenset("nationality religion ethnicity".split())
-QUANTITY_NOUNS = frozenset("number amount percentage percent price cost figure age total rate sum score share".split())
+QUANTITY_NOUNS = frozenset(
+    "number amount percentage percent price cost figure age total rate sum score share magnitude limit toll "
+    "population salary value budget temperature speed distance height weight capacity tally fee fare wage".split()
+)
 TIME_UNITS = frozenset(
     "second minute hour day night week month year decade century mile kilometer kilometre km metre meter "
     "foot feet inch".split()
@@ -80,6 +83,11 @@ class Question:
         answer may be a common noun phrase as well as a name."""
         return self.type is AnswerType.ENTITY and bool(self.focus) and not self.labels
 
+    def holds(self, word: str) -> bool:
+        """Whether the question has ``word``, its name form or its common-noun form:
+        'Republicans' in a passage repeats a question's 'Republican'."""
+        return stem(word) in self.question_stems or stem(word.lower()) in self.question_stems
+
     @property
     def query(self) -> str:
         """What retrieval searches for: the claim of a true-or-false question, else the question."""
@@ -119,7 +127,8 @@ _FOCUS_VERBS = frozenset(
     stem(w)
     for w in "say says said hold holds held want wants see sees saw become becomes became win wins won "
     "replace replaces brew brews lack lacks break breaks broke swept bring brings brought make makes made "
-    "take takes took give gives gave get gets got seem seems need needs fall falls fell".split()
+    "take takes took give gives gave get gets got seem seems need needs fall falls fell send sends sent "
+    "pay pays paid build builds built spend spends spent".split()
 )
 _NOT_FOCUS = frozenset("following".split())  # 'which of the following bands'
 _KIND_OF = frozenset("type kind sort form variety name".split())  # 'which type of weather' asks for a weather
@@ -187,6 +196,10 @@ def analyse(text: str) -> Question:
         nxt = lower[wh + 1] if wh + 1 < len(lower) else ""
         if w == "when" or (w in ("what", "which") and nxt in ("year", "date", "day", "month", "time")):
             qtype = AnswerType.DATE
+            if w != "when" and nxt != "time":
+                focus = [nxt]  # 'which month' is not answered by a year
+        elif w == "how" and nxt == "much" and lower[wh + 2 : wh + 3] == ["time"]:
+            qtype = AnswerType.DURATION  # 'how much time': an hour, not a count
         elif w == "how" and nxt in ("many", "much"):
             qtype, focus = AnswerType.NUMBER, _focus_after(tokens, wh + 1, counted=True)
         elif w == "how" and nxt in ("long", "far", "old", "tall", "big", "large"):

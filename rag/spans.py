@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .dates import DateMention, find_dates
+from .dates import DateMention, Granularity, find_dates
+from .places import PlaceKind, kinds
 from .question import PLACE_NOUNS, TIME_UNITS, Question
 from .text import IRREGULAR_VERBS, STOPWORDS, stem
 from .types import AnswerType, Entity
@@ -70,7 +71,9 @@ _QUALIFIERS = frozenset("nearly approximately almost around roughly over under m
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TOKEN = re.compile(r"[\w'’.-]+")
 _LOCATIVE = frozenset("in to at from near into across toward towards of visit visited visiting".split())
-_PROPER = re.compile(r"(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:[A-Z][\w'’.-]*|\d+(?![\d,.-])))*")
+# a name's word: capitalised, or 'iPhone', 'eBay'; a trailing '+' is part of 'Apple TV+'
+_NAME_WORD = r"(?:[A-Z]|(?<!\w)[a-z][A-Z])[\w'’.-]*\+?"
+_PROPER = re.compile(_NAME_WORD + r"(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:" + _NAME_WORD + r"|\d+(?![\d,.-])))*")
 _MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.IGNORECASE)
 
 
@@ -149,6 +152,18 @@ def _preceding_word(sentence: str, start: int) -> str:
     return m.group(1).lower() if m else ""
 
 
+# adjectives that rank, date or praise a thing rather than say which it is
+_DESCRIPTIVE = frozenset(
+    "new old big small major minor popular famous main top leading only own other same such recent "
+    "former current future federal national local global official key biggest largest first last next".split()
+)
+
+
+def _describes(word: str) -> bool:
+    low = word.lower()
+    return low in _DESCRIPTIVE or (low.endswith("est") and len(low) > 5 and word[:1].islower())
+
+
 def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> list[Candidate]:
     out = []
     for m in _NUM.finditer(sentence):
@@ -203,6 +218,20 @@ def _label_factor(label: str | None, q: Question) -> float:
     return 1.0
 
 
+_PLACE_FOCUS = {stem("country"): PlaceKind.COUNTRY, stem("nation"): PlaceKind.COUNTRY, stem("state"): PlaceKind.US_STATE}
+PLACE_FIT = 1.3  # "which country": a country
+PLACE_OTHER = 0.1  # ... a US state (and "which state": a country)
+PLACE_UNKNOWN = 0.7  # ... a name on neither list: a region, a city, a newspaper
+
+
+def _place_factor(text: str, q: Question) -> float:
+    wanted = _PLACE_FOCUS.get(q.focus[-1]) if q.focus and q.type is AnswerType.PLACE else None
+    if wanted is None:
+        return 1.0
+    found = kinds(text)
+    return PLACE_FIT if wanted in found else PLACE_OTHER if found else PLACE_UNKNOWN
+
+
 def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) -> list[Candidate]:
     """The tagged names a name question can be answered with ('the Buffalo Bills' -> Buffalo Bills)."""
     wanted = q.labels or NAME_LABELS
@@ -215,8 +244,8 @@ def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) ->
         if m:
             start, text = start + m.end(), text[m.end() :]
         text = _strip_possessive(text.rstrip(".,"), sentence[start + len(text) :])
-        stems = [stem(w) for w in re.findall(r"[\w'’]+", text)]
-        if not stems or all(s in q.question_stems for s in stems):
+        found = re.findall(r"[\w'’]+", text)
+        if not found or all(q.holds(w) for w in found):
             continue
         out.append(Candidate(start, start + len(text), text, 0.9))
     return out
@@ -241,6 +270,17 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
     run: list[tuple[int, int, str]] = []
 
     def close() -> None:
+        # 'a dazzling green comet' for 'which color is the comet': the words before the
+        # question's own noun say which
+        head = len(run)
+        while head > 1 and stem(run[head - 1][2]) in q.question_stems:
+            head -= 1
+        ends = [len(run)] + ([head] if head < len(run) else [])
+        for end in ends:
+            _close(run[:end])
+        run.clear()
+
+    def _close(run: list[tuple[int, int, str]]) -> None:
         for n in range(1, min(longest, len(run)) + 1):
             part = run[-n:]
             stems = [stem(w) for _, _, w in part]
@@ -248,7 +288,6 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
             if all(s in q.question_stems for s in stems) or stems[0] in q.question_stems or set(stems) & set(q.focus):
                 continue
             out.append(Candidate(part[0][0], part[-1][1], sentence[part[0][0] : part[-1][1]], NOUN_PHRASE_PRIOR))
-        run.clear()
 
     last = 0
     for m in _PHRASE_WORD.finditer(sentence):
@@ -266,12 +305,25 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
     return out
 
 
+_COARSENESS = {Granularity.DAY: 0, Granularity.WEEK: 1, Granularity.MONTH: 2, Granularity.YEAR: 3}
+_ASKED = {stem(w): g for w, g in (("day", Granularity.DAY), ("date", Granularity.DAY), ("month", Granularity.MONTH), ("year", Granularity.YEAR))}
+
+
+def _date_prior(d: DateMention, q: Question) -> float:
+    """A bare year answers 'when' less often than a day does; a date coarser than the
+    question asks for ('which month': 1944) seldom answers it."""
+    asked = _ASKED.get(q.focus[0]) if q.focus else None
+    if asked is not None and _COARSENESS[d.granularity] > _COARSENESS[asked]:
+        return 0.25
+    return 0.8 if d.granularity is Granularity.YEAR else 1.0
+
+
 def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequence[Entity] = ()) -> list[Candidate]:
     """Every span of ``sentence`` that has the shape of an answer to ``q``; ``entities``
     are the tagged entities of the sentence, in its offsets."""
     dates = find_dates(sentence, ref)
     if q.type is AnswerType.DATE:
-        return [Candidate(d.start, d.end, d.text, 1.0 if d.granularity.value != "year" else 0.8, d, d.value) for d in dates]
+        return [Candidate(d.start, d.end, d.text, _date_prior(d, q), d, d.value) for d in dates]
     found = _typed_candidates(sentence, q, dates)
     if q.open_category:
         taken = {(c.start, c.end) for c in found}
@@ -281,7 +333,7 @@ def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequen
         # a piece of a tagged name is not another answer: 'Mafia' of 'Three 6 Mafia'
         found = [c for c in found if not any(n.start <= c.start and c.end <= n.end and n.end - n.start > c.end - c.start for n in named)]
         found += named
-    found = [replace(c, prior=c.prior * _label_factor(_label_of(c, entities), q)) for c in found]
+    found = [replace(c, prior=c.prior * _label_factor(_label_of(c, entities), q) * _place_factor(c.text, q)) for c in found]
     if not dates:
         return found
     out = []
@@ -299,21 +351,20 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
         out = []
         for m in _MANNER.finditer(sentence):
             # "by his special train on Tuesday" -> "special train": skip determiners, stop at the next stop word
-            words = m.group(1).split()
+            tokens = list(re.finditer(r"\S+", m.group(1)))
             skip = 0
-            while skip < len(words) and words[skip].lower() in STOPWORDS:
+            while skip < len(tokens) and tokens[skip].group(0).lower() in STOPWORDS:
                 skip += 1
             keep = []
-            for w in words[skip:]:
-                if w.lower() in STOPWORDS:
+            for t in tokens[skip:]:
+                if t.group(0).lower() in STOPWORDS:
                     break
-                keep.append(w)
+                keep.append(t)
             if not keep:
                 continue
-            start = m.start(1) + len(" ".join(words[:skip])) + (1 if skip else 0)
+            start, end = m.start(1) + keep[0].start(), m.start(1) + keep[-1].end()
             if not any(d.start <= start < d.end for d in dates):
-                text = " ".join(keep)
-                out.append(Candidate(start, start + len(text), text, 1.0))
+                out.append(Candidate(start, end, sentence[start:end], 1.0))
         return out
     out = []
     focus_set = set(q.focus)
@@ -375,8 +426,9 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
                     if w.lower() in STOPWORDS:
                         break
                     keep.insert(0, w)
-                if keep and not all(stem(w) in q.question_stems for w in keep):
-                    text = " ".join(keep + [m.group(0)])
-                    start = sentence.rfind(keep[0], 0, m.start())
-                    out.append(Candidate(start, m.end(), text, 1.2))
+                # 'the 80th anniversary', 'sesame seeds' name one of the category; 'the largest
+                # movie theater chain', 'the newest federal holiday' only praise or date one
+                if keep and not any(_describes(w) for w in keep) and not all(stem(w) in q.question_stems for w in keep):
+                    start = sentence.rfind(keep[0], max(0, m.start() - 40), m.start())
+                    out.append(Candidate(start, m.end(), sentence[start : m.end()], 1.2))
     return out

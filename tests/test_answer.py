@@ -104,3 +104,36 @@ def test_type_fit_ranks_candidates_by_closeness_to_the_category():
     assert fit["dirty dozen"] == 0.5  # a name is not judged below the floor: the model knows few names
     assert "80th" in seen[0] and "80th fruit" not in seen[0]  # the category's own word is not evidence
     assert _type_fit(analyse("Which company holds the top spot?"), [cands], embed, AnswerConfig()) == {}
+
+
+def test_a_plural_or_dotted_form_of_a_question_word_repeats_the_question():
+    from rag.answer import _repeats_question
+    from rag.question import analyse
+    from rag.spans import Candidate
+
+    assert _repeats_question(analyse("Which Republican lost the vote?"), Candidate(0, 11, "Republicans", 1.0))
+    assert _repeats_question(analyse("Which country did US jets chase?"), Candidate(0, 4, "U.S.", 1.0))
+    assert not _repeats_question(analyse("Which country did US jets chase?"), Candidate(0, 5, "China", 1.0))
+
+
+@pytest.mark.parametrize("recency", ["latest", "earliest"])
+def test_a_first_or_last_question_takes_the_best_supported_span_of_the_chosen_day(recency):
+    import datetime as dt
+
+    from rag.answer import Sentence, _by_recency, _Scored
+    from rag.question import Recency
+    from rag.spans import Candidate
+    from rag.types import Passage
+
+    day = dt.date(2023, 1, 9)
+    passage = Passage(0, "a", "a.txt", "", dt.date(2023, 1, 12), "A green comet passes Earth.", 0, 27, 1.0)
+    items = {
+        key: [_Scored(Candidate(0, 1, key, 1.0, when=when), Sentence(passage, 0, 27, passage.text), 0.5, 0.5)]
+        for key, when in (("green", day), ("earth", day), ("moon", day - dt.timedelta(days=1)), ("mars", day + dt.timedelta(days=1)))
+    }
+    totals = {"green": 1.0, "earth": 0.9, "moon": 0.85, "mars": 0.5}
+    ranked = sorted(totals, key=lambda k: -totals[k])
+    expected = "green" if recency == "latest" else "moon"  # 'mars' is beyond the margin
+    assert _by_recency(Recency(recency), ranked, items, totals, 0.8) == expected
+    assert _by_recency(Recency.LATEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"
+    assert _by_recency(Recency.EARLIEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"  # was 'earth'

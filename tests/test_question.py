@@ -18,6 +18,9 @@ from rag.types import AnswerType
         ("Which senator proposed the bill?", AnswerType.PERSON),
         ("How did the delegation travel?", AnswerType.MANNER),
         ("Which company bought the airline?", AnswerType.ENTITY),
+        ("By how much time were the clocks moved?", AnswerType.DURATION),
+        ("What was the magnitude of the quake?", AnswerType.NUMBER),
+        ("What is the current debt limit?", AnswerType.NUMBER),
     ],
 )
 def test_answer_type(question, kind):
@@ -98,3 +101,13 @@ def test_true_or_false_alone_is_not_a_claim():
 def test_focus_is_the_noun_phrase_before_the_verb(question, kind, focus):
     q = analyse(question)
     assert (q.type, q.focus) == (kind, focus)
+
+
+def test_which_month_or_year_names_the_precision_it_asks_for():
+    assert analyse("Title 42 expires in which month?").focus == ("month",)
+    assert analyse("In what year was the treaty signed?").focus == ("year",)
+    assert analyse("When was the treaty signed?").focus == ()
+
+
+def test_an_irregular_verb_ends_the_focus():
+    assert analyse("Which country sent the balloon?").focus == ("country",)

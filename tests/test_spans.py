@@ -90,3 +90,52 @@ def test_noun_phrases_are_found_in_any_text_at_their_offsets(sentence):
 def test_a_possessive_ends_a_name_only_where_a_noun_follows():
     found = [t for _, _, t in proper_phrases("Biden’s plan failed, McDonald’s said, and shoppers went to Sainsbury’s.")]
     assert found == ["Biden", "McDonald’s", "Sainsbury’s"]
+
+
+def test_a_modified_focus_noun_keeps_its_number_whole():
+    assert "XBB.1.5 variant" in texts("The XBB.1.5 variant spread fast.", "Which variant spread fast?")
+
+
+def test_a_magnitude_is_a_number():
+    found = texts("A 7.8 magnitude quake hit on Monday.", "What was the magnitude of the quake?")
+    assert len(found) == 1 and found[0].startswith("7.8 magnitude")
+
+
+def test_a_modifier_that_only_ranks_the_category_is_no_answer():
+    assert "largest movie theater chain" not in texts("AMC, the largest movie theater chain, will charge more.", "Which movie theater chain will charge more?")
+
+
+def test_names_may_start_lower_case_or_end_in_a_plus():
+    assert [t for _, _, t in proper_phrases("He sold an iPhone on eBay and watched Apple TV+.")] == ["iPhone", "eBay", "Apple TV+"]
+
+
+_WORDS = st.sampled_from(["by", "a", "on", "the", "7.8", "Ann", "Bo", "Lee’s", "apple", "anniversary", "Monday", "in", "train", "-", "“Spare”"])
+_SENTENCES = st.lists(st.tuples(_WORDS, st.sampled_from([" ", "  ", "\n", ", ", ". "])), max_size=12).map(lambda parts: "".join(w + s for w, s in parts))
+
+
+@example("A 7.8 anniversary", "Which anniversary was it?")  # was joined as '7 8 anniversary'
+@example("He came by Ann  Bo train.", "How did he come?")  # was 'Ann Bo train' at the offsets of 'Ann  Bo trai'
+@given(
+    _SENTENCES,
+    st.sampled_from(["Which anniversary was it?", "How did he come?", "How many vehicles crossed?", "Who won?", "Which fruit was it?", "Where did they meet?"]),
+)
+def test_every_candidate_is_the_text_at_its_offsets(sentence, question):
+    for c in candidates(sentence, MONDAY, analyse(question)):
+        assert sentence[c.start : c.end] == c.text
+
+
+def test_which_country_prefers_a_country_to_a_us_state():
+    found = {c.text: c.prior for c in candidates("A balloon from China drifted over South Carolina.", MONDAY, analyse("Which country sent the balloon?"))}
+    assert found["China"] > 5 * found["South Carolina"]
+    found = {c.text: c.prior for c in candidates("Storms hit Texas and Mexico.", MONDAY, analyse("Which state did the storms hit?"))}
+    assert found["Texas"] > 5 * found["Mexico"]
+
+
+def test_a_date_coarser_than_the_question_asks_for_is_unlikely():
+    found = {c.text: c.prior for c in candidates("The rule of 1944 ends on May 11.", MONDAY, analyse("In which month does the rule end?"))}
+    assert found["May 11"] > 3 * found["1944"]
+
+
+def test_the_words_before_the_questions_own_noun_are_candidates():
+    found = [c.text for c in noun_phrases("A dazzling green comet is visible.", analyse("Which color is the comet?"))]
+    assert "green" in found and "dazzling green" in found
