@@ -183,7 +183,11 @@ def analyse(text: str) -> Question:
     # 'A balloon, which officials said was built to spy, flew over which state?': a wh-word
     # after a comma opens a relative clause; the question is asked by another
     relative = {i for i, at in enumerate(starts) if text[:at].rstrip().endswith(",")}
-    wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative), None)
+    # '... thrilled this week when the trailer came out for which remake?': a wh-word right
+    # after a content word ('week when', 'passengers who') joins a clause to it; the question
+    # is asked by one that opens a sentence or follows a function word ('for which')
+    asking = [i for i, at in enumerate(starts) if lower[i] in QUESTION_WORDS and i not in relative and (i == 0 or lower[i - 1] in STOPWORDS or text[:at].rstrip().endswith((".", "?", "!", ":", ";")))]
+    wh = asking[0] if asking else next((i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative), None)
     if wh is None:
         wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
     if wh is None:
@@ -226,7 +230,12 @@ def analyse(text: str) -> Question:
         elif re.search(r"\$\s*_{2,}", text):
             qtype = AnswerType.NUMBER
     recency = Recency.ANY
-    joined = " ".join(lower)
+    # tense and "first"/"last" belong to the sentence that asks: in "She will not run
+    # again. What year was she first elected?" the question is about the past
+    asked_from = 0
+    if wh is not None:
+        asked_from = max((i + 1 for i in range(wh) if text[: starts[i + 1]].rstrip().endswith((".", "?", "!"))), default=0)
+    joined = " ".join(lower[asked_from:])
     if re.search(r"\b(last|latest|most recent(ly)?|recently|newest)\b", joined):
         recency = Recency.LATEST
     elif re.search(r"\b(first|earliest)\b", joined):

@@ -111,3 +111,15 @@ def test_which_month_or_year_names_the_precision_it_asks_for():
 
 def test_an_irregular_verb_ends_the_focus():
     assert analyse("Which country sent the balloon?").focus == ("country",)
+
+
+def test_a_wh_word_joined_to_a_content_word_does_not_ask():
+    q = analyse("Fans were thrilled this week when the trailer came out for which remake?")
+    assert q.type is AnswerType.ENTITY and q.focus == ("remak",)
+    assert analyse("Which airline will pay passengers who were stranded?").type is AnswerType.ENTITY
+
+
+def test_tense_and_first_or_last_come_from_the_sentence_that_asks():
+    q = analyse("She said she will not run again. What year was she first elected?")
+    assert q.tense is Tense.PAST and q.recency is Recency.EARLIEST
+    assert analyse("For the first time in years, a comet is visible. Which color is it?").recency is Recency.ANY
