@@ -8,7 +8,9 @@ Three index types, measured by ``python -m eval.bench search`` (see eval/README.
 - ``flat``: exact search, 1.5 KB a vector. The default below ``FLAT_MAX`` vectors,
   where a query still takes a few milliseconds.
 - ``ivf-sq8``: an inverted file of ``nlist`` clusters with 8-bit scalar quantisation,
-  about 0.4 KB a vector; a query scans ``nprobe`` clusters. The default from
+  about 0.4 KB a vector; a query finds its ``nprobe`` nearest clusters through a small
+  HNSW graph over the centroids (at 16,384 lists an exact scan of the centroids would
+  take as long as scanning the clusters) and scans them. The default from
   ``FLAT_MAX`` on. It is trained on the vectors present when it is built and re-trained
   (rebuilt from its own decoded vectors) when the index has grown enough that its
   clusters are ``RETRAIN_GROWTH`` times too few.
@@ -38,10 +40,12 @@ class IndexType(str, Enum):
 
 
 FLAT_MAX = 200_000  # exact search up to here (~10 ms a query on 2 cores)
-IVF_LIST_SIZE = 128  # vectors per cluster the IVF aims at: nlist ~ n / 128, a power of two
+IVF_LIST_SIZE = 64  # vectors per cluster the IVF aims at: nlist ~ n / 64, a power of two
 IVF_MIN_LISTS, IVF_MAX_LISTS = 64, 65536
-IVF_PROBE_SHARE = 256  # nprobe = nlist / 256, at least IVF_MIN_PROBE: recall@10 ~.97 from 40k to 1M
+IVF_PROBE_SHARE = 340  # nprobe = nlist / 340, at least IVF_MIN_PROBE: 48 of 16,384 lists at 1M (eval/README.md)
 IVF_MIN_PROBE = 32
+IVF_COARSE_M = 32  # the HNSW graph over the centroids
+IVF_COARSE_EF = 64  # its search breadth (at least nprobe)
 IVF_TRAIN_PER_LIST = 40  # k-means sample: FAISS wants at least 39 points a centroid
 RETRAIN_GROWTH = 4  # rebuild an IVF once nlist_for(n) reaches 4x its lists
 HNSW_M = 32
@@ -82,7 +86,8 @@ def index_type(index: faiss.Index) -> str:
     """A readable description: the type and, for an IVF, its lists and probes."""
     inner = _inner(index)
     if isinstance(inner, faiss.IndexIVF):
-        return f"ivf-sq8 (nlist {inner.nlist}, nprobe {inner.nprobe})"
+        coarse = ", hnsw coarse" if isinstance(faiss.downcast_index(inner.quantizer), faiss.IndexHNSW) else ""
+        return f"ivf-sq8 (nlist {inner.nlist}, nprobe {inner.nprobe}{coarse})"
     return kind_of(index).value
 
 
@@ -108,7 +113,7 @@ def build(kind: IndexType, vecs: np.ndarray, ids: np.ndarray, dimension: int, se
         index = new_index(dimension, kind if kind is not IndexType.IVF_SQ8 else IndexType.FLAT)
     else:
         nlist = nlist_for(len(vecs))
-        index = faiss.index_factory(dimension, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(dimension, f"IVF{nlist}_HNSW{IVF_COARSE_M},SQ8", faiss.METRIC_INNER_PRODUCT)
         index.cp.niter = 10
         index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
         index.cp.seed = seed
@@ -118,6 +123,7 @@ def build(kind: IndexType, vecs: np.ndarray, ids: np.ndarray, dimension: int, se
             sample = vecs[np.sort(rng.choice(len(vecs), nlist * IVF_TRAIN_PER_LIST, replace=False))]
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.nprobe = nprobe_for(nlist)
+        faiss.downcast_index(index.quantizer).hnsw.efSearch = max(IVF_COARSE_EF, index.nprobe)
         index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
     add(index, vecs, ids)
     return index

@@ -43,8 +43,8 @@ def test_auto_type_is_flat_when_small_and_ivf_when_large():
 
 
 def test_ivf_lists_grow_with_the_index_and_probes_follow():
-    assert vectors.nlist_for(1_000_000) == 8192 and vectors.nprobe_for(8192) == 32
-    assert vectors.nlist_for(10) == 1 and vectors.nlist_for(100_000) == 1024
+    assert vectors.nlist_for(1_000_000) == 16384 and vectors.nprobe_for(16384) == 48
+    assert vectors.nlist_for(10) == 1 and vectors.nlist_for(100_000) == 2048 and vectors.nprobe_for(2048) == 32
     assert vectors.nlist_for(250_000) < vectors.nlist_for(1_000_000)
 
 
@@ -94,7 +94,7 @@ def test_an_ivf_is_rebuilt_once_it_has_grown_past_its_clusters(data):
     x, ids, _ = data
     index = vectors.build(IndexType.IVF_SQ8, x, ids, DIM)
     assert not vectors.needs_rebuild(index, IndexType.IVF_SQ8, len(x) * 2)
-    assert vectors.needs_rebuild(index, IndexType.IVF_SQ8, vectors.IVF_LIST_SIZE * vectors.IVF_MIN_LISTS * vectors.RETRAIN_GROWTH)
+    assert vectors.needs_rebuild(index, IndexType.IVF_SQ8, vectors.IVF_LIST_SIZE * index.nlist * vectors.RETRAIN_GROWTH)
     assert vectors.needs_rebuild(index, IndexType.FLAT, len(x))
     flat = vectors.build(IndexType.AUTO, x, ids, DIM)
     assert vectors.needs_rebuild(flat, IndexType.AUTO, vectors.FLAT_MAX) and not vectors.needs_rebuild(flat, IndexType.AUTO, len(x))
@@ -105,3 +105,13 @@ def test_an_empty_filter_finds_nothing(data):
     index = vectors.build(IndexType.FLAT, x, ids, DIM)
     scores, found = vectors.search(index, q[:1], 5, np.zeros(ids.max() + 1, dtype=bool))
     assert found.size == 0 and scores.size == 0
+
+
+def test_an_ivf_finds_its_clusters_through_a_graph_and_keeps_it_on_disk(data, tmp_path):
+    x, ids, q = data
+    index = vectors.build(IndexType.IVF_SQ8, x, ids, DIM)
+    assert "hnsw coarse" in vectors.index_type(index)
+    vectors.write_index(index, tmp_path / "ivf.faiss")
+    again = vectors.read_index(tmp_path / "ivf.faiss", mmap=True)
+    assert vectors.index_type(again) == vectors.index_type(index)
+    assert np.array_equal(vectors.search(again, q, 10)[1], vectors.search(index, q, 10)[1])
