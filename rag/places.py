@@ -10,6 +10,7 @@ the 50 states with the District of Columbia. A name on both lists ("Georgia") is
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import Enum
 
 
@@ -64,7 +65,8 @@ class PlaceKind(str, Enum):
 
 
 def normal(name: str) -> str:
-    """'the U.S.' -> 'us', 'Côte d’Ivoire' stays apart from 'cote d'ivoire' (accents kept)."""
+    """'the U.S.' -> 'us', 'Côte d’Ivoire' -> "cote d'ivoire", 'Türkiye' -> 'turkiye'."""
+    name = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
     name = re.sub(r"^the\s+", "", name.strip().lower()).replace("’", "'").replace(".", "")
     return " ".join(name.split())
 

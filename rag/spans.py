@@ -277,10 +277,10 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
             head -= 1
         ends = [len(run)] + ([head] if head < len(run) else [])
         for end in ends:
-            _close(run[:end])
+            emit(run[:end])
         run.clear()
 
-    def _close(run: list[tuple[int, int, str]]) -> None:
+    def emit(run: list[tuple[int, int, str]]) -> None:
         for n in range(1, min(longest, len(run)) + 1):
             part = run[-n:]
             stems = [stem(w) for _, _, w in part]

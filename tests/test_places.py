@@ -8,6 +8,10 @@ def test_short_forms_with_dots_and_the_are_countries():
     assert kinds("the U.S.") == {PlaceKind.COUNTRY} and kinds("U.K.") == {PlaceKind.COUNTRY}
 
 
+def test_accents_and_curly_apostrophes_do_not_matter():
+    assert kinds("Côte d’Ivoire") == {PlaceKind.COUNTRY} and kinds("Türkiye") == {PlaceKind.COUNTRY}
+
+
 def test_a_name_on_both_lists_is_either():
     assert kinds("Georgia") == {PlaceKind.COUNTRY, PlaceKind.US_STATE}
 
