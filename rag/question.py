@@ -182,11 +182,12 @@ def analyse(text: str) -> Question:
     starts = word_starts(text)
     # 'A balloon, which officials said was built to spy, flew over which state?': a wh-word
     # after a comma opens a relative clause; the question is asked by another
-    relative = {i for i, at in enumerate(starts) if text[:at].rstrip().endswith(",")}
+    mark = [text[:at].rstrip()[-1:] for at in starts]  # the last character before each word, spaces skipped
+    relative = {i for i, m in enumerate(mark) if m == ","}
     # '... thrilled this week when the trailer came out for which remake?': a wh-word right
     # after a content word ('week when', 'passengers who') joins a clause to it; the question
     # is asked by one that opens a sentence or follows a function word ('for which')
-    asking = [i for i, at in enumerate(starts) if lower[i] in QUESTION_WORDS and i not in relative and (i == 0 or lower[i - 1] in STOPWORDS or text[:at].rstrip().endswith((".", "?", "!", ":", ";")))]
+    asking = [i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative and (i == 0 or lower[i - 1] in STOPWORDS or mark[i] in (".", "?", "!", ":", ";"))]
     wh = asking[0] if asking else next((i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative), None)
     if wh is None:
         wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
@@ -234,7 +235,7 @@ def analyse(text: str) -> Question:
     # again. What year was she first elected?" the question is about the past
     asked_from = 0
     if wh is not None:
-        asked_from = max((i + 1 for i in range(wh) if text[: starts[i + 1]].rstrip().endswith((".", "?", "!"))), default=0)
+        asked_from = max((i for i in range(1, wh + 1) if mark[i] in (".", "?", "!")), default=0)
     joined = " ".join(lower[asked_from:])
     if re.search(r"\b(last|latest|most recent(ly)?|recently|newest)\b", joined):
         recency = Recency.LATEST
