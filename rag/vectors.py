@@ -10,7 +10,9 @@ Three index types, measured by ``python -m eval.bench search`` (see eval/README.
 - ``ivf-sq8``: an inverted file of ``nlist`` clusters with 8-bit scalar quantisation,
   about 0.4 KB a vector; a query finds its ``nprobe`` nearest clusters through a small
   HNSW graph over the centroids (at 16,384 lists an exact scan of the centroids takes
-  longer than scanning the clusters: ~1 ms against ~0.3) and scans them. The default from
+  longer than scanning the clusters: ~1 ms against ~0.3) and scans them. The graph keeps
+  its centroids in 8 bits too: a quarter of the memory to walk, so the walk (a third of
+  a query at 1M) is ~30% faster than over float centroids, at the same recall. The default from
   ``FLAT_MAX`` on. It is trained on the vectors present when it is built and re-trained
   (rebuilt from its own decoded vectors) when the index has grown enough that its
   clusters are ``RETRAIN_GROWTH`` times too few.
@@ -44,12 +46,15 @@ IVF_LIST_SIZE = 64  # vectors per cluster the IVF aims at: nlist ~ n / 64, a pow
 IVF_MIN_LISTS, IVF_MAX_LISTS = 64, 65536
 IVF_PROBE_SHARE = 340  # nprobe = nlist / 340, at least IVF_MIN_PROBE: 48 of 16,384 lists at 1M (eval/README.md)
 IVF_MIN_PROBE = 32
-IVF_COARSE_M = 32  # the HNSW graph over the centroids
+IVF_COARSE_M = 32  # the HNSW graph over the (8-bit) centroids
 IVF_COARSE_EF = 64  # its search breadth (at least nprobe)
 IVF_TRAIN_PER_LIST = 40  # k-means sample: FAISS wants at least 39 points a centroid
 RETRAIN_GROWTH = 4  # rebuild an IVF once nlist_for(n) reaches 4x its lists
 HNSW_M = 32
 HNSW_EF_SEARCH = 64
+# A 10% filter at 1M probes 2.5x the lists (121 of 16,384): recall@10 .984 of the allowed
+# vectors at 0.44 ms, against .9845 at 0.52 ms for sqrt's 3.2x (152) and .971 unfiltered.
+FILTER_WIDEN_POWER = 0.4
 SCAN_MAX = 1024  # a filter keeping at most this many vectors is searched exactly over them (decoding
 # an IVF-SQ8 vector by id costs ~1.5 µs: beyond this a wider IVF probe is as exact and faster)
 
@@ -113,7 +118,7 @@ def build(kind: IndexType, vecs: np.ndarray, ids: np.ndarray, dimension: int, se
         index = new_index(dimension, kind if kind is not IndexType.IVF_SQ8 else IndexType.FLAT)
     else:
         nlist = nlist_for(len(vecs))
-        index = faiss.index_factory(dimension, f"IVF{nlist}_HNSW{IVF_COARSE_M},SQ8", faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(dimension, f"IVF{nlist}(HNSW{IVF_COARSE_M}_SQ8),SQ8", faiss.METRIC_INNER_PRODUCT)
         index.cp.niter = 10
         index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
         index.cp.seed = seed
@@ -194,10 +199,10 @@ def reconstruct(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
 
 def _params(index: faiss.Index, selector: faiss.IDSelector, share: float) -> faiss.SearchParameters:
     """Search parameters for a filter keeping ``share`` of the vectors: an approximate
-    index looks 1/sqrt(share) times wider, so that its probed clusters (or the graph's
-    candidate list) still hold enough allowed vectors for a full top k."""
+    index looks share ** -FILTER_WIDEN_POWER times wider, so that its probed clusters (or
+    the graph's candidate list) still hold enough allowed vectors for a full top k."""
     inner = _inner(index)
-    widen = 1 / math.sqrt(max(share, 1e-6))
+    widen = max(share, 1e-6) ** -FILTER_WIDEN_POWER
     if isinstance(inner, faiss.IndexIVF):
         return faiss.SearchParametersIVF(sel=selector, nprobe=min(inner.nlist, math.ceil(inner.nprobe * widen)))
     if isinstance(inner, faiss.IndexHNSW):
