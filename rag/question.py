@@ -18,7 +18,7 @@ PLACE_NOUNS = frozenset(
 PERSON_NOUNS = frozenset(
     "person man woman leader president minister official player actor actress singer author king queen "
     "prince princess pope ceo founder chief governor senator judge candidate coach star rapper musician "
-    "athlete politician lawmaker director executive spokesperson billionaire".split()
+    "athlete politician lawmaker director executive spokesperson billionaire republican democrat".split()
 )
 ORG_NOUNS = frozenset(
     "company firm airline carrier chain retailer brand bank team club network broadcaster channel newspaper "

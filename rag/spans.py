@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .dates import DateMention, Granularity, find_dates
-from .places import PlaceKind, kinds
+from .places import PlaceKind, in_region, kinds, region_of
 from .question import PLACE_NOUNS, TIME_UNITS, Question
 from .text import IRREGULAR_VERBS, STOPWORDS, stem
 from .types import AnswerType, Entity
@@ -222,6 +222,7 @@ _PLACE_FOCUS = {stem("country"): PlaceKind.COUNTRY, stem("nation"): PlaceKind.CO
 PLACE_FIT = 1.3  # "which country": a country
 PLACE_OTHER = 0.1  # ... a US state (and "which state": a country)
 PLACE_UNKNOWN = 0.7  # ... a name on neither list: a region, a city, a newspaper
+PLACE_ELSEWHERE = 0.3  # "which South Asian country": a country of another region
 
 
 def _place_factor(text: str, q: Question) -> float:
@@ -229,6 +230,10 @@ def _place_factor(text: str, q: Question) -> float:
     if wanted is None:
         return 1.0
     found = kinds(text)
+    if wanted in found and wanted is PlaceKind.COUNTRY:
+        region = region_of(q.focus_text)
+        if region is not None and not in_region(text, region):
+            return PLACE_ELSEWHERE
     return PLACE_FIT if wanted in found else PLACE_OTHER if found else PLACE_UNKNOWN
 
 

@@ -123,3 +123,8 @@ def test_tense_and_first_or_last_come_from_the_sentence_that_asks():
     q = analyse("She said she will not run again. What year was she first elected?")
     assert q.tense is Tense.PAST and q.recency is Recency.EARLIEST
     assert analyse("For the first time in years, a comet is visible. Which color is it?").recency is Recency.ANY
+
+
+def test_a_party_member_is_a_person():
+    q = analyse("Which Republican suffered a string of defeats?")
+    assert q.type is AnswerType.PERSON and "PERSON" in q.labels

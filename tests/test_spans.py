@@ -131,6 +131,11 @@ def test_which_country_prefers_a_country_to_a_us_state():
     assert found["Texas"] > 5 * found["Mexico"]
 
 
+def test_which_south_asian_country_prefers_one_of_that_region():
+    found = {c.text: c.prior for c in candidates("Flights from China to Nepal resumed.", MONDAY, analyse("Which South Asian country resumed flights?"))}
+    assert found["Nepal"] > 3 * found["China"]
+
+
 def test_a_date_coarser_than_the_question_asks_for_is_unlikely():
     found = {c.text: c.prior for c in candidates("The rule of 1944 ends on May 11.", MONDAY, analyse("In which month does the rule end?"))}
     assert found["May 11"] > 3 * found["1944"]
