@@ -159,9 +159,18 @@ _DESCRIPTIVE = frozenset(
 )
 
 
+# lower-case words ending in "est" that are no superlative ("the rainforest canopy")
+_EST_NOUNS = frozenset(
+    "forest rainforest interest protest request contest conquest harvest arrest inquest digest manifest "
+    "unrest tempest bequest midwest northwest southwest".split()
+)
+
+
 def _describes(word: str) -> bool:
     low = word.lower()
-    return low in _DESCRIPTIVE or (low.endswith("est") and len(low) > 5 and word[:1].islower())
+    if low in _DESCRIPTIVE:
+        return True
+    return low.endswith("est") and len(low) > 5 and word[:1].islower() and low not in _EST_NOUNS
 
 
 def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> list[Candidate]:

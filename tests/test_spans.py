@@ -105,6 +105,11 @@ def test_a_modifier_that_only_ranks_the_category_is_no_answer():
     assert "largest movie theater chain" not in texts("AMC, the largest movie theater chain, will charge more.", "Which movie theater chain will charge more?")
 
 
+def test_a_noun_ending_in_est_is_no_superlative():
+    assert "forest fire" in texts("A forest fire burned for weeks.", "Which fire burned for weeks?")
+    assert "hottest fire" not in texts("The hottest fire burned for weeks.", "Which fire burned for weeks?")
+
+
 def test_names_may_start_lower_case_or_end_in_a_plus():
     assert [t for _, _, t in proper_phrases("He sold an iPhone on eBay and watched Apple TV+.")] == ["iPhone", "eBay", "Apple TV+"]
 
