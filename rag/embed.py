@@ -103,8 +103,9 @@ class Embedder:
         key = (quantized, threads)
         if key not in self._onnx:
             found = onnx_backend.find(self.name)
-            if found is None:
-                if not export_if_missing:
+            # queries take an older export as it is; an ingest brings it up to date once
+            if found is None or (export_if_missing and found.version < onnx_backend.EXPORT_VERSION):
+                if found is None and not export_if_missing:
                     return None
                 try:
                     found = onnx_backend.export(self.name, self.model)

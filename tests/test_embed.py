@@ -48,6 +48,27 @@ def test_auto_uses_an_export_only_once_it_exists(tmp_path, monkeypatch, torch_ve
     assert Embedder()._query_model() is not None
 
 
+def test_an_older_export_serves_queries_until_an_ingest_renews_it(tmp_path, monkeypatch, torch_vectors):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    Embedder(backend=Backend.ONNX).encode(TEXTS[:1])
+    manifest = onnx_backend.find(Embedder().name).folder / onnx_backend.MANIFEST
+    manifest.write_text(manifest.read_text().replace(f'"version": {onnx_backend.EXPORT_VERSION}', '"version": 1'))
+    assert Embedder()._query_model().export.version == 1
+    assert np.allclose(Embedder().encode_queries(TEXTS[:1]), torch_vectors[:1], atol=1e-4)
+    Embedder().encode(TEXTS[:1])
+    assert onnx_backend.find(Embedder().name).version == onnx_backend.EXPORT_VERSION
+
+
+def test_the_export_fuses_attention_and_keeps_the_vectors(tmp_path, monkeypatch, torch_vectors):
+    import onnx
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    onnx_model = Embedder(backend=Backend.ONNX)
+    assert np.allclose(onnx_model.encode(TEXTS), torch_vectors, atol=1e-4)
+    graph = onnx.load(str(onnx_backend.find(onnx_model.name).graph(False)), load_external_data=False).graph
+    assert {"Attention", "SkipLayerNormalization"} <= {node.op_type for node in graph.node}
+
+
 def test_a_half_written_export_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
     folder = onnx_backend.export_folder(Embedder().name)
@@ -98,3 +119,15 @@ def test_a_lone_caller_spreads_ranking_runs_over_the_cores_with_the_same_vectors
     assert len(threads) == min(2, os.cpu_count() or 1)
     threads.clear()
     assert np.allclose(server.encode_for_ranking(TEXTS), spread, atol=1e-6) and len(threads) == 1
+
+
+def test_only_the_int8_model_on_every_core_spins_between_runs():
+    Embedder(backend=Backend.ONNX).encode(TEXTS[:1])  # the export, if this run has none yet
+    exp = onnx_backend.find(Embedder().name)
+
+    def spins(model: onnx_backend.OnnxModel) -> bool:
+        return model.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "1"
+
+    assert spins(onnx_backend.OnnxModel(exp, quantized=True)) == ((os.cpu_count() or 1) > 1)
+    assert not spins(onnx_backend.OnnxModel(exp, quantized=True, threads=1))
+    assert not spins(onnx_backend.OnnxModel(exp, quantized=False))
