@@ -140,11 +140,12 @@ def _fuse(plain: Path, out: Path, st: SentenceTransformer, feed: dict[str, np.nd
     """Write to ``out`` the graph with ONNX Runtime's transformer fusions, if they apply
     and keep the vectors; else the plain graph. Returns whether it fused."""
     import onnxruntime as ort
-    from onnxruntime.transformers.optimizer import optimize_model
 
     config = getattr(getattr(st[0], "auto_model", None), "config", None)
     heads, hidden = getattr(config, "num_attention_heads", 0), getattr(config, "hidden_size", 0)
     try:
+        from onnxruntime.transformers.optimizer import optimize_model  # absent from some builds
+
         fused = optimize_model(str(plain), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
         fused.save_model_to_file(str(out))
 

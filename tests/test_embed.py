@@ -131,3 +131,18 @@ def test_only_the_int8_model_on_every_core_spins_between_runs():
     assert spins(onnx_backend.OnnxModel(exp, quantized=True)) == ((os.cpu_count() or 1) > 1)
     assert not spins(onnx_backend.OnnxModel(exp, quantized=True, threads=1))
     assert not spins(onnx_backend.OnnxModel(exp, quantized=False))
+
+
+def test_an_export_the_optimizer_cannot_fuse_keeps_the_plain_graph(tmp_path, monkeypatch, torch_vectors):
+    import onnx
+    from onnxruntime.transformers import optimizer
+
+    def unknown(*args, **kwargs):
+        raise RuntimeError("no fusion pattern for this model")
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(optimizer, "optimize_model", unknown)
+    plain = Embedder(backend=Backend.ONNX)
+    assert np.allclose(plain.encode(TEXTS), torch_vectors, atol=1e-4)
+    graph = onnx.load(str(onnx_backend.find(plain.name).graph(False)), load_external_data=False).graph
+    assert "Attention" not in {node.op_type for node in graph.node}
