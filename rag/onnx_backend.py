@@ -12,8 +12,9 @@ so it is used only when asked for (``--backend onnx-int8``); queries use fp32.
 The export traces the model's plain ("eager") attention, whose pattern ONNX Runtime's
 transformer optimizer recognises, and fuses each layer's attention, GELU and layer
 norms into single operators before quantising: on RealTimeQA chunks int8 embeds 1.5x
-as fast as without the fusions and fp32 1.2x (eval/README.md). A fused graph is kept only if it gives the
-unfused graph's vectors; a model the optimizer does not know keeps the plain graph.
+as fast as without the fusions and fp32 1.2x (eval/README.md). A fused graph is kept
+only if it gives the unfused graph's vectors; a model the optimizer does not know keeps
+the plain graph.
 """
 
 from __future__ import annotations
@@ -136,9 +137,9 @@ def _eager_attention(st: SentenceTransformer) -> Iterator[None]:
 FUSED_TOLERANCE = 1e-4  # largest difference from the plain graph's vectors a fused graph may make
 
 
-def _fuse(plain: Path, out: Path, st: SentenceTransformer, feed: dict[str, np.ndarray]) -> bool:
+def _fuse(plain: Path, out: Path, st: SentenceTransformer, feed: dict[str, np.ndarray]) -> None:
     """Write to ``out`` the graph with ONNX Runtime's transformer fusions, if they apply
-    and keep the vectors; else the plain graph. Returns whether it fused."""
+    and keep the vectors on ``feed``; else move the plain graph there."""
     import onnxruntime as ort
 
     config = getattr(getattr(st[0], "auto_model", None), "config", None)
@@ -155,11 +156,10 @@ def _fuse(plain: Path, out: Path, st: SentenceTransformer, feed: dict[str, np.nd
 
         if float(np.abs(run(out) - run(plain)).max()) <= FUSED_TOLERANCE:
             plain.unlink()
-            return True
+            return
     except Exception:  # the optimizer's own failures on a model it does not know
         pass
     os.replace(plain, out)
-    return False
 
 
 def _export(model_name: str, st: SentenceTransformer, torch) -> Export:
