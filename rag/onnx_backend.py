@@ -118,11 +118,16 @@ def _quietly() -> Iterator[None]:
         root.handlers[:], root.level = handlers, level
 
 
+def _config(st: SentenceTransformer) -> object | None:
+    """The transformers config of the model's first module, if it has one."""
+    return getattr(getattr(st[0], "auto_model", None), "config", None)
+
+
 @contextlib.contextmanager
 def _eager_attention(st: SentenceTransformer) -> Iterator[None]:
     """Trace a transformers model with its plain attention, not the fused SDPA call:
     the optimizer recognises the plain pattern (the maths are the same)."""
-    config = getattr(getattr(st[0], "auto_model", None), "config", None)
+    config = _config(st)
     before = getattr(config, "_attn_implementation", None)
     if before is None:
         yield
@@ -142,7 +147,7 @@ def _fuse(plain: Path, out: Path, st: SentenceTransformer, feed: dict[str, np.nd
     and keep the vectors on ``feed``; else move the plain graph there."""
     import onnxruntime as ort
 
-    config = getattr(getattr(st[0], "auto_model", None), "config", None)
+    config = _config(st)
     heads, hidden = getattr(config, "num_attention_heads", 0), getattr(config, "hidden_size", 0)
     try:
         from onnxruntime.transformers.optimizer import optimize_model  # absent from some builds
