@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import Enum
+from functools import lru_cache
 
 
 def _names(text: str) -> frozenset[str]:
@@ -155,9 +156,11 @@ def kinds(name: str) -> frozenset[PlaceKind]:
     return frozenset(k for k, names in ((PlaceKind.COUNTRY, COUNTRIES), (PlaceKind.US_STATE, US_STATES)) if n in names)
 
 
+@lru_cache(maxsize=256)
 def region_of(phrase: str) -> frozenset[str] | None:
     """The countries of the part of the world a phrase names ("South-East Asian country"
-    -> Brunei ... Vietnam), the most specific one when several fit; None if it names none."""
+    -> Brunei ... Vietnam), the most specific one when several fit; None if it names none.
+    Cached: an answer asks it of the same question focus for every country it weighs."""
     text = " " + normal(phrase.replace("-", " ")).replace("south east", "southeast") + " "
     found = [key for key in REGIONS if f" {key} " in text]
     return REGIONS[max(found, key=len)] if found else None
