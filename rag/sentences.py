@@ -21,16 +21,23 @@ _OPENERS = frozenset(
     in on at after before when while if as there here what who why how some many most""".split()
 )
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n[ \t]*\n")
-_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
 _NEXT_WORD = re.compile(r"\s+[\"'“‘(\[]?([\w'’-]+)")
+
+
+def _word_before(text: str, end: int) -> str:
+    """The run of word characters, dots, apostrophes and hyphens ending at ``end``: a scan
+    back from the period, where an end-anchored regex search would rescan the text from 0."""
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.'’-"):
+        start -= 1
+    return text[start:end]
 
 
 def _is_false_boundary(text: str, dot: int, after: int) -> bool:
     """Whether the period at ``dot`` ends an abbreviation, initial or acronym, not a sentence."""
-    m = _WORD_BEFORE.search(text, 0, dot)
-    if not m:
+    word = _word_before(text, dot)
+    if not word:
         return False
-    word = m.group(1)
     lower = word.lower().rstrip(".")
     nxt = _NEXT_WORD.match(text, after)
     next_word = nxt.group(1).lower() if nxt else ""

@@ -1,7 +1,9 @@
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.sentences import split, split_spans
+from rag.sentences import _word_before, split, split_spans
 
 
 def test_splits_on_sentence_ends():
@@ -48,3 +50,16 @@ def test_spans_are_ordered_trimmed_and_cover_every_visible_character(text):
         covered.update(range(start, end))
         last_end = end
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+_REFERENCE_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
+
+
+# No newline in the alphabet: the regex's "$" also matched before a newline ending the
+# searched text, which a period straight after a line break never needs.
+@given(st.text(alphabet=st.sampled_from(list("ab.'’-_ é1\t,")), max_size=40), st.data())
+def test_word_before_a_period_matches_the_end_anchored_regex_it_replaced(text, data):
+    end = data.draw(st.integers(0, len(text)))
+    m = _REFERENCE_WORD_BEFORE.search(text, 0, end)
+    assert _word_before(text, end) == (m.group(1) if m else "")
+
