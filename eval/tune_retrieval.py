@@ -5,7 +5,9 @@
 Rows are split into halves A and B by a hash of their id. For each mode and blend
 weight, and for each recency strength, prints hit@1/5/10 on A, on B and on all rows
 (a top-k passage contains a gold answer; each row's ``question_date`` is its "as of").
-The defaults in rag/retrieve.py were chosen on half A.
+The defaults in rag/retrieve.py were chosen on half A. The passages scored are the
+ranked chunks, before ``rag search`` widens them into windows (rag/windows.py): what the
+settings rank.
 """
 
 from __future__ import annotations

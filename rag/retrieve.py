@@ -19,6 +19,7 @@ import numpy as np
 from .errors import InputError
 from .text import words
 from .types import Passage
+from .windows import WINDOW_WORDS, windows
 
 
 class Mode(str, Enum):
@@ -109,12 +110,15 @@ def retrieve(
     mode: Mode = DEFAULT_MODE,
     as_of: dt.date | None = None,
     alpha: float = HYBRID_ALPHA,
+    window_words: int = 0,
 ) -> list[Passage]:
     """The ``k`` best passages of ``index`` (a :class:`rag.index.Index`) for a query, as of a day.
 
     Articles published after ``as_of`` (default: today) are left out, and recent ones
     are preferred (:func:`recency_boost`). A date range or an explicit ``as_of`` keeps
-    only dated articles; with neither, undated articles stay in.
+    only dated articles; with neither, undated articles stay in. With ``window_words``
+    each passage is its chunk widened to that many words of whole sentences
+    (:func:`windowed`); without, the chunks themselves, as answers and summaries read them.
     """
     if index.is_empty:
         return []
@@ -151,12 +155,43 @@ def retrieve(
         return []
     final = np.array([p.score for p in passages]) + recency_boost(passages, query, as_of)
     order = np.argsort(-final, kind="stable")
-    return index.with_entities(collapse_duplicates([replace(passages[i], score=float(final[i])) for i in order], k))
+    ranked = [replace(passages[i], score=float(final[i])) for i in order]
+    if window_words > 0:
+        return windowed(index, ranked, k, window_words)
+    return index.with_entities(collapse_duplicates(ranked, k))
+
+
+WINDOW_CANDIDATES = 3  # distinct chunks taken per window wanted: a window holds about two
+
+
+def windowed(index, ranked: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
+    """The first ``k`` windows (:mod:`rag.windows`) of ``ranked`` chunks, copies collapsed,
+    with their entities. More chunks are read only when the first ``WINDOW_CANDIDATES * k``
+    lie inside fewer than ``k`` windows."""
+    if not ranked:
+        return []
+    take = WINDOW_CANDIDATES * k
+    while True:
+        distinct = collapse_duplicates(ranked, take)
+        found = windows(distinct, index.store.texts(list({p.doc_id for p in distinct})), k, words)
+        if len(found) == k or len(distinct) < take or take >= len(ranked):
+            return index.with_entities(found)
+        take = len(ranked)
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
     tokens = [w.lower() for w in words(text)]
     return {tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))}
+
+
+def _alike(a: set, b: set, threshold: float) -> bool:
+    """Whether the Jaccard similarity of ``a`` and ``b`` reaches ``threshold``; sets whose
+    sizes alone rule it out are not intersected."""
+    small, large = sorted((len(a), len(b)))
+    if small < threshold * large:
+        return False
+    common = len(a & b)
+    return common >= threshold * (len(a) + len(b) - common)
 
 
 def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLICATE_JACCARD) -> list[Passage]:
@@ -172,7 +207,7 @@ def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLIC
         twin = verbatim.get(p.text)
         if twin is None:
             sh = shingles(p.text)
-            twin = next((i for i, other in enumerate(kept_shingles) if len(sh & other) / len(sh | other) >= threshold), None)
+            twin = next((i for i, other in enumerate(kept_shingles) if _alike(sh, other, threshold)), None)
         if twin is not None:
             verbatim.setdefault(p.text, twin)
             if p.doc_id != kept[twin].doc_id and p.doc_id not in kept[twin].also_in:
@@ -187,8 +222,9 @@ def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLIC
 
 
 def search(index, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
-    """The ``k`` passages of ``index`` that best match ``query``, best first."""
+    """The ``k`` passages of ``index`` that best match ``query``, best first: each a
+    window of whole sentences around a chunk that matched (:mod:`rag.windows`)."""
     query = check_query(query)
     check_k(k)
     check_range(since, until)
-    return retrieve(index, query, index.embedder.encode_queries([query])[0], k, since, until, mode, as_of)
+    return retrieve(index, query, index.embedder.encode_queries([query])[0], k, since, until, mode, as_of, window_words=WINDOW_WORDS)

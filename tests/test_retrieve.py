@@ -8,8 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag import Index
-from rag.retrieve import Mode, blend, collapse_duplicates, recency_boost, top_rows
-from rag.types import Passage
+from rag.retrieve import Mode, blend, collapse_duplicates, recency_boost, retrieve, top_rows
+from rag.sentences import split_spans
+from rag.types import Document, Passage
+from rag.windows import WINDOW_WORDS
 
 
 def test_top_rows_and_blend():
@@ -148,3 +150,29 @@ def test_a_date_range_asked_again_after_a_write_sees_the_write(sample_index, mod
         assert "keeper" not in {p.doc_id for p in before} and after[0].doc_id == "keeper"
         index.remove(["keeper"])
         assert "keeper" not in {p.doc_id for p in index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))}
+
+
+
+TOWNS = ["Arlen", "Brisk", "Corvale", "Dunmere", "Eskby", "Farrow", "Gildon", "Harth", "Istow", "Jorvik"]
+LONG_ARTICLE = " ".join(
+    f"The council of {town} voted on its {item} budget on day {n}. Residents of {town} said the vote on the {item} was close."
+    for n, (town, item) in enumerate((t, i) for t in TOWNS for i in ("library", "harbour", "school", "tram"))
+)
+
+
+def test_search_shows_each_chunk_in_a_window_of_whole_sentences(tmp_path):
+    with Index.open(tmp_path / "index", create=True) as idx:
+        idx.add_documents([Document("long", LONG_ARTICLE, dt.date(2024, 1, 2), "long.txt")])
+        query = "Gildon harbour budget vote"
+        chunks = retrieve(idx, query, idx.embedder.encode_queries([query])[0], 5)
+        hits = idx.search(query, k=5)
+    assert len(chunks) > len(hits) > 1  # overlapping chunks fold into fewer, wider windows
+    assert hits[0].chunk_id == chunks[0].chunk_id
+    assert hits[0].start < chunks[0].start and chunks[0].end < hits[0].end
+    sentence_edges = {a for a, _ in split_spans(LONG_ARTICLE)} | {b for _, b in split_spans(LONG_ARTICLE)}
+    for h in hits:
+        assert h.text == LONG_ARTICLE[h.start : h.end]
+        assert h.start in sentence_edges and h.end in sentence_edges
+        assert len(h.text.split()) <= WINDOW_WORDS
+    placed = sorted((h.start, h.end) for h in hits)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(placed, placed[1:]))

@@ -1,0 +1,95 @@
+"""Passages -> windows: each retrieved chunk shown with the whole sentences around it.
+
+Chunks are sized for the embedding model (at most 160 word-pieces, about 110 words), so
+that each vector says one thing. The passage a reader is shown, and the answer
+extractor reads, is wider: the chunk and the sentences before and after it, taken
+alternately, up to ``WINDOW_WORDS`` words (the 200-word windows of common frameworks).
+The name a question asks for is often one sentence away from the words it matches
+("... blocked McCarthy" / "the California representative").
+
+Windows of one article never overlap: a chunk whose middle is already shown in a
+better-ranked window of its article adds nothing, and a new window grows only into
+text not yet shown. Overlapping chunks (they share ``overlap_tokens``) would otherwise
+show the same sentences twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from .sentences import split_spans
+from .types import Passage
+
+WINDOW_WORDS = 200
+_SLICE_CHARS = 1500  # text split either side of a chunk: a window adds at most ~100 words (~650 characters) a side
+
+
+def _sentences_near(text: str, a: int, b: int, whole_start: bool, whole_end: bool) -> list[tuple[int, int, int]]:
+    """``(start, end, words)`` of the sentences of ``text[a:b]``.
+
+    Only a slice is split, not the whole article (some are 60,000 characters). A slice
+    cut at an arbitrary place may cut its first or last sentence: those are dropped
+    unless the slice starts (``whole_start``) or ends (``whole_end``) at a boundary.
+    """
+    spans = [(s + a, e + a) for s, e in split_spans(text[a:b])]
+    if not whole_start and spans:
+        spans = spans[1:]
+    if not whole_end and spans:
+        spans = spans[:-1]
+    return [(s, e, len(text[s:e].split())) for s, e in spans]
+
+
+def sentence_window(text: str, start: int, end: int, words: int, lo: int = 0, hi: int | None = None) -> tuple[int, int]:
+    """The span of ``text`` made of ``[start, end)`` and the whole sentences around it,
+    taken alternately before and after, up to ``words`` words, within ``[lo, hi)``
+    (sentence boundaries: the edges of other windows, or the text's ends)."""
+    hi = len(text) if hi is None else hi
+    start, end = max(start, lo), min(end, hi)
+    if end <= start:
+        return start, end
+    a, b = max(lo, start - _SLICE_CHARS), min(hi, end + _SLICE_CHARS)
+    before = [s for s in _sentences_near(text, a, start, a == lo, True) if s[1] <= start]
+    after = [s for s in _sentences_near(text, end, b, True, b == hi) if s[0] >= end]
+    total = len(text[start:end].split())
+    grew = True
+    while grew:
+        grew = False
+        if before and total + before[-1][2] <= words:
+            start, total = before[-1][0], total + before[-1][2]
+            before.pop()
+            grew = True
+        if after and total + after[0][2] <= words:
+            end, total = after[0][1], total + after[0][2]
+            after.pop(0)
+            grew = True
+    return start, end
+
+
+def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
+    """The first ``k`` windows of ``ranked`` passages (best first), ``texts`` holding
+    their articles' texts. A passage whose article text is missing is kept as it is."""
+    kept: list[Passage] = []
+    for p in ranked:
+        text = texts.get(p.doc_id)
+        if text is None or text[p.start : p.end] != p.text:
+            place = None
+        else:
+            mid = (p.start + p.end) // 2
+            shown = [(w.start, w.end, i) for i, w in enumerate(kept) if w.doc_id == p.doc_id]
+            inside = next((i for s, e, i in shown if s <= mid < e), None)
+            if inside is not None:
+                if p.also_in:
+                    w = kept[inside]
+                    kept[inside] = replace(w, also_in=w.also_in + tuple(d for d in p.also_in if d not in w.also_in and d != w.doc_id))
+                continue
+            lo = max((e for s, e, _ in shown if e <= mid), default=0)
+            hi = min((s for s, e, _ in shown if s > mid), default=len(text))
+            place = sentence_window(text, p.start, p.end, words, lo, hi)
+        if len(kept) == k:
+            break
+        if place is not None and place != (p.start, p.end):
+            s, e = place
+            p = replace(p, text=text[s:e], start=s, end=e, entities=())  # the caller looks them up anew
+        kept.append(p)
+    return kept
