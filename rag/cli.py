@@ -26,6 +26,8 @@ from .retrieve import DEFAULT_MODE, Mode
 from .types import Passage
 from .vectors import IndexType
 
+EXCERPT_CHARS = 400  # of each passage printed to a terminal; --json gives it whole
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles.")
 
 IndexOpt = Annotated[Path, typer.Option("--index", "-i", help="Index directory.")]
@@ -61,7 +63,17 @@ def _print_passages(passages: list[Passage]) -> None:
     for n, p in enumerate(passages, 1):
         date = p.date.isoformat() if p.date else "undated"
         typer.echo(f"{n:>2}. [{p.score:.3f}] {p.doc_id} ({date}) {p.source}")
-        typer.echo(textwrap.indent(textwrap.fill(p.text if len(p.text) < 400 else p.text[:400] + "…", 88), "    "))
+        typer.echo(textwrap.indent(textwrap.fill(_excerpt(p), 88), "    "))
+
+
+def _excerpt(p: Passage, size: int = EXCERPT_CHARS) -> str:
+    """At most ``size`` characters of a passage, from the start of the text that matched
+    (a window's first sentences are only its context), with "…" where it is cut."""
+    if len(p.text) <= size:
+        return p.text
+    start = min(max(0, p.match_span[0] - p.start), len(p.text) - size)
+    cut = p.text[start : start + size]
+    return ("…" if start > 0 else "") + cut + ("…" if start + size < len(p.text) else "")
 
 
 @app.command()

@@ -137,6 +137,8 @@ class PassageOut(BaseModel):
     also_in: list[str]
     start: int
     end: int
+    match_start: int
+    match_end: int
 
 
 class AskOut(BaseModel):

@@ -60,6 +60,12 @@ class Passage:
     similarity: float = 0.0  # cosine similarity with the query, whatever the mode
     also_in: tuple[str, ...] = ()  # articles that carry the same text (wire copy), collapsed into this one
     entities: tuple[Entity, ...] = ()  # named entities in ``text`` (offsets into it), tagged at ingest
+    matched: tuple[int, int] | None = None  # article offsets of the chunk that matched, when ``text`` is a window around it
+
+    @property
+    def match_span(self) -> tuple[int, int]:
+        """Article offsets of the text that matched the query: the chunk inside a window."""
+        return self.matched or (self.start, self.end)
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +78,8 @@ class Passage:
             "also_in": list(self.also_in),
             "start": self.start,
             "end": self.end,
+            "match_start": self.match_span[0],
+            "match_end": self.match_span[1],
         }
 
 

@@ -90,6 +90,7 @@ def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: 
             break
         if place is not None and place != (p.start, p.end):
             s, e = place
-            p = replace(p, text=text[s:e], start=s, end=e, entities=())  # the caller looks them up anew
+            matched = (max(p.start, s), min(p.end, e))
+            p = replace(p, text=text[s:e], start=s, end=e, entities=(), matched=matched)  # the caller looks entities up anew
         kept.append(p)
     return kept

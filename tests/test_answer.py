@@ -51,7 +51,7 @@ def test_answer_json_shape(index):
     data = index.ask("Who is the mayor of Vellmar?", k=2).to_json()
     assert set(data) == {"question", "answer", "date", "confidence", "passages"}
     assert len(data["passages"]) == 2
-    assert set(data["passages"][0]) == {"doc_id", "source", "date", "text", "score", "similarity", "also_in", "start", "end"}
+    assert set(data["passages"][0]) == {"doc_id", "source", "date", "text", "score", "similarity", "also_in", "start", "end", "match_start", "match_end"}
     assert "Ana Ribeiro" in data["answer"]
 
 

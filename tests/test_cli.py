@@ -123,3 +123,16 @@ def test_ingest_with_the_int8_backend_then_ask(tmp_path):
     out = rag("ask", "When did the Vellmar Harbour Bridge open to traffic?", "--index", str(index), "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["date"] == "2024-03-04"
+
+
+def test_a_long_passage_is_printed_from_the_text_that_matched():
+    from rag.cli import _excerpt
+    from rag.types import Passage
+
+    context, chunk = "Context sentence. " * 40, "The match is here."
+    text = context + chunk
+    window = Passage(0, "d", "s", "", None, text, 100, 100 + len(text), 1.0, matched=(100 + len(context), 100 + len(text)))
+    shown = _excerpt(window, size=60)
+    assert shown.startswith("…") and chunk in shown and len(shown) <= 62
+    plain = Passage(0, "d", "s", "", None, text, 0, len(text), 1.0)
+    assert _excerpt(plain, size=60) == text[:60] + "…"

@@ -46,6 +46,14 @@ def test_a_window_stays_inside_its_bounds():
     assert (start, end) == (SPANS[1][0], SPANS[3][1])
 
 
+def test_a_window_remembers_the_chunk_that_matched():
+    chunk = _chunk(2, 2)
+    (window,) = windows([chunk], {"d": ARTICLE}, k=1, words=15)
+    assert (window.start, window.end) == (SPANS[1][0], SPANS[3][1])
+    assert window.match_span == (chunk.start, chunk.end)
+    assert chunk.match_span == (chunk.start, chunk.end)
+
+
 def test_a_chunk_already_shown_in_a_better_window_adds_no_passage_but_its_copies():
     best = _chunk(1, 2, cid=1, score=0.9)
     inside = replace(_chunk(2, 2, cid=2, score=0.8), also_in=("wire-copy",))
