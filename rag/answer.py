@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .question import Question, Recency, Tense, analyse
-from .retrieve import DEFAULT_MODE, Mode, retrieve, windowed
+from .retrieve import DEFAULT_MODE, Mode, retrieve, windows_of
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
@@ -293,7 +293,7 @@ def answer(index, question: str, since: dt.date | None = None, until: dt.date | 
     q = analyse(question)
     qvec = index.embedder.encode_queries([q.query])
     passages = retrieve(index, q.query, qvec[0], config.read_passages, since, until, config.mode, as_of)
-    shown = windowed(index, passages, config.show_passages) if passages else []
+    shown = windows_of(index, passages, config.show_passages)
     if not passages or max(p.similarity for p in passages) < config.min_passage_score:
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     if q.type is AnswerType.TRUTH:

@@ -165,18 +165,26 @@ WINDOW_CANDIDATES = 3  # distinct chunks taken per window wanted: a window holds
 
 
 def windowed(index, ranked: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
-    """The first ``k`` windows (:mod:`rag.windows`) of ``ranked`` chunks, copies collapsed,
-    with their entities. More chunks are read only when the first ``WINDOW_CANDIDATES * k``
-    lie inside fewer than ``k`` windows."""
-    if not ranked:
-        return []
+    """The first ``k`` windows of ``ranked`` chunks, copies collapsed, with their entities.
+    More chunks are read only when the first ``WINDOW_CANDIDATES * k`` lie inside fewer
+    than ``k`` windows."""
     take = WINDOW_CANDIDATES * k
     while True:
         distinct = collapse_duplicates(ranked, take)
-        found = windows(distinct, index.store.texts(list({p.doc_id for p in distinct})), k, words)
+        found = _windows(index, distinct, k, words)
         if len(found) == k or len(distinct) < take or take >= len(ranked):
             return index.with_entities(found)
         take = len(ranked)
+
+
+def windows_of(index, distinct: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
+    """The first ``k`` windows of passages already free of copies (those an answer read),
+    with their entities."""
+    return index.with_entities(_windows(index, distinct, k, words))
+
+
+def _windows(index, distinct: list[Passage], k: int, words: int) -> list[Passage]:
+    return windows(distinct, index.store.texts(list({p.doc_id for p in distinct})), k, words) if distinct else []
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:

@@ -22,7 +22,7 @@ from .sentences import split_spans
 from .types import Passage
 
 WINDOW_WORDS = 200
-_SLICE_CHARS = 1500  # text split either side of a chunk: a window adds at most ~100 words (~650 characters) a side
+_SLICE_CHARS = 1000  # text split either side of a chunk: a window adds at most ~100 words (~650 characters) a side
 
 
 def _sentences_near(text: str, a: int, b: int, whole_start: bool, whole_end: bool) -> list[tuple[int, int, int]]:
