@@ -1,11 +1,13 @@
 """Passages -> windows: each retrieved chunk shown with the whole sentences around it.
 
 Chunks are sized for the embedding model (at most 160 word-pieces, about 110 words), so
-that each vector says one thing. The passage a reader is shown, and the answer
-extractor reads, is wider: the chunk and the sentences before and after it, taken
+that each vector says one thing. The passage a reader is shown (a search result, an
+answer's citations) is wider: the chunk and the sentences before and after it, taken
 alternately, up to ``WINDOW_WORDS`` words (the 200-word windows of common frameworks).
 The name a question asks for is often one sentence away from the words it matches
-("... blocked McCarthy" / "the California representative").
+("... blocked McCarthy" / "the California representative"). The answer extractor still
+reads the chunks: its sentence scores lean on the chunk's similarity to the question,
+which the added sentences do not share (eval/README.md, "Passage windows").
 
 Windows of one article never overlap: a chunk whose middle is already shown in a
 better-ranked window of its article adds nothing, and a new window grows only into
