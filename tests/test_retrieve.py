@@ -152,7 +152,6 @@ def test_a_date_range_asked_again_after_a_write_sees_the_write(sample_index, mod
         assert "keeper" not in {p.doc_id for p in index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))}
 
 
-
 TOWNS = ["Arlen", "Brisk", "Corvale", "Dunmere", "Eskby", "Farrow", "Gildon", "Harth", "Istow", "Jorvik"]
 LONG_ARTICLE = " ".join(
     f"The council of {town} voted on its {item} budget on day {n}. Residents of {town} said the vote on the {item} was close."
