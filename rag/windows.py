@@ -73,6 +73,8 @@ def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: 
     their articles' texts. A passage whose article text is missing is kept as it is."""
     kept: list[Passage] = []
     for p in ranked:
+        if len(kept) == k:
+            break
         text = texts.get(p.doc_id)
         if text is None or text[p.start : p.end] != p.text:
             place = None
@@ -88,8 +90,6 @@ def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: 
             lo = max((e for s, e, _ in shown if e <= mid), default=0)
             hi = min((s for s, e, _ in shown if s > mid), default=len(text))
             place = sentence_window(text, p.start, p.end, words, lo, hi)
-        if len(kept) == k:
-            break
         if place is not None and place != (p.start, p.end):
             s, e = place
             matched = (max(p.start, s), min(p.end, e))
