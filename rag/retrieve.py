@@ -171,20 +171,18 @@ def windowed(index, ranked: list[Passage], k: int, words: int = WINDOW_WORDS) ->
     take = WINDOW_CANDIDATES * k
     while True:
         distinct = collapse_duplicates(ranked, take)
-        found = _windows(index, distinct, k, words)
+        found = windows_of(index, distinct, k, words)
         if len(found) == k or len(distinct) < take or take >= len(ranked):
-            return index.with_entities(found)
+            return found
         take = len(ranked)
 
 
 def windows_of(index, distinct: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
     """The first ``k`` windows of passages already free of copies (those an answer read),
     with their entities."""
-    return index.with_entities(_windows(index, distinct, k, words))
-
-
-def _windows(index, distinct: list[Passage], k: int, words: int) -> list[Passage]:
-    return windows(distinct, index.store.texts(list({p.doc_id for p in distinct})), k, words) if distinct else []
+    if not distinct:
+        return []
+    return index.with_entities(windows(distinct, index.store.texts(list({p.doc_id for p in distinct})), k, words))
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
