@@ -7,9 +7,12 @@ answer (the answer scored is what a user reads: the span with its ISO date). Row
 with ``doc_ids`` score retrieval as doc recall@1/@5 and MRR over the distinct articles
 of the ranked passages; rows without them score hit@k (a top-k passage contains a gold
 answer); hit@k is reported for every row. Rows marked ``answerable: false`` are
-counted and left out. With ``--baseline-cache DIR`` the naive pipeline of
-:mod:`eval.baseline` answers the same questions in the same run, and the report adds its
-figures and our gain over it in points.
+asked too and scored apart: the share answered "no answer". With ``--baseline-cache
+DIR`` the naive pipeline of :mod:`eval.baseline` answers the same questions in the same
+run, and the report adds its figures and our gain over it in points; with ``--rules``
+the hand-weighed answer selection that the reader replaced answers them too; with
+``--published DIR`` the predictions of other systems on the same questions (one
+``{"id", "prediction"}`` file per system) are scored by the same rule.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import statistics
 import time
 from pathlib import Path
 
+from rag.answer import AnswerConfig, Selection, answer
 from rag.retrieve import Mode
 
 from .common import (
@@ -36,6 +40,18 @@ from .common import (
 )
 
 RANK_DEPTH = 10
+
+
+def score_unanswerable(index, row: dict, mode: Mode, selection: Selection = Selection.LEARNED) -> dict:
+    """A question no article answers: right when the answer is "no answer"."""
+    got = answer(index, row["question"], config=AnswerConfig(mode=mode, selection=selection), as_of=as_of(row))
+    return {"id": row.get("id"), "question": row["question"], "answer": got.display, "no_answer": got.text is None, "confidence": round(got.confidence, 3)}
+
+
+def score_rules(index, row: dict, mode: Mode) -> dict:
+    """The hand-weighed selection's answer to an answerable row."""
+    got = answer(index, row["question"], config=AnswerConfig(mode=mode, selection=Selection.RULES), as_of=as_of(row))
+    return {"id": row.get("id"), "half": "AB"[half(row)], "answer": got.display, "correct": contains_answer(got.display, row["answers"]), "exact_match": exact_match(got.text, row["answers"])}
 
 
 def score_row(index, row: dict, mode: Mode) -> dict:
@@ -102,6 +118,38 @@ def compare(ours: list[dict], naive: list[dict]) -> dict:
     return {"baseline": base, "baseline_halves": by_half(naive), "gain_points": gain, "gain_points_halves": halves}
 
 
+def no_answer_share(rows: list[dict]) -> dict:
+    return {"n": len(rows), "no_answer": round(statistics.fmean(r["no_answer"] for r in rows), 4) if rows else None}
+
+
+def calibration_error(rows: list[dict], bins: int = 10) -> float | None:
+    """Expected calibration error of the answers given: |confidence - accuracy| per bin of
+    confidence, weighted by the bin's share."""
+    given = [(r["confidence"], float(r["correct"])) for r in rows if r["answer"] is not None]
+    if not given:
+        return None
+    total = 0.0
+    for b in range(bins):
+        inside = [(c, y) for c, y in given if min(int(c * bins), bins - 1) == b]
+        if inside:
+            total += abs(statistics.fmean(c for c, _ in inside) - statistics.fmean(y for _, y in inside)) * len(inside) / len(given)
+    return round(total, 4)
+
+
+def published(folder: Path, gold: list[dict]) -> dict[str, dict]:
+    """Each published system's accuracy and exact match on the answerable ``gold`` rows
+    (a missing prediction counts as wrong)."""
+    out = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        preds = {r["id"]: r.get("prediction") for r in load_gold(path)}
+        out[path.stem] = {
+            "accuracy": round(statistics.fmean(contains_answer(preds.get(g["id"]), g["answers"]) for g in gold), 4),
+            "exact_match": round(statistics.fmean(exact_match(preds.get(g["id"]), g["answers"]) for g in gold), 4),
+            "halves": {h: round(statistics.fmean(contains_answer(preds.get(g["id"]), g["answers"]) for g in gold if "AB"[half(g)] == h), 4) for h in "AB"},
+        }
+    return out
+
+
 def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
     def mean(key: str) -> float | None:
         values = [float(r[key]) for r in rows if key in r]
@@ -121,6 +169,8 @@ def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
         "hit@1": mean("hit@1"),
         "hit@5": mean("hit@5"),
         "hit@10": mean("hit@10"),
+        "answered": sum(r["answer"] is not None for r in rows),
+        "calibration_error": calibration_error(rows),
         "mode": mode,
         "latency_ms_p50": round(percentile(latencies, 50), 1),
         "latency_ms_p95": round(percentile(latencies, 95), 1),
@@ -137,6 +187,8 @@ def print_table(report: dict) -> None:
         print(f"{mark} {r['id']}: {r['question']}\n      -> {r['answer']!s}   gold: {' | '.join(r['gold'][:3])}")
     print()
     for key, value in report.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "rows"}
         if key not in ("rows",) and value is not None:
             print(f"{key:>22}: {value}")
 
@@ -145,12 +197,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.qa", description=__doc__.split("\n\n")[0])
     add_index_args(parser)
     parser.add_argument("--baseline-cache", help="also score the naive baseline (vectors cached in this folder), side by side")
+    parser.add_argument("--rules", action="store_true", help="also score the hand-weighed answer selection, side by side")
+    parser.add_argument("--published", help="folder of other systems' predictions ({id, prediction} per line) to score side by side")
     args = parser.parse_args()
     gold = load_gold(args.gold)
     usable = [g for g in gold if g.get("answerable", True)]
+    unusable = [g for g in gold if not g.get("answerable", True)]
+    mode = Mode(args.mode)
     with built_index(args) as (index, ingest):
-        rows = [score_row(index, g, Mode(args.mode)) for g in usable]
-    report = summarise(rows, len(gold) - len(usable), ingest, args.mode)
+        rows = [score_row(index, g, mode) for g in usable]
+        unanswerable = [score_unanswerable(index, g, mode) for g in unusable]
+        rules = [score_rules(index, g, mode) for g in usable] if args.rules else []
+        rules_unanswerable = [score_unanswerable(index, g, mode, Selection.RULES) for g in unusable] if args.rules else []
+    report = summarise(rows, len(unusable), ingest, args.mode)
+    report["unanswerable"] = {**no_answer_share(unanswerable), "rows": unanswerable}
+    if args.rules:
+        report["rules"] = {
+            "accuracy": round(statistics.fmean(r["correct"] for r in rules), 4),
+            "exact_match": round(statistics.fmean(r["exact_match"] for r in rules), 4),
+            "halves": {h: round(statistics.fmean(r["correct"] for r in rules if r["half"] == h), 4) for h in "AB"},
+            "unanswerable": no_answer_share(rules_unanswerable),
+            "rows": rules,
+        }
+    if args.published:
+        report["published"] = published(Path(args.published), usable)
     if args.baseline_cache:
         from .baseline import NaiveIndex
 

@@ -1,14 +1,19 @@
-"""Passages -> answer: an extractive span, chosen by evidence across passages.
+"""Passages -> answer: an extractive span, chosen by a learned reader.
 
 1. Retrieve the best passages for the question and cut them into sentences.
 2. Score each sentence: cosine similarity with the question (embedded together in one
    batch), plus overlap with the question's content words, plus its passage's score.
 3. In each sentence, find spans of the shape the question asks for (:mod:`rag.spans`);
-   drop spans that only repeat the question; favour spans close to question words.
-4. Sum the evidence for the same span across sentences and articles.
-5. For "last"/"latest" (or "first") questions about dates, the latest (earliest) event
-   among the well-supported candidates wins; events an article reports as still to
-   come are not yet "last".
+   drop spans that only repeat the question; measure their closeness to question words.
+4. Group the mentions of the same span across sentences and articles (:class:`Pool`),
+   with their hand-weighed evidence.
+5. The reader (:mod:`rag.qa.reader`, trained on the RealTimeQA training weeks) scores
+   every group from its features (:mod:`rag.qa.features`) and says how likely the best
+   one is right; below its threshold the answer is None ("no answer in the index").
+   ``Selection.RULES`` instead takes the best-supported span (for "last"/"first"
+   questions about dates, the latest/earliest well-supported event), as before the
+   reader was trained; so do question types the training weeks hold too few of
+   (dates, durations, manner, "who is <name>").
 When the best passage is not similar enough, or no span fits, the answer is None.
 """
 
@@ -21,10 +26,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
+from .qa.features import MAX_CANDIDATES, features
+from .qa.reader import Reader, default_reader
 from .question import Question, Recency, Tense, analyse
 from .retrieve import DEFAULT_MODE, Mode, retrieve, windows_of
 from .sentences import split_spans
@@ -32,6 +40,13 @@ from .spans import Candidate, candidates
 from .text import stem, words
 from .types import Answer, AnswerType, Entity, Passage
 from .verify import verify
+
+
+class Selection(str, Enum):
+    """How the answer is chosen among the candidate spans."""
+
+    LEARNED = "learned"  # the reader model (:mod:`rag.qa.reader`) ranks them and says when none is right
+    RULES = "rules"  # the hand-weighed evidence alone, as before the reader was trained
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,7 @@ class AnswerConfig:
     int8_sentences: bool = True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
     rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
     mode: Mode = DEFAULT_MODE
+    selection: Selection = Selection.LEARNED
 
 
 @dataclass(frozen=True)
@@ -64,10 +80,30 @@ class Sentence:
 
 @dataclass
 class _Scored:
+    """One mention of a candidate span, with the evidence measured for it."""
+
     candidate: Candidate
     sentence: Sentence
     sentence_score: float
     score: float
+    dense: float = 0.0  # the sentence's cosine with the question (its passage's, if not embedded)
+    lexical: float = 0.0  # IDF-weighted share of the question's keywords in the sentence
+    proximity: float = 0.0  # :func:`_proximity`
+    rank: int = 0  # the rank of the sentence's passage among those read
+    fit: float = 1.0  # fit to an open category (:func:`_type_fit`)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A question's candidate answers in the passages read, grouped by what they say."""
+
+    question: Question
+    groups: dict[str, list[_Scored]]  # span key -> its mentions, best first
+    totals: dict[str, float]  # hand-weighed evidence of each key (:func:`_evidence`, fuller names credited)
+    ranked: list[str]  # keys, most evidence first
+    recency_pick: str  # the key :func:`_by_recency` picks
+    top_similarity: float  # the best passage's cosine with the question
+    phrase_fit: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> span's cosine with the question, with its focus (:func:`phrase_fit`)
 
 
 def sentences_of(passages: list[Passage]) -> list[Sentence]:
@@ -221,8 +257,8 @@ def _by_recency(recency: Recency, ranked: list[str], groups: dict[str, list[_Sco
     return max(contenders, key=lambda k: (sign * groups[k][0].candidate.when.toordinal(), totals[k]))
 
 
-def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None) -> tuple[_Scored | None, float]:
-    """Pick the best span in ``sents``; returns it and a confidence.
+def gather(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None) -> Pool | None:
+    """Every candidate span in ``sents`` with its evidence, grouped by key; None if none.
 
     Embedding is most of the time an answer takes, so only the few sentences that hold a
     candidate span and score best on words and passage are embedded; on RealTimeQA half A
@@ -267,10 +303,12 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
         sscore = sentence_score(i)
         places = _keyword_places(s.text, weights)
         for c in found[i]:
-            score = sscore * c.prior * (0.7 + 0.3 * _proximity(c, places)) * _tense_fit(q, c, s.passage.date)
-            scored.append(_Scored(c, s, sscore, score * fit.get(c.key, least)))
+            near = _proximity(c, places)
+            score = sscore * c.prior * (0.7 + 0.3 * near) * _tense_fit(q, c, s.passage.date)
+            f = fit.get(c.key, least)
+            scored.append(_Scored(c, s, sscore, score * f, dense[i], lexical[i], near, rank[id(s.passage)], f))
     if not scored:
-        return None, 0.0
+        return None
     groups: dict[str, list[_Scored]] = defaultdict(list)
     for item in scored:
         groups[item.candidate.key].append(item)
@@ -278,31 +316,110 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
         items.sort(key=lambda x: -x.score)
     totals = _credit_longer_names(groups, {key: _evidence(items) for key, items in groups.items()})
     ranked = sorted(totals, key=lambda k: -totals[k])
-    best_key = _by_recency(q.recency, ranked, groups, totals, config.recency_margin)
-    best = groups[best_key][0]
+    pick = _by_recency(q.recency, ranked, groups, totals, config.recency_margin)
+    top = max(s.passage.similarity for s in sents)
+    return Pool(q, dict(groups), totals, ranked, pick, top)
+
+
+def phrase_fit(pool: Pool, question_vector: np.ndarray, embed_phrases: Callable[[list[str]], np.ndarray], limit: int) -> dict[str, tuple[float, float]]:
+    """How well each of the first ``limit`` candidate spans fits the question as a phrase
+    on its own: its cosine with the question, and with the question's focus ('team' in
+    "which team"; 0 where there is none). What _type_fit measures for open categories,
+    for every question, as features for the reader."""
+    keys = pool.ranked[:limit]
+    focus = pool.question.focus_text
+    vecs = embed_phrases(([focus] if focus else []) + [pool.groups[k][0].candidate.text for k in keys])
+    spans = vecs[1:] if focus else vecs
+    to_focus = spans @ vecs[0] if focus else np.zeros(len(keys))
+    return {k: (float(a), float(b)) for k, a, b in zip(keys, spans @ question_vector, to_focus)}
+
+
+def _by_rules(pool: Pool, config: AnswerConfig) -> tuple[_Scored | None, float]:
+    """The best-supported span (for "last"/"first", the latest/earliest), and a
+    confidence from its score and its lead over the runner-up."""
+    best_key = pool.recency_pick
+    best = pool.groups[best_key][0]
     if best.sentence_score < config.min_sentence_score:
         return None, 0.0
-    runner_up = max((totals[k] for k in ranked if k != best_key), default=0.0)
+    totals = pool.totals
+    runner_up = max((totals[k] for k in pool.ranked if k != best_key), default=0.0)
     margin = totals[best_key] / (totals[best_key] + runner_up)
     confidence = max(0.0, min(1.0, best.score / 0.8)) * math.sqrt(margin)
     return best, confidence
 
 
-def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig(), as_of: dt.date | None = None) -> Answer:
-    """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`)."""
+def _by_reader(pool: Pool, reader: Reader) -> tuple[_Scored | None, float]:
+    """The span the reader scores best, and the probability that it is right; no span
+    when that probability is below the reader's threshold (``pool.phrase_fit`` filled)."""
+    keys, x = features(pool)
+    logits = reader.logits(x)
+    best = pool.groups[keys[int(np.argmax(logits))]][0]
+    confidence = reader.confidence(logits)
+    return (best if confidence >= reader.threshold else None), confidence
+
+
+def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None, reader: Reader | None = None) -> tuple[_Scored | None, float]:
+    """Pick the best span in ``sents``; returns it (None for no answer) and a confidence.
+    ``reader`` defaults to the shipped model when ``config.selection`` is learned; a
+    question of a type it was trained on too few of (:meth:`Reader.covers`) is answered
+    by the hand-weighed selection."""
+    pool = gather(q, sents, embed, question_vector, config, embed_phrases)
+    if pool is None:
+        return None, 0.0
+    reader = reader or (default_reader() if config.selection is Selection.LEARNED else None)
+    if reader is None or not reader.covers(q.type.value):  # a type the reader saw too few of
+        return _by_rules(pool, config)
+    pool.phrase_fit.update(phrase_fit(pool, question_vector, embed_phrases or embed, MAX_CANDIDATES))
+    return _by_reader(pool, reader)
+
+
+def _read(index, q: Question, config: AnswerConfig, since: dt.date | None, until: dt.date | None, as_of: dt.date | None) -> tuple[np.ndarray, list[Passage]]:
+    """The question's vector and the passages its answer is read from."""
+    qvec = index.embedder.encode_queries([q.query])[0]
+    return qvec, retrieve(index, q.query, qvec, config.read_passages, since, until, config.mode, as_of)
+
+
+def _off_topic(passages: list[Passage], config: AnswerConfig) -> bool:
+    return not passages or max(p.similarity for p in passages) < config.min_passage_score
+
+
+def _gather_args(index, config: AnswerConfig) -> tuple[Callable[[list[str]], np.ndarray], Callable[[list[str]], np.ndarray]]:
+    """How sentences and (for open categories) candidate phrases are embedded."""
+    embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
+    return embed, functools.partial(index.embedder.encode_for_ranking, batch_size=16)
+
+
+def question_pool(index, question: str, as_of: dt.date | None = None, config: AnswerConfig = AnswerConfig()) -> tuple[list[Passage], Pool | None]:
+    """The passages :func:`answer` reads and the candidate answers it would choose from
+    (None where it would not choose: nothing on the topic, no span of the asked shape, a
+    true-or-false question): what the reader is trained on, by the same code that answers."""
     q = analyse(question)
-    qvec = index.embedder.encode_queries([q.query])
-    passages = retrieve(index, q.query, qvec[0], config.read_passages, since, until, config.mode, as_of)
+    qvec, passages = _read(index, q, config, None, None, as_of)
+    if _off_topic(passages, config) or q.type is AnswerType.TRUTH:
+        return passages, None
+    embed, phrases = _gather_args(index, config)
+    pool = gather(q, sentences_of(passages), embed, qvec, config, phrases)
+    if pool is not None:
+        pool.phrase_fit.update(phrase_fit(pool, qvec, phrases, MAX_CANDIDATES))
+    return passages, pool
+
+
+def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig(), as_of: dt.date | None = None) -> Answer:
+    """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`).
+
+    With no answer (``text`` None), ``confidence`` is the probability that the best
+    candidate would have been right (0 when there was none)."""
+    q = analyse(question)
+    qvec, passages = _read(index, q, config, since, until, as_of)
     shown = windows_of(index, passages, config.show_passages)
-    if not passages or max(p.similarity for p in passages) < config.min_passage_score:
+    if _off_topic(passages, config):
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     if q.type is AnswerType.TRUTH:
         return _verdict(q, passages, shown)
-    embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
-    phrases = functools.partial(index.embedder.encode_for_ranking, batch_size=16)
-    best, confidence = answer_passages(q, sentences_of(passages), embed, qvec[0], config, phrases)
+    embed, phrases = _gather_args(index, config)
+    best, confidence = answer_passages(q, sentences_of(passages), embed, qvec, config, phrases)
     if best is None:
-        return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
+        return Answer(question=q.text, text=None, date=None, confidence=confidence, passages=shown)
     c = best.candidate
     return Answer(
         question=q.text,

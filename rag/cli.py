@@ -140,7 +140,7 @@ def ask(
             _emit(ans.to_json())
             return
         if ans.text is None:
-            typer.echo("No answer: nothing in the index answers this well enough.")
+            typer.echo("No answer in the index." + (f"   (best candidate's chance of being right: {ans.confidence:.2f})" if ans.confidence else ""))
         else:
             typer.echo(f"Answer: {ans.display}   (confidence {ans.confidence:.2f})")
             typer.echo(f"From {ans.doc_id}: {ans.sentence}")

@@ -126,7 +126,7 @@ def expected_labels(qtype: AnswerType, focus: list[str]) -> frozenset[str]:
 _FOCUS_VERBS = frozenset(
     stem(w)
     for w in "say says said hold holds held want wants see sees saw become becomes became win wins won "
-    "replace replaces brew brews lack lacks break breaks broke swept bring brings brought make makes made "
+    "replace replaces break breaks broke bring brings brought make makes made "
     "take takes took give gives gave get gets got seem seems need needs fall falls fell send sends sent "
     "pay pays paid build builds built spend spends spent".split()
 )
@@ -175,6 +175,9 @@ def analyse(text: str) -> Question:
         claim = _TRUE_OR_FALSE.sub(" ", text).strip()
         if re.search(r"\w", claim):
             return _truth(text, claim)
+    named = _WHO_IS.match(text)
+    if named:
+        return _description(text, named.group(1).strip())
     tokens = words(text)
     lower = [t.lower() for t in tokens]
     focus: list[str] = []
@@ -207,8 +210,10 @@ def analyse(text: str) -> Question:
             qtype = AnswerType.DURATION  # 'how much time': an hour, not a count
         elif w == "how" and nxt in ("many", "much"):
             qtype, focus = AnswerType.NUMBER, _focus_after(tokens, wh + 1, counted=True)
-        elif w == "how" and nxt in ("long", "far", "old", "tall", "big", "large"):
+        elif w == "how" and nxt in ("long", "old"):
             qtype = AnswerType.DURATION
+        elif w == "how" and nxt in ("far", "tall", "high", "deep", "wide", "big", "large", "heavy", "fast"):
+            qtype = AnswerType.NUMBER  # a measure: '8,849 metres', '80 kilometres'
         elif w == "how":
             qtype = AnswerType.MANNER
         elif w == "where":
@@ -257,6 +262,25 @@ def analyse(text: str) -> Question:
         question_stems=frozenset(stem(t) for t in tokens),
         labels=expected_labels(qtype, focus),
         focus_text=" ".join(focus),
+    )
+
+
+# "Who is Kim Chon Il?", "What was Operation Overlord?": nothing but a name after the copula
+_WHO_IS = re.compile(r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+((?:[A-Z0-9][\w'’.&-]*\s*)+)\?*\s*$")
+
+
+def _description(text: str, name: str) -> Question:
+    """A question that names someone or something and asks what it is: the answer is how
+    the articles describe the name ('Foreign Ministry official'), not another name."""
+    return Question(
+        text=text,
+        type=AnswerType.DESCRIPTION,
+        keywords=tuple(dict.fromkeys(content_stems(name))),
+        focus=tuple(stem(w) for w in words(name)),
+        recency=Recency.ANY,
+        tense=Tense.ANY,
+        question_stems=frozenset(stem(t) for t in words(text)),
+        focus_text=name,
     )
 
 

@@ -30,6 +30,7 @@ class Candidate:
     prior: float
     date: DateMention | None = None  # the span itself, for date answers
     when: dt.date | None = None  # the date the sentence gives the event nearest the span
+    label: str | None = None  # the tagger's label of the entity the span overlaps most
 
     @property
     def key(self) -> str:
@@ -332,9 +333,41 @@ def _date_prior(d: DateMention, q: Question) -> float:
     return 0.8 if d.granularity is Granularity.YEAR else 1.0
 
 
+_APPOSITIVE = re.compile(r"\s*,\s*((?:a|an|the)\s+[^,.;:()]{3,80}?)\s*[,.;:]")
+_COPULA_NP = re.compile(r"\s+(?:is|was)\s+((?:a|an|the)\s+[^,.;:()]{3,80}?)\s*[,.;:]")
+DESCRIPTOR_WORDS = 5  # at most this many words of a title before a name ('Foreign Ministry official')
+
+
+def description_candidates(sentence: str, q: Question) -> list[Candidate]:
+    """How ``sentence`` describes the name a "who is <name>?" question asks about: the
+    title before it ('Foreign Ministry official Kim Chon Il'), an appositive after it
+    ('Kim Chon Il, a senior diplomat,') or what it is said to be ('... is a diplomat.')."""
+    out = []
+    name = q.focus_text
+    for m in re.finditer(re.escape(name), sentence):
+        before = list(re.finditer(r"[\w'’&.-]+|[^\w\s]", sentence[: m.start()]))
+        keep: list[re.Match] = []
+        for t in reversed(before):
+            low = t.group(0).lower()
+            if not re.match(r"\w", low) or low in STOPWORDS or _verb_like(low) or low.endswith("ing") or len(keep) == DESCRIPTOR_WORDS:
+                break
+            keep.insert(0, t)
+        if keep:
+            out.append(Candidate(keep[0].start(), keep[-1].end(), sentence[keep[0].start() : keep[-1].end()], 1.0))
+        rest = sentence[m.end() :]
+        for pattern, prior in ((_APPOSITIVE, 1.0), (_COPULA_NP, 0.9)):
+            found = pattern.match(rest)
+            if found:
+                start = m.end() + found.start(1)
+                out.append(Candidate(start, start + len(found.group(1)), found.group(1), prior))
+    return out
+
+
 def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequence[Entity] = ()) -> list[Candidate]:
     """Every span of ``sentence`` that has the shape of an answer to ``q``; ``entities``
     are the tagged entities of the sentence, in its offsets."""
+    if q.type is AnswerType.DESCRIPTION:
+        return description_candidates(sentence, q)
     dates = find_dates(sentence, ref)
     if q.type is AnswerType.DATE:
         return [Candidate(d.start, d.end, d.text, _date_prior(d, q), d, d.value) for d in dates]
@@ -347,7 +380,8 @@ def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequen
         # a piece of a tagged name is not another answer: 'Mafia' of 'Three 6 Mafia'
         found = [c for c in found if not any(n.start <= c.start and c.end <= n.end and n.end - n.start > c.end - c.start for n in named)]
         found += named
-    found = [replace(c, prior=c.prior * _label_factor(_label_of(c, entities), q) * _place_factor(c.text, q)) for c in found]
+    labelled = [(c, _label_of(c, entities)) for c in found]
+    found = [replace(c, label=label, prior=c.prior * _label_factor(label, q) * _place_factor(c.text, q)) for c, label in labelled]
     if not dates:
         return found
     out = []

@@ -3,7 +3,10 @@
 Overlapping news articles repeat each other almost word for word, so sentences are
 selected by maximal marginal relevance: each pick is the sentence most similar to the
 query and least similar to what is already chosen, and any sentence too close to a
-chosen one (by embedding or by shared words) is dropped outright.
+chosen one (by embedding or by shared words) is dropped outright. A query whose best
+passages the reader's learned relevance (:meth:`rag.qa.reader.Reader.on_topic`) finds
+off the topic gets an empty summary: "nothing in the index on this topic", rather than
+the least unrelated sentences.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import numpy as np
 
 from .answer import lexical_overlap, sentences_of
 from .errors import InputError
+from .qa.features import relevance_features
+from .qa.reader import default_reader
 from .question import analyse
 from .retrieve import DEFAULT_MODE, Mode, check_query, retrieve
 from .text import content_stems
@@ -34,6 +39,7 @@ class SummaryConfig:
     max_words: int = 60
     int8_sentences: bool = True  # embed sentences with int8 weights: RealTimeQA summaries 348 ms against 556 (eval/README.md)
     mode: Mode = DEFAULT_MODE
+    topic_gate: bool = True  # an off-topic query gets no sentences (the reader's learned relevance)
 
 
 def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
@@ -51,6 +57,10 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
     q = analyse(query)
     qvec = index.embedder.encode_queries([query])
     passages = retrieve(index, query, qvec[0], config.read_passages, since, until, config.mode, as_of)
+    if config.topic_gate and passages:
+        reader = default_reader()
+        if reader.on_topic(relevance_features(q, passages)) < reader.relevance_threshold:
+            return Summary(query, [])
     # Questions ("What is the jackpot?") and fragments state nothing a summary can use.
     sents = [
         s for s in sentences_of(passages)

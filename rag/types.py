@@ -94,6 +94,7 @@ class AnswerType(str, Enum):
     MANNER = "manner"
     ENTITY = "entity"
     TRUTH = "truth"  # "true or false: <claim>"
+    DESCRIPTION = "description"  # "who is <name>?": what the articles call that person or thing
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,12 @@ def test_tense_and_first_or_last_come_from_the_sentence_that_asks():
 def test_a_party_member_is_a_person():
     q = analyse("Which Republican suffered a string of defeats?")
     assert q.type is AnswerType.PERSON and "PERSON" in q.labels
+
+
+def test_who_is_a_name_asks_for_its_description():
+    from rag.types import AnswerType
+
+    q = analyse("Who is Halden Voss?")
+    assert q.type is AnswerType.DESCRIPTION and q.focus_text == "Halden Voss"
+    assert analyse("What was Operation Tessera?").type is AnswerType.DESCRIPTION
+    assert analyse("Who is the mayor of Vellmar?").type is AnswerType.PERSON  # a role, not a name

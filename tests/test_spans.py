@@ -149,3 +149,14 @@ def test_a_date_coarser_than_the_question_asks_for_is_unlikely():
 def test_the_words_before_the_questions_own_noun_are_candidates():
     found = [c.text for c in noun_phrases("A dazzling green comet is visible.", analyse("Which color is the comet?"))]
     assert "green" in found and "dazzling green" in found
+
+
+def test_a_description_is_the_title_before_the_name_or_an_appositive_after_it():
+    from rag.spans import description_candidates
+
+    q = analyse("Who is Halden Voss?")
+    found = lambda s: [c.text for c in description_candidates(s, q)]  # noqa: E731
+    assert found("The agency, quoting harbour authority spokesman Halden Voss, said the bridge was safe.") == ["harbour authority spokesman"]
+    assert found("Halden Voss, a retired engineer from Vellmar, designed it.") == ["a retired engineer from Vellmar"]
+    assert found("Halden Voss is the city's chief engineer.") == ["the city's chief engineer"]
+    assert found("Nobody by that name was there.") == []

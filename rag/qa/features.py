@@ -1,0 +1,151 @@
+"""Candidate answers -> feature rows for the learned reader.
+
+One row per candidate span key (a span and every mention of it across the passages
+read). The features are the evidence the hand-written scoring in :mod:`rag.answer`
+already measures, kept apart instead of multiplied together, so that the reader
+(:mod:`rag.qa.reader`) learns from the training weeks how much each one is worth:
+sentence similarity and keyword overlap, the span's shape and tagger label against
+the question's type, support across articles, closeness to question words, its fit
+to the question as a phrase. Nothing about the size of the index or the age of the
+articles: a weekly news quiz answers from this week's news, a reader of a year's
+archive does not, and the reader must serve both.
+Question-level features (the best passage's similarity, how many candidates there
+are) let the same model say how likely its best answer is right at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from collections.abc import Sequence
+
+from ..question import Question, Recency
+from ..text import stem, words
+from ..types import AnswerType, Passage
+
+if TYPE_CHECKING:
+    from ..answer import Pool
+
+MAX_CANDIDATES = 24  # keys scored per question, best by hand-weighed evidence first
+
+_QTYPES = (AnswerType.DATE, AnswerType.NUMBER, AnswerType.DURATION, AnswerType.PLACE, AnswerType.PERSON, AnswerType.MANNER, AnswerType.ENTITY)
+# OntoNotes labels in the groups a question type cares about
+_LABEL_GROUPS = (
+    ("person", frozenset({"PERSON"})),
+    ("org", frozenset({"ORG"})),
+    ("place", frozenset({"GPE", "LOC", "FAC"})),
+    ("norp", frozenset({"NORP"})),
+    ("work", frozenset({"WORK_OF_ART", "EVENT", "PRODUCT", "LAW", "LANGUAGE"})),
+    ("quantity", frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"})),
+    ("time", frozenset({"DATE", "TIME"})),
+)
+
+FEATURES: tuple[str, ...] = (
+    "evidence", "evidence_share", "evidence_rank", "margin",
+    "sentence_score", "mention_score", "prior", "proximity", "fit",
+    "dense", "dense_max", "lexical", "lexical_max",
+    "passage_rank", "passage_similarity", "docs", "mentions",
+    "words", "question_overlap", "in_title", "recency_pick", "has_when", "ahead",
+    "phrase_question", "phrase_focus", "phrase_focus_share", "phrase_question_share",
+    "top_similarity",
+    "kind_date", "kind_number", "kind_name", "kind_phrase",
+    *(f"label_{name}" for name, _ in _LABEL_GROUPS), "label_none", "label_fit", "label_misfit",
+    *(f"q_{t.value}" for t in _QTYPES), "q_open", "q_recency", "q_labels",
+)
+
+
+def _plain(text: str) -> str:
+    """``text`` as candidate keys are written: lower case, words joined by single spaces,
+    padded so that a key matches whole words."""
+    return " " + re.sub(r"\W+", " ", text.lower()).strip() + " "
+
+
+def _kind(text: str, is_date: bool) -> int:
+    if is_date:
+        return 0
+    if any(ch.isdigit() for ch in text):
+        return 1
+    return 2 if text[:1].isupper() else 3
+
+
+def features(pool: Pool, limit: int = MAX_CANDIDATES) -> tuple[list[str], np.ndarray]:
+    """The candidate keys of ``pool`` (at most ``limit``, by evidence) and their feature
+    rows, in the order of :data:`FEATURES`."""
+    q = pool.question
+    keys = pool.ranked[:limit]
+    best_total = pool.totals[pool.ranked[0]] or 1e-9
+    q_row = [float(q.type is t) for t in _QTYPES] + [float(q.open_category), float(q.recency is not Recency.ANY), float(bool(q.labels))]
+    fits = [pool.phrase_fit.get(k, (0.0, 0.0)) for k in keys]
+    best_q = max((f[0] for f in fits), default=0.0) or 1e-9
+    best_f = max((f[1] for f in fits), default=0.0) or 1e-9
+    rows = []
+    for r, key in enumerate(keys):
+        items = pool.groups[key]
+        m = items[0]
+        c = m.candidate
+        total = pool.totals[key]
+        other = max((pool.totals[k] for k in pool.ranked[:2] if k != key), default=0.0)
+        tokens = words(c.text)
+        published = m.sentence.passage.date
+        kind = _kind(c.text, c.date is not None)
+        label = c.label
+        rows.append(
+            [
+                math.log(max(total, 0.0) + 1e-4),
+                total / best_total,
+                1.0 / (1.0 + r),
+                total / (total + other) if total + other > 0 else 0.0,
+                m.sentence_score,
+                math.log(max(m.score, 0.0) + 1e-4),
+                math.log(c.prior + 1e-4),
+                m.proximity,
+                m.fit,
+                m.dense,
+                max(it.dense for it in items),
+                m.lexical,
+                max(it.lexical for it in items),
+                1.0 / (1.0 + min(it.rank for it in items)),
+                max(it.sentence.passage.similarity for it in items),
+                math.log1p(len({it.sentence.passage.doc_id for it in items})),
+                math.log1p(len(items)),
+                math.log1p(len(tokens)),
+                sum(1 for w in tokens if q.holds(w)) / len(tokens) if tokens else 0.0,
+                float(bool(key) and any(f" {key} " in _plain(it.sentence.passage.title) for it in items)),
+                float(key == pool.recency_pick),
+                float(c.when is not None),
+                float(c.when is not None and published is not None and c.when > published),
+                fits[r][0],
+                fits[r][1],
+                fits[r][1] / best_f if best_f > 1e-6 else 0.0,
+                fits[r][0] / best_q if best_q > 1e-6 else 0.0,
+                pool.top_similarity,
+                *(float(kind == i) for i in range(4)),
+                *(float(label in group) for _, group in _LABEL_GROUPS),
+                float(label is None),
+                float(label is not None and label in q.labels),
+                float(label is not None and bool(q.labels) and label not in q.labels),
+                *q_row,
+            ]
+        )
+    return keys, np.asarray(rows, dtype=np.float64).reshape(len(keys), len(FEATURES))
+
+
+RELEVANCE_FEATURES: tuple[str, ...] = ("top_similarity", "mean_similarity", "keyword_coverage")
+RELEVANCE_PASSAGES = 8  # the passages an answer reads (AnswerConfig.read_passages)
+
+
+def relevance_features(q: Question, passages: Sequence[Passage]) -> np.ndarray:
+    """How well the best passages match a query at all: their best and mean cosine with
+    it and the best share of its keywords one passage holds (in the order of
+    :data:`RELEVANCE_FEATURES`); what says "nothing in the index on this topic"."""
+    top = list(passages[:RELEVANCE_PASSAGES])
+    if not top:
+        return np.zeros(len(RELEVANCE_FEATURES))
+    sims = [p.similarity for p in top]
+    keys = set(q.keywords)
+    coverage = max((len(keys & {stem(w) for w in words(p.text)}) / len(keys) for p in top), default=0.0) if keys else 0.0
+    return np.array([max(sims), sum(sims) / len(sims), coverage])

@@ -1,0 +1,163 @@
+"""The learned reader: scores candidate answers and says how likely the best is right.
+
+The model is a small feed-forward network (or, where cross-validation preferred it, a
+logistic regression: a network with no hidden layer) over :data:`rag.qa.features.FEATURES`,
+trained by ``python -m train.reader`` on the RealTimeQA training weeks, whose labels are
+"this candidate contains the quiz's answer". Its output ranks a question's candidates;
+a calibration fitted on held-out training weeks turns the best candidate's score and its
+lead over the runner-up into the probability that the answer is right, and below a
+threshold chosen on those weeks the reader answers nothing.
+
+The weights ship as JSON in ``models/reader.json`` (a few kB): numpy evaluates them, so
+answering loads no training library. The file carries its format version, the feature
+names it was trained on and a SHA-256 of its content; a missing, damaged or stale file is
+refused with one clear line.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RagError
+from .features import FEATURES, RELEVANCE_FEATURES
+
+MODEL_FILE = Path(__file__).with_name("models") / "reader.json"
+MODEL_ENV = "RAG_READER_MODEL"  # another model file to answer with (one written by ``train.reader --out``)
+FORMAT = "rag-reader"
+VERSION = 1
+RETRAIN = "python -m train.reader --data ../shared/realtimeqa-train"
+# A question type with fewer training questions than this is answered by the hand-weighed
+# selection: too few to learn from (the training weeks hold 47 date, 16 duration and 8
+# manner questions, against 212 to 1,607 of the other types).
+MIN_TYPE_QUESTIONS = 100
+
+
+class ReaderModelError(RagError):
+    """The reader's model file is missing, damaged or made for other features."""
+
+
+def digest(payload: dict) -> str:
+    """SHA-256 of a model payload, as written in its ``sha256`` field (keys sorted)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reader:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (weights, bias); ReLU between, the last gives one logit
+    calibration: tuple[float, float, float]  # P(right) = sigmoid(a * best logit + b * (best - runner-up) + c)
+    threshold: float  # below this probability the reader answers nothing
+    info: dict
+    relevance: tuple[np.ndarray, float] = (np.zeros(len(RELEVANCE_FEATURES)), 0.0)  # P(on topic) = sigmoid(w . f + b)
+    relevance_threshold: float = 0.0  # below this a summary says the index holds nothing on the topic
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """One score per row of ``x`` (rows of :data:`FEATURES`); higher is likelier right."""
+        h = (x - self.mean) / self.scale
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w + b
+            if i < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        return h[:, 0]
+
+    def confidence(self, logits: np.ndarray) -> float:
+        """The probability that the best-scored candidate is right."""
+        if not len(logits):
+            return 0.0
+        top = np.sort(logits)[::-1]
+        lead = float(top[0] - top[1]) if len(top) > 1 else 10.0
+        a, b, c = self.calibration
+        z = a * float(top[0]) + b * min(lead, 10.0) + c
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def covers(self, qtype: str) -> bool:
+        """Whether the reader was trained on enough questions of type ``qtype`` to choose
+        their answers (:data:`MIN_TYPE_QUESTIONS`)."""
+        return int(self.info.get("questions_by_type", {}).get(qtype, 0)) >= MIN_TYPE_QUESTIONS
+
+    def on_topic(self, f: np.ndarray) -> float:
+        """The probability that passages with :data:`RELEVANCE_FEATURES` ``f`` are on the
+        query's topic (learned as: they hold a training question's answer)."""
+        w, b = self.relevance
+        z = float(f @ w + b)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_payload(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "layers": [{"weights": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
+            "calibration": list(self.calibration),
+            "threshold": self.threshold,
+            "relevance": {"features": list(RELEVANCE_FEATURES), "weights": self.relevance[0].tolist(), "bias": self.relevance[1], "threshold": self.relevance_threshold},
+            "info": self.info,
+        }
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        payload = self.to_payload()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**payload, "sha256": digest(payload)}, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+
+def read_model(path: Path = MODEL_FILE) -> Reader:
+    """The reader stored at ``path``, checked: format, version, checksum and features."""
+    where = f"reader model {path}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReaderModelError(f"{where} is missing; train it with `{RETRAIN}`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReaderModelError(f"{where} is damaged ({type(exc).__name__}); restore it or retrain with `{RETRAIN}`") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ReaderModelError(f"{where} is not a rag reader model")
+    if data.get("version") != VERSION:
+        raise ReaderModelError(f"{where} is version {data.get('version')}, this rag reads version {VERSION}; retrain with `{RETRAIN}`")
+    stored = data.pop("sha256", None)
+    if stored != digest(data):
+        raise ReaderModelError(f"{where} is damaged (checksum mismatch); restore it or retrain with `{RETRAIN}`")
+    if tuple(data["features"]) != FEATURES or tuple(data.get("relevance", {}).get("features", ())) != RELEVANCE_FEATURES:
+        raise ReaderModelError(f"{where} was trained on other features than this rag computes; retrain with `{RETRAIN}`")
+    try:
+        layers = tuple((np.asarray(l["weights"], dtype=np.float64), np.asarray(l["bias"], dtype=np.float64)) for l in data["layers"])
+        reader = Reader(
+            features=FEATURES,
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            layers=layers,
+            calibration=tuple(float(v) for v in data["calibration"]),
+            threshold=float(data["threshold"]),
+            info=dict(data.get("info", {})),
+            relevance=(np.asarray(data["relevance"]["weights"], dtype=np.float64), float(data["relevance"]["bias"])),
+            relevance_threshold=float(data["relevance"]["threshold"]),
+        )
+        reader.on_topic(np.zeros(len(RELEVANCE_FEATURES)))
+        reader.logits(np.zeros((1, len(FEATURES))))  # shapes agree
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReaderModelError(f"{where} is damaged ({type(exc).__name__}: {exc}); retrain with `{RETRAIN}`") from None
+    return reader
+
+
+def default_reader() -> Reader:
+    """The shipped reader (or the one ``$RAG_READER_MODEL`` names), read once per
+    process, when the first question needs it."""
+    return _cached(Path(os.environ.get(MODEL_ENV) or MODEL_FILE))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: Path) -> Reader:
+    return read_model(path)

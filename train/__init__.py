@@ -1,0 +1,1 @@
+"""Training of the models rag ships (``python -m train.reader``)."""
