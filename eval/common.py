@@ -55,7 +55,8 @@ def contains_answer(text: str | None, answers: list[str]) -> bool:
     return any(normalize(a) and normalize(a) in norm for a in answers)
 
 
-def _squad_tokens(text: str) -> list[str]:
+def squad_tokens(text: str) -> list[str]:
+    """SQuAD's answer tokens: lower case, no punctuation or articles."""
     text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return text.split()
@@ -64,16 +65,16 @@ def _squad_tokens(text: str) -> list[str]:
 def exact_match(prediction: str | None, answers: list[str]) -> float:
     if prediction is None:
         return 0.0
-    return float(any(_squad_tokens(prediction) == _squad_tokens(a) for a in answers))
+    return float(any(squad_tokens(prediction) == squad_tokens(a) for a in answers))
 
 
 def f1(prediction: str | None, answers: list[str]) -> float:
     if prediction is None:
         return 0.0
     best = 0.0
-    pred = _squad_tokens(prediction)
+    pred = squad_tokens(prediction)
     for a in answers:
-        gold = _squad_tokens(a)
+        gold = squad_tokens(a)
         common = sum((Counter(pred) & Counter(gold)).values())
         if common:
             p, r = common / len(pred), common / len(gold)

@@ -122,12 +122,12 @@ def label(shown: str, answers: list[str]) -> bool:
     """A candidate is right when it contains an answer (the gold rule) and says little
     else: a reader trained on containment alone learns to prefer long spans
     ('striker Maya Lindqvist'), which contain more and answer less exactly."""
-    from eval.common import _squad_tokens, contains_answer
+    from eval.common import squad_tokens, contains_answer
 
     if not contains_answer(shown, answers):
         return False
-    n = len(_squad_tokens(shown.split(" (")[0]))  # the span, without the ISO date shown beside it
-    return any(n <= len(_squad_tokens(a)) + EXTRA_WORDS for a in answers if contains_answer(shown, [a]))
+    n = len(squad_tokens(shown.split(" (")[0]))  # the span, without the ISO date shown beside it
+    return any(n <= len(squad_tokens(a)) + EXTRA_WORDS for a in answers if contains_answer(shown, [a]))
 
 
 def relabel(rows: list[dict], qs: list[dict]) -> None:
