@@ -1,22 +1,22 @@
 """Index -> passages: dense, lexical (BM25) or hybrid retrieval, with date filters.
 
-Hybrid scores each candidate from either list by a blend of its cosine similarity and
-its BM25 score scaled by the best BM25 score among the candidates:
-``alpha * cosine + (1 - alpha) * bm25 / max_bm25``. Unlike reciprocal rank fusion this
-keeps how much better one passage is than the next, which is what lets a rare name
-that only BM25 sees outrank a passage that is merely on the same topic.
+Hybrid takes the best chunks of both lists and ranks their union with the learned ranker
+(:mod:`rag.rank`), which weighs cosine, BM25, age, position and word overlap as the
+training questions taught it. :attr:`Ranking.BLEND`, the hand-set alternative, scores
+each candidate by ``alpha * cosine + (1 - alpha) * bm25 / max_bm25`` plus a recency
+boost; dense and lexical modes rank by that blend's one side alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import replace
 from enum import Enum
 
 import numpy as np
 
 from .errors import InputError
+from .rank import RECENCY_DAYS, TIME_CUE, default_ranker, rank_features
 from .text import words
 from .types import Passage
 from .windows import WINDOW_WORDS, windows
@@ -28,6 +28,11 @@ class Mode(str, Enum):
     HYBRID = "hybrid"
 
 
+class Ranking(str, Enum):
+    LEARNED = "learned"  # rag.rank's logistic regression (hybrid mode only)
+    BLEND = "blend"  # the hand-set blend and recency boost
+
+
 DEFAULT_MODE = Mode.HYBRID
 HYBRID_ALPHA = 0.6  # weight of the cosine in the blend
 POOL = 64  # candidates taken from each list before blending
@@ -36,12 +41,7 @@ POOL = 64  # candidates taken from each list before blending
 # RECENCY_DAYS. Measured on half of RealTimeQA 2023q1 (see eval/README.md).
 RECENCY_CUED = 0.2  # questions that say "this week", "recently", "latest", ...
 RECENCY_PLAIN = 0.1  # all others
-RECENCY_DAYS = 30.0
 DUPLICATE_JACCARD = 0.5  # passages sharing this share of their word 4-grams are one story
-_TIME_CUE = re.compile(
-    r"\b(this (?:week|month|year)|recent|recently|latest|last|new|newly|now|current|currently|today|yesterday|upcoming|just)\b",
-    re.IGNORECASE,
-)
 
 
 def check_query(query: str) -> str:
@@ -95,9 +95,35 @@ def blend(cosine: np.ndarray, bm25: np.ndarray, alpha: float) -> np.ndarray:
 
 def recency_boost(passages: list[Passage], query: str, as_of: dt.date) -> np.ndarray:
     """How much each passage gains for being published shortly before ``as_of``."""
-    strength = RECENCY_CUED if _TIME_CUE.search(query) else RECENCY_PLAIN
+    strength = RECENCY_CUED if TIME_CUE.search(query) else RECENCY_PLAIN
     ages = np.array([(as_of - p.date).days if p.date else 10**6 for p in passages], dtype=np.float64)
     return strength * np.exp(-np.maximum(ages, 0) / RECENCY_DAYS)
+
+
+def candidates(index, query: str, query_vector: np.ndarray, pool: int, allowed: np.ndarray | None, mode: Mode, alpha: float = HYBRID_ALPHA) -> tuple[list[Passage], np.ndarray]:
+    """The ``pool`` best chunks of each list the mode uses (``allowed``: a mask over chunk
+    ids), as passages scored by the mode, and their BM25 scores (zeros in dense mode)."""
+    if mode is Mode.DENSE:
+        ids, scores = index.dense(query_vector, pool, allowed)
+        sims, cand_bm = scores, np.zeros(len(ids))
+    else:
+        lex = index.lexical()
+        bm = lex.scores(query)
+        rows = top_rows(bm, pool, None if allowed is None else index.lexical_rows(allowed))
+        if mode is Mode.LEXICAL:
+            ids, cand_bm = lex.chunk_ids[rows], bm[rows]
+            scores = blend(np.zeros(len(rows)), cand_bm, 0.0)
+            sims = index.similarities(ids, query_vector)
+        else:
+            dense_ids, _ = index.dense(query_vector, pool, allowed)
+            ids = np.union1d(dense_ids, lex.chunk_ids[rows])
+            pos = np.minimum(np.searchsorted(lex.chunk_ids, ids), len(lex.chunk_ids) - 1)
+            cand_bm = np.where(lex.chunk_ids[pos] == ids, bm[pos], 0.0)
+            sims = index.similarities(ids, query_vector)
+            scores = blend(sims, cand_bm, alpha)
+    passages = index.passages(ids, scores, sims)
+    by_id = dict(zip((int(i) for i in ids), cand_bm))
+    return passages, np.array([by_id[p.chunk_id] for p in passages], dtype=np.float64)
 
 
 def retrieve(
@@ -111,11 +137,12 @@ def retrieve(
     as_of: dt.date | None = None,
     alpha: float = HYBRID_ALPHA,
     window_words: int = 0,
+    ranking: Ranking = Ranking.LEARNED,
 ) -> list[Passage]:
     """The ``k`` best passages of ``index`` (a :class:`rag.index.Index`) for a query, as of a day.
 
     Articles published after ``as_of`` (default: today) are left out, and recent ones
-    are preferred (:func:`recency_boost`). A date range or an explicit ``as_of`` keeps
+    are preferred (learned by the ranker, or :func:`recency_boost`). A date range or an explicit ``as_of`` keeps
     only dated articles; with neither, undated articles stay in. With ``window_words``
     each passage is its chunk widened to that many words of whole sentences
     (:func:`windowed`); without, the chunks themselves, as answers and summaries read them.
@@ -131,29 +158,13 @@ def retrieve(
     else:
         as_of = dt.date.today()
         allowed = index.ids_not_after(as_of)
-    pool = max(POOL, k)
-    if mode is Mode.DENSE:
-        ids, scores = index.dense(query_vector, pool, allowed)
-        sims = scores
-    else:
-        lex = index.lexical()
-        bm = lex.scores(query)
-        rows = top_rows(bm, pool, None if allowed is None else index.lexical_rows(allowed))
-        if mode is Mode.LEXICAL:
-            ids = lex.chunk_ids[rows]
-            scores = blend(np.zeros(len(rows)), bm[rows], 0.0)
-            sims = index.similarities(ids, query_vector)
-        else:
-            dense_ids, _ = index.dense(query_vector, pool, allowed)
-            ids = np.union1d(dense_ids, lex.chunk_ids[rows])
-            pos = np.minimum(np.searchsorted(lex.chunk_ids, ids), len(lex.chunk_ids) - 1)
-            cand_bm = np.where(lex.chunk_ids[pos] == ids, bm[pos], 0.0)
-            sims = index.similarities(ids, query_vector)
-            scores = blend(sims, cand_bm, alpha)
-    passages = index.passages(ids, scores, sims)
+    passages, bm25 = candidates(index, query, query_vector, max(POOL, k), allowed, mode, alpha)
     if not passages:
         return []
-    final = np.array([p.score for p in passages]) + recency_boost(passages, query, as_of)
+    if mode is Mode.HYBRID and ranking is Ranking.LEARNED:
+        final = default_ranker().scores(rank_features(query, passages, bm25, as_of))
+    else:
+        final = np.array([p.score for p in passages]) + recency_boost(passages, query, as_of)
     order = np.argsort(-final, kind="stable")
     ranked = [replace(passages[i], score=float(final[i])) for i in order]
     if window_words > 0:

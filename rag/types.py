@@ -56,7 +56,7 @@ class Passage:
     text: str
     start: int
     end: int
-    score: float  # the ranking score of the retrieval mode (cosine, BM25 share, or their blend)
+    score: float  # the ranking score: the learned ranker's probability (hybrid), else cosine, BM25 share or their blend
     similarity: float = 0.0  # cosine similarity with the query, whatever the mode
     also_in: tuple[str, ...] = ()  # articles that carry the same text (wire copy), collapsed into this one
     entities: tuple[Entity, ...] = ()  # named entities in ``text`` (offsets into it), tagged at ingest

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from rag.qa.features import FEATURES
-from rag.qa.reader import MODEL_FILE, Reader, ReaderModelError, digest, read_model
+from rag.modelfile import digest
+from rag.qa.reader import MODEL_FILE, Reader, ReaderModelError, read_model
 
 from .conftest import ROOT
 

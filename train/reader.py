@@ -2,6 +2,8 @@
 
     python -m train.reader --data ../shared/realtimeqa-train [--index indexes/rtqa-train]
 
+0. Train the passage ranker first (:mod:`train.ranker`; ``--keep-ranker`` skips it):
+   the reader learns from the passages it ranks first.
 1. Index the training articles published from ``ARTICLES_FROM`` on (the index is built
    once and reused) and take the questions asked from ``QUESTIONS_FROM`` on: 91 weekly
    quizzes of 2023-04 to 2024-12, never the development weeks of 2023-Q1.
@@ -300,6 +302,7 @@ def main() -> None:
     parser.add_argument("--index", default="indexes/rtqa-train", help="where the training articles' index is built once and reused")
     parser.add_argument("--out", default=None, help="model file to write (default: the one rag ships)")
     parser.add_argument("--cache", default=None, help="keep the candidate rows here (.npz) and reuse them")
+    parser.add_argument("--keep-ranker", action="store_true", help="read with the passage ranker as it is instead of retraining it first")
     args = parser.parse_args()
     from rag.qa.features import FEATURES
     from rag.qa.reader import MODEL_FILE, Reader
@@ -315,6 +318,10 @@ def main() -> None:
         rows = _load_rows(cache)
     else:
         with build_index(Path(args.index), arts) as index:
+            if not args.keep_ranker:  # the reader learns from the passages the shipped ranker puts first
+                from train.ranker import train as train_ranker
+
+                train_ranker(index, qs)
             rows = collect(index, qs)
         if cache:
             _save_rows(cache, rows)

@@ -17,8 +17,6 @@ refused with one clear line.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -26,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RagError
+from .. import modelfile
+from ..modelfile import ModelFileError
 from .features import FEATURES, RELEVANCE_FEATURES
 
 MODEL_FILE = Path(__file__).with_name("models") / "reader.json"
@@ -40,13 +39,8 @@ RETRAIN = "python -m train.reader --data ../shared/realtimeqa-train"
 MIN_TYPE_QUESTIONS = 100
 
 
-class ReaderModelError(RagError):
+class ReaderModelError(ModelFileError):
     """The reader's model file is missing, damaged or made for other features."""
-
-
-def digest(payload: dict) -> str:
-    """SHA-256 of a model payload, as written in its ``sha256`` field (keys sorted)."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -107,29 +101,13 @@ class Reader:
         }
 
     def save(self, path: Path = MODEL_FILE) -> None:
-        payload = self.to_payload()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**payload, "sha256": digest(payload)}, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        modelfile.write(path, self.to_payload())
 
 
 def read_model(path: Path = MODEL_FILE) -> Reader:
     """The reader stored at ``path``, checked: format, version, checksum and features."""
     where = f"reader model {path}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReaderModelError(f"{where} is missing; train it with `{RETRAIN}`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReaderModelError(f"{where} is damaged ({type(exc).__name__}); restore it or retrain with `{RETRAIN}`") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ReaderModelError(f"{where} is not a rag reader model")
-    if data.get("version") != VERSION:
-        raise ReaderModelError(f"{where} is version {data.get('version')}, this rag reads version {VERSION}; retrain with `{RETRAIN}`")
-    stored = data.pop("sha256", None)
-    if stored != digest(data):
-        raise ReaderModelError(f"{where} is damaged (checksum mismatch); restore it or retrain with `{RETRAIN}`")
+    data = modelfile.read(path, FORMAT, VERSION, "reader model", RETRAIN, ReaderModelError)
     if tuple(data["features"]) != FEATURES or tuple(data.get("relevance", {}).get("features", ())) != RELEVANCE_FEATURES:
         raise ReaderModelError(f"{where} was trained on other features than this rag computes; retrain with `{RETRAIN}`")
     try:

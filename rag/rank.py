@@ -1,0 +1,187 @@
+"""Candidates -> ranked passages: a learned combination of what says a chunk answers a query.
+
+Retrieval first takes the union of the dense and BM25 candidates (:mod:`rag.retrieve`);
+this module scores each by a logistic regression over :data:`RANK_FEATURES`, computed
+from what the candidate list already holds (cosine, BM25, rank in either list, age,
+where the chunk sits in its article, how much of the query's words, names and word
+pairs it holds, how many other candidates its article has). The weights are learned by
+``python -m train.ranker`` on the RealTimeQA training weeks (label: the chunk holds the
+quiz's answer) and replace a hand-set blend and recency boost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import modelfile
+from .modelfile import ModelFileError
+from .text import STOPWORDS, content_stems, stem, words
+from .types import Passage
+
+RANK_FEATURES: tuple[str, ...] = (
+    "cosine",  # with the query
+    "cosine_lead",  # below the best candidate's cosine
+    "bm25_share",  # BM25 over the best candidate's BM25
+    "bm25_log",  # log(1 + BM25)
+    "dense_rank",  # 1 / (1 + rank) by cosine
+    "lexical_rank",  # 1 / (1 + rank) by BM25
+    "recent",  # exp(-age / 30 days) as of the query's day
+    "recent_cued",  # the same, when the query says 'this week', 'latest', ...
+    "age_log",  # log(1 + age in days)
+    "undated",
+    "lead_chunk",  # the article's first chunk
+    "position_log",  # log(1 + characters before the chunk / 1000)
+    "coverage",  # share of the query's content stems in the chunk
+    "name_coverage",  # share of the query's capitalised words in the chunk
+    "title_coverage",  # share of the query's content stems in the article's title
+    "pair_coverage",  # share of the query's adjacent content-stem pairs in the chunk
+    "doc_chunks_log",  # log(1 + other candidates from the same article)
+    "doc_best_cosine",  # the best cosine among the article's candidates
+    "length_log",  # log(1 + words)
+)
+MODEL_FILE = Path(__file__).with_name("models") / "ranker.json"
+MODEL_ENV = "RAG_RANKER_MODEL"  # another model file to rank with (one written by ``train.ranker --out``)
+FORMAT = "rag-ranker"
+VERSION = 1
+RETRAIN = "python -m train.ranker --data ../shared/realtimeqa-train"
+RECENCY_DAYS = 30.0  # the scale of 'recent': a month
+TIME_CUE = re.compile(
+    r"\b(this (?:week|month|year)|recent|recently|latest|last|new|newly|now|current|currently|today|yesterday|upcoming|just)\b",
+    re.IGNORECASE,
+)
+
+
+def _names(query: str) -> set[str]:
+    """The query's capitalised words after its first (names, mostly), lower-cased."""
+    ws = words(query)
+    return {w.lower() for w in ws[1:] if w[:1].isupper() and w.lower() not in STOPWORDS}
+
+
+def _pairs(stems: Sequence[str]) -> set[tuple[str, str]]:
+    return {(a, b) for a, b in zip(stems, stems[1:])}
+
+
+def rank_features(query: str, passages: Sequence[Passage], bm25: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """One row of :data:`RANK_FEATURES` per candidate passage (``bm25``: their BM25 scores)."""
+    n = len(passages)
+    x = np.zeros((n, len(RANK_FEATURES)))
+    if not n:
+        return x
+    cos = np.array([p.similarity for p in passages], dtype=np.float64)
+    bm = np.asarray(bm25, dtype=np.float64)
+    dense_rank = np.empty(n)
+    dense_rank[np.argsort(-cos, kind="stable")] = np.arange(n)
+    lexical_rank = np.empty(n)
+    lexical_rank[np.argsort(-bm, kind="stable")] = np.arange(n)
+    lexical_rank[bm <= 0] = n
+    cued = bool(TIME_CUE.search(query))
+    q_stems = content_stems(query)
+    keys, pairs, names = set(q_stems), _pairs(q_stems), _names(query)
+    per_doc = Counter(p.doc_id for p in passages)
+    best_doc: dict[str, float] = {}
+    for p in passages:
+        best_doc[p.doc_id] = max(best_doc.get(p.doc_id, -1.0), p.similarity)
+    top_bm = float(bm.max()) if bm.max() > 0 else 1.0
+    for i, p in enumerate(passages):
+        text_stems = content_stems(p.text)
+        have = set(text_stems)
+        lower = {w.lower() for w in words(p.text)}
+        age = (as_of - p.date).days if p.date else None
+        recent = math.exp(-max(age, 0) / RECENCY_DAYS) if age is not None else 0.0
+        x[i] = (
+            cos[i],
+            cos[i] - cos.max(),
+            bm[i] / top_bm,
+            math.log1p(max(bm[i], 0.0)),
+            1.0 / (1.0 + dense_rank[i]),
+            1.0 / (1.0 + lexical_rank[i]),
+            recent,
+            recent if cued else 0.0,
+            math.log1p(max(age, 0)) if age is not None else 0.0,
+            float(age is None),
+            float(p.start == 0),
+            math.log1p(p.start / 1000.0),
+            len(keys & have) / len(keys) if keys else 0.0,
+            len(names & lower) / len(names) if names else 0.0,
+            len(keys & {stem(w) for w in words(p.title)}) / len(keys) if keys else 0.0,
+            len(pairs & _pairs(text_stems)) / len(pairs) if pairs else 0.0,
+            math.log1p(per_doc[p.doc_id] - 1),
+            best_doc[p.doc_id],
+            math.log1p(len(text_stems)),
+        )
+    return x
+
+
+class RankerModelError(ModelFileError):
+    """The ranker's model file is missing, damaged or made for other features."""
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A logistic regression over standardised :data:`RANK_FEATURES`: the probability
+    that a candidate chunk holds the answer to the query."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    info: dict | None = None
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """One probability per row of ``x``."""
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+    def to_payload(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "features": list(RANK_FEATURES),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "weights": self.weights.tolist(),
+            "bias": self.bias,
+            "info": self.info or {},
+        }
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        modelfile.write(path, self.to_payload())
+
+
+def read_ranker(path: Path = MODEL_FILE) -> Ranker:
+    """The ranker stored at ``path``, checked: format, version, checksum and features."""
+    data = modelfile.read(path, FORMAT, VERSION, "ranker model", RETRAIN, RankerModelError)
+    if tuple(data.get("features", ())) != RANK_FEATURES:
+        raise RankerModelError(f"ranker model {path} was trained on other features than this rag computes; retrain with `{RETRAIN}`")
+    try:
+        ranker = Ranker(
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            bias=float(data["bias"]),
+            info=dict(data.get("info", {})),
+        )
+        ranker.scores(np.zeros((1, len(RANK_FEATURES))))  # shapes agree
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RankerModelError(f"ranker model {path} is damaged ({type(exc).__name__}: {exc}); retrain with `{RETRAIN}`") from None
+    return ranker
+
+
+def default_ranker() -> Ranker:
+    """The shipped ranker (or the one ``$RAG_RANKER_MODEL`` names), read once per process."""
+    return _cached(Path(os.environ.get(MODEL_ENV) or MODEL_FILE))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: Path) -> Ranker:
+    return read_ranker(path)
