@@ -34,7 +34,7 @@ import numpy as np
 from .qa.features import MAX_CANDIDATES, features
 from .qa.reader import Reader, default_reader
 from .question import Question, Recency, Tense, analyse
-from .retrieve import DEFAULT_MODE, Mode, retrieve, windows_of
+from .retrieve import DEFAULT_MODE, Mode, Ranking, retrieve, windows_of
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
@@ -66,6 +66,7 @@ class AnswerConfig:
     int8_sentences: bool = True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
     rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
     mode: Mode = DEFAULT_MODE
+    ranking: Ranking = Ranking.LEARNED  # the passage order read (train.reader reads the blend's; see there)
     selection: Selection = Selection.LEARNED
 
 
@@ -376,7 +377,7 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
 def _read(index, q: Question, config: AnswerConfig, since: dt.date | None, until: dt.date | None, as_of: dt.date | None) -> tuple[np.ndarray, list[Passage]]:
     """The question's vector and the passages its answer is read from."""
     qvec = index.embedder.encode_queries([q.query])[0]
-    return qvec, retrieve(index, q.query, qvec, config.read_passages, since, until, config.mode, as_of)
+    return qvec, retrieve(index, q.query, qvec, config.read_passages, since, until, config.mode, as_of, ranking=config.ranking)
 
 
 def _off_topic(passages: list[Passage], config: AnswerConfig) -> bool:
