@@ -187,21 +187,27 @@ def summarize(
     as_of: AsOfOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
+    timeline: Annotated[bool, typer.Option("--timeline", help="Group the sentences by the day of what they report.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A query-focused summary: sentences from several articles, no repeats, in date order."""
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            summary = idx.summarize(query, max_sentences, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"))
+            summary = idx.summarize(query, max_sentences, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"), timeline=timeline)
         if as_json:
             _emit(summary.to_json())
             return
         if not summary.sentences:
             typer.echo("Nothing in the index on this topic.")
+        heading = None
         for s in summary.sentences:
+            if timeline and s.event_date != heading:
+                heading = s.event_date
+                typer.echo(heading.isoformat() if heading else "undated")
             date = s.date.isoformat() if s.date else "undated"
-            typer.echo(f"- {s.text} [{s.doc_id}, {date}]")
+            also = f"; also in {', '.join(s.also_in)}" if s.also_in else ""
+            typer.echo(f"{'  ' if timeline else ''}- {s.text} [{s.doc_id}, {date}{also}]")
 
     _run(work)
 

@@ -587,7 +587,7 @@ class Index:
         check_range(since, until)
         return answer(self, question, since, until, AnswerConfig(show_passages=k, read_passages=max(8, k), mode=mode), as_of)
 
-    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Summary:
+    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, timeline: bool = False) -> Summary:
         from .summarize import SummaryConfig, summarize
 
-        return summarize(self, query, max_sentences, since, until, SummaryConfig(mode=mode), as_of)
+        return summarize(self, query, max_sentences, since, until, SummaryConfig(mode=mode), as_of, timeline)

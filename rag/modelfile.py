@@ -1,4 +1,4 @@
-"""The files of the models rag learns (the reader, the passage ranker): JSON with a format
+"""The files of the models rag learns (the reader, the passage ranker, sentence salience): JSON with a format
 name, a version and a SHA-256 of their content, read back checked.
 
 Weights ship as JSON and numpy evaluates them, so answering loads no training library.
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .errors import RagError
 
@@ -49,3 +53,51 @@ def read(path: Path, fmt: str, version: int, what: str, retrain: str, error: typ
     if stored != digest(data):
         raise error(f"{where} is damaged (checksum mismatch); restore it or retrain with `{retrain}`")
     return data
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A logistic regression over standardised features: the model of the passage ranker
+    and of sentence salience (each a subclass that knows its file format)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    info: dict | None = None
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """One probability per row of ``x``."""
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+    def payload(self, fmt: str, version: int, features: Sequence[str]) -> dict:
+        return {
+            "format": fmt,
+            "version": version,
+            "features": list(features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "weights": self.weights.tolist(),
+            "bias": self.bias,
+            "info": self.info or {},
+        }
+
+
+def read_logistic(path: Path, fmt: str, version: int, features: Sequence[str], what: str, retrain: str, error: type[ModelFileError], cls: type[Logistic] = Logistic) -> Logistic:
+    """The logistic model stored at ``path``, checked: format, version, checksum, features."""
+    data = read(path, fmt, version, what, retrain, error)
+    if tuple(data.get("features", ())) != tuple(features):
+        raise error(f"{what} {path} was trained on other features than this rag computes; retrain with `{retrain}`")
+    try:
+        model = cls(
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            bias=float(data["bias"]),
+            info=dict(data.get("info", {})),
+        )
+        model.scores(np.zeros((1, len(features))))  # shapes agree
+    except (KeyError, TypeError, ValueError) as exc:
+        raise error(f"{what} {path} is damaged ({type(exc).__name__}: {exc}); retrain with `{retrain}`") from None
+    return model

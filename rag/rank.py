@@ -18,7 +18,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -126,33 +125,12 @@ class RankerModelError(ModelFileError):
     """The ranker's model file is missing, damaged or made for other features."""
 
 
-@dataclass(frozen=True)
-class Ranker:
-    """A logistic regression over standardised :data:`RANK_FEATURES`: the probability
-    that a candidate chunk holds the answer to the query."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
-    info: dict | None = None
-
-    def scores(self, x: np.ndarray) -> np.ndarray:
-        """One probability per row of ``x``."""
-        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+class Ranker(modelfile.Logistic):
+    """The probability that a candidate chunk holds the answer to the query, from its
+    :data:`RANK_FEATURES` (a logistic regression)."""
 
     def to_payload(self) -> dict:
-        return {
-            "format": FORMAT,
-            "version": VERSION,
-            "features": list(RANK_FEATURES),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "weights": self.weights.tolist(),
-            "bias": self.bias,
-            "info": self.info or {},
-        }
+        return self.payload(FORMAT, VERSION, RANK_FEATURES)
 
     def save(self, path: Path = MODEL_FILE) -> None:
         modelfile.write(path, self.to_payload())
@@ -160,21 +138,7 @@ class Ranker:
 
 def read_ranker(path: Path = MODEL_FILE) -> Ranker:
     """The ranker stored at ``path``, checked: format, version, checksum and features."""
-    data = modelfile.read(path, FORMAT, VERSION, "ranker model", RETRAIN, RankerModelError)
-    if tuple(data.get("features", ())) != RANK_FEATURES:
-        raise RankerModelError(f"ranker model {path} was trained on other features than this rag computes; retrain with `{RETRAIN}`")
-    try:
-        ranker = Ranker(
-            mean=np.asarray(data["mean"], dtype=np.float64),
-            scale=np.asarray(data["scale"], dtype=np.float64),
-            weights=np.asarray(data["weights"], dtype=np.float64),
-            bias=float(data["bias"]),
-            info=dict(data.get("info", {})),
-        )
-        ranker.scores(np.zeros((1, len(RANK_FEATURES))))  # shapes agree
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RankerModelError(f"ranker model {path} is damaged ({type(exc).__name__}: {exc}); retrain with `{RETRAIN}`") from None
-    return ranker
+    return modelfile.read_logistic(path, FORMAT, VERSION, RANK_FEATURES, "ranker model", RETRAIN, RankerModelError, Ranker)
 
 
 def default_ranker() -> Ranker:

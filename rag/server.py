@@ -113,6 +113,7 @@ class SearchIn(_Filtered):
 class SummarizeIn(_Filtered):
     query: QueryText
     max_sentences: Annotated[int, Field(ge=1, le=MAX_SENTENCES), BeforeValidator(_not_bool)] = 5
+    timeline: Annotated[bool, Field(strict=True, description="order the sentences by the day of what they report, grouped")] = False
 
 
 class ArticleIn(_In):
@@ -158,11 +159,19 @@ class SentenceOut(BaseModel):
     text: str
     doc_id: str
     date: str | None
+    event_date: str | None = Field(description="the day of what the sentence reports (its first date mention), else its article's")
+    also_in: list[str] = Field(description="other articles that report the same")
+
+
+class TimelineDayOut(BaseModel):
+    date: str | None
+    sentences: list[SentenceOut]
 
 
 class SummaryOut(BaseModel):
     query: str
     sentences: list[SentenceOut]
+    timeline: list[TimelineDayOut] | None = Field(None, description="with timeline: the sentences grouped by event_date")
 
 
 class IngestOut(BaseModel):
@@ -279,7 +288,7 @@ def create_app(service: Service, token: str | None = None, max_body: int = MAX_B
 
     @app.post("/summarize", response_model=SummaryOut, responses=_READ_ERRORS, summary="A cited summary of a topic, without repeats")
     def summarize(req: SummarizeIn) -> dict:
-        return service.summarize(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of).to_json()
+        return service.summarize(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of, req.timeline).to_json()
 
     @app.post("/articles", response_model=IngestOut, responses=_WRITE_ERRORS, summary="Add or replace articles (acknowledged once committed)")
     def add_articles(req: ArticlesIn) -> dict:

@@ -159,9 +159,9 @@ class Service:
         with self.reading() as index:
             return index.search(query, k, since, until, mode, as_of)
 
-    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Summary:
+    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, timeline: bool = False) -> Summary:
         with self.reading() as index:
-            return index.summarize(query, max_sentences, since, until, mode, as_of)
+            return index.summarize(query, max_sentences, since, until, mode, as_of, timeline)
 
     def article(self, doc_id: str) -> Document:
         with self.reading() as index:

@@ -1,36 +1,56 @@
-"""Passages -> summary: query-focused, without repeats, in date order, cited.
+"""Passages -> summary: the topic's facts, from several articles, without repeats, cited.
 
-Overlapping news articles repeat each other almost word for word, so sentences are
-selected by maximal marginal relevance: each pick is the sentence most similar to the
-query and least similar to what is already chosen, and any sentence too close to a
-chosen one (by embedding or by shared words) is dropped outright. A query whose best
-passages the reader's learned relevance (:meth:`rag.qa.reader.Reader.on_topic`) finds
-off the topic gets an empty summary: "nothing in the index on this topic", rather than
-the least unrelated sentences.
+Sentences of the retrieved passages are scored by the learned salience of
+:mod:`rag.salience` (what carries the topic's facts: names, numbers, dates, what several
+articles report) and chosen by maximal marginal relevance: each pick is the most salient
+sentence least like what is already chosen. A sentence that repeats a chosen one (by
+embedding or by shared words) is dropped, and the chosen one lists its article in
+``also_in``: the fact is reported there too. Page furniture and sentences that point
+back at one the summary would not show (:mod:`rag.discourse`) are never chosen. A query
+whose best passages the reader's learned relevance (:meth:`rag.qa.reader.Reader.on_topic`)
+finds off the topic gets an empty summary, "nothing in the index on this topic", rather
+than the least unrelated sentences.
+
+Sentences come in the date order of their articles, or, for a timeline, of the events
+they report (the first date a sentence mentions, resolved against its article's date).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 
 import numpy as np
 
-from .answer import lexical_overlap, sentences_of
+from .answer import Sentence, lexical_overlap, sentences_of
+from .dates import Granularity, find_dates
+from .discourse import is_boilerplate, needs_context
 from .errors import InputError
 from .qa.features import relevance_features
 from .qa.reader import default_reader
 from .question import analyse
 from .retrieve import DEFAULT_MODE, Mode, check_query, retrieve
+from .salience import default_salience, salience_features
 from .text import content_stems
-from .types import Summary, SummarySentence
+from .types import Passage, Summary, SummarySentence
+
+
+class Scoring(str, Enum):
+    """How sentences are scored for a summary."""
+
+    LEARNED = "learned"  # rag.salience's model
+    HAND = "hand"  # similarity to the query, centrality and keyword overlap, hand-weighed
+
+
+HAND_DIVERSITY = 0.5
 
 
 @dataclass(frozen=True)
 class SummaryConfig:
     read_passages: int = 20
-    diversity: float = 0.5  # MMR trade-off: 0 relevance only, 1 novelty only
-    query_weight: float = 1.0
+    diversity: float | None = None  # MMR trade-off, 0 salience only, 1 novelty only; None: the salience model's (chosen with it), 0.5 by hand
+    query_weight: float = 1.0  # the hand scoring's weights
     centrality_weight: float = 0.75
     lexical_weight: float = 0.3
     duplicate_cosine: float = 0.8
@@ -40,6 +60,8 @@ class SummaryConfig:
     int8_sentences: bool = True  # embed sentences with int8 weights: RealTimeQA summaries 348 ms against 556 (eval/README.md)
     mode: Mode = DEFAULT_MODE
     topic_gate: bool = True  # an off-topic query gets no sentences (the reader's learned relevance)
+    scoring: Scoring = Scoring.LEARNED
+    standalone: bool = True  # never choose boilerplate or sentences that need the one before
 
 
 def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
@@ -50,44 +72,96 @@ def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold or a <= b or b <= a
 
 
-def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig(), as_of: dt.date | None = None) -> Summary:
+def summary_passages(index, query: str, query_vector: np.ndarray, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig(), as_of: dt.date | None = None) -> list[Passage]:
+    """The passages a summary of ``query`` reads (eval/ gives the same ones to its peers)."""
+    return retrieve(index, query, query_vector, config.read_passages, since, until, config.mode, as_of)
+
+
+def readable(sents: list[Sentence], config: SummaryConfig) -> list[Sentence]:
+    """The sentences a summary may use: statements of a sensible length (questions and
+    fragments state nothing), standing on their own when ``config.standalone``."""
+    out = []
+    for s in sents:
+        if not config.min_words <= len(s.text.split()) <= config.max_words or s.text.rstrip("\"'”’)").endswith("?"):
+            continue
+        if config.standalone and (is_boilerplate(s.text) or needs_context(s.text)):
+            continue
+        out.append(s)
+    return out
+
+
+def event_date(s: Sentence) -> dt.date | None:
+    """The day (or month) of what the sentence reports: the first date it mentions at day
+    or month precision, resolved against its article's date ("on Monday"); else the
+    article's date."""
+    for m in find_dates(s.text, s.passage.date):
+        if m.granularity in (Granularity.DAY, Granularity.MONTH):
+            return m.value
+    return s.passage.date
+
+
+def select(scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, config: SummaryConfig) -> tuple[list[int], dict[int, list[int]]]:
+    """Up to ``k`` sentences by maximal marginal relevance, and for each the sentences
+    dropped as its repeats."""
+    chosen: list[int] = []
+    repeats: dict[int, list[int]] = {}
+    candidates = set(range(len(scores)))
+    diversity = HAND_DIVERSITY if config.diversity is None else config.diversity
+    while candidates and len(chosen) < k:
+        def mmr(i: int) -> float:
+            redundancy = max((float(sims[i, j]) for j in chosen), default=0.0)
+            return (1 - diversity) * scores[i] - diversity * redundancy
+        best = max(candidates, key=lambda i: (mmr(i), -i))
+        candidates.discard(best)
+        chosen.append(best)
+        repeats[best] = []
+        for i in sorted(candidates):
+            if float(sims[i, best]) >= config.duplicate_cosine or says_the_same(bags[i], bags[best], config.duplicate_jaccard):
+                candidates.discard(i)
+                repeats[best].append(i)
+    return chosen, repeats
+
+
+def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig(), as_of: dt.date | None = None, timeline: bool = False) -> Summary:
+    """A summary of ``query`` from ``index`` in at most ``max_sentences`` sentences (see
+    the module's docstring); ``timeline`` orders them by the day of what they report."""
     query = check_query(query)
     if max_sentences < 1:
         raise InputError(f"max sentences must be at least 1 (got {max_sentences})")
     q = analyse(query)
     qvec = index.embedder.encode_queries([query])
-    passages = retrieve(index, query, qvec[0], config.read_passages, since, until, config.mode, as_of)
+    day = as_of or until or dt.date.today()
+    passages = summary_passages(index, query, qvec[0], since, until, config, as_of)
     if config.topic_gate and passages:
         reader = default_reader()
         if reader.on_topic(relevance_features(q, passages)) < reader.relevance_threshold:
-            return Summary(query, [])
-    # Questions ("What is the jackpot?") and fragments state nothing a summary can use.
-    sents = [
-        s for s in sentences_of(passages)
-        if config.min_words <= len(s.text.split()) <= config.max_words and not s.text.rstrip("\"'”’)").endswith("?")
-    ]
+            return Summary(query, [], timeline=timeline)
+    sents = readable(sentences_of(passages), config)
     if not sents:
-        return Summary(query, [])
+        return Summary(query, [], timeline=timeline)
     embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
     vecs = embed([s.text for s in sents])
-    # Relevance to the query, plus centrality (LexRank's intuition): what many of the
-    # retrieved sentences also say is what the collection says about the topic.
-    sims = vecs @ vecs.T
-    centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
-    lexical = np.array([lexical_overlap(q, s.text) for s in sents])
-    relevance = config.query_weight * (vecs @ qvec[0]) + config.centrality_weight * centrality + config.lexical_weight * lexical
+    if config.scoring is Scoring.LEARNED:
+        model = default_salience()
+        x, sims = salience_features(q, sents, vecs, qvec[0], day)
+        scores = model.scores(x)
+        if config.diversity is None:
+            config = replace(config, diversity=float((model.info or {}).get("chosen_diversity", HAND_DIVERSITY)))
+    else:
+        sims = vecs @ vecs.T
+        centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
+        lexical = np.array([lexical_overlap(q, s.text) for s in sents])
+        scores = config.query_weight * (vecs @ qvec[0]) + config.centrality_weight * centrality + config.lexical_weight * lexical
     bags = [set(content_stems(s.text)) for s in sents]
-    chosen: list[int] = []
-    candidates = set(range(len(sents)))
-    while candidates and len(chosen) < max_sentences:
-        def mmr(i: int) -> float:
-            redundancy = max((float(sims[i, j]) for j in chosen), default=0.0)
-            return (1 - config.diversity) * relevance[i] - config.diversity * redundancy
-        best = max(candidates, key=mmr)
-        candidates.discard(best)
-        chosen.append(best)
-        for i in list(candidates):
-            if float(sims[i, best]) >= config.duplicate_cosine or says_the_same(bags[i], bags[best], config.duplicate_jaccard):
-                candidates.discard(i)
-    order = sorted(chosen, key=lambda i: (sents[i].passage.date or dt.date.max, sents[i].passage.doc_id, sents[i].passage.start + sents[i].start))
-    return Summary(query, [SummarySentence(sents[i].text, sents[i].passage.doc_id, sents[i].passage.date, float(relevance[i])) for i in order])
+    chosen, repeats = select(scores, sims, bags, max_sentences, config)
+    out = []
+    for i in chosen:
+        s = sents[i]
+        others = tuple(dict.fromkeys(sents[j].passage.doc_id for j in repeats[i] if sents[j].passage.doc_id != s.passage.doc_id))
+        out.append(SummarySentence(s.text, s.passage.doc_id, s.passage.date, float(scores[i]), also_in=others, event_date=event_date(s)))
+    if timeline:
+        out.sort(key=lambda s: (s.event_date or dt.date.max, s.date or dt.date.max))
+    else:
+        position = {id(o): (sents[i].passage.start + sents[i].start) for o, i in zip(out, chosen)}
+        out.sort(key=lambda s: (s.date or dt.date.max, s.doc_id, position[id(s)]))
+    return Summary(query, out, timeline=timeline)

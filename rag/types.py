@@ -134,18 +134,33 @@ class SummarySentence:
     doc_id: str
     date: dt.date | None
     score: float = 0.0
+    also_in: tuple[str, ...] = ()  # other articles that report the same (their sentences dropped as repeats)
+    event_date: dt.date | None = None  # the day of what it reports (its first date mention), else the article's
 
     def to_json(self) -> dict:
-        return {"text": self.text, "doc_id": self.doc_id, "date": self.date.isoformat() if self.date else None}
+        return {
+            "text": self.text,
+            "doc_id": self.doc_id,
+            "date": self.date.isoformat() if self.date else None,
+            "event_date": self.event_date.isoformat() if self.event_date else None,
+            "also_in": list(self.also_in),
+        }
 
 
 @dataclass(frozen=True)
 class Summary:
     query: str
     sentences: list[SummarySentence] = field(default_factory=list)
+    timeline: bool = False  # sentences ordered by event_date instead of their articles' dates
 
     def to_json(self) -> dict:
-        return {"query": self.query, "sentences": [s.to_json() for s in self.sentences]}
+        out: dict = {"query": self.query, "sentences": [s.to_json() for s in self.sentences]}
+        if self.timeline:
+            days: dict[str | None, list[dict]] = {}
+            for s in self.sentences:
+                days.setdefault(s.event_date.isoformat() if s.event_date else None, []).append(s.to_json())
+            out["timeline"] = [{"date": d, "sentences": ss} for d, ss in days.items()]
+        return out
 
 
 @dataclass(frozen=True)

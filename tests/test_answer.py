@@ -161,3 +161,24 @@ def test_a_first_or_last_question_takes_the_best_supported_span_of_the_chosen_da
     assert _by_recency(Recency(recency), ranked, items, totals, 0.8) == expected
     assert _by_recency(Recency.LATEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"
     assert _by_recency(Recency.EARLIEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"  # was 'earth'
+
+
+def test_summary_lists_the_articles_that_report_the_same_and_stands_alone(index):
+    from rag.discourse import is_boilerplate, needs_context
+
+    summary = index.summarize("The new Vellmar harbour bridge", max_sentences=4)
+    cited = {s.doc_id for s in summary.sentences}
+    for s in summary.sentences:
+        assert not is_boilerplate(s.text) and not needs_context(s.text)
+        assert s.doc_id not in s.also_in and all(d in index.store.texts([d]) for d in s.also_in)
+    # Two sample articles share their opening sentence: whichever is cited lists the other.
+    opening = [s for s in summary.sentences if s.text.startswith("The Vellmar Harbour Bridge opened to traffic on Monday")]
+    assert all(s.also_in for s in opening) and cited
+
+
+def test_timeline_orders_sentences_by_the_day_they_report(index):
+    summary = index.summarize("The new Vellmar harbour bridge", max_sentences=4, timeline=True)
+    days = [s.event_date for s in summary.sentences]
+    assert days and None not in days and days == sorted(days)
+    groups = summary.to_json()["timeline"]
+    assert [g["date"] for g in groups] == sorted({d.isoformat() for d in days})

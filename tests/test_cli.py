@@ -36,9 +36,19 @@ def test_search_summarize_and_info_print_json(sample_index):
     search = json.loads(rag("search", "Kourou launch", "-k", "2", "--since", "2024-05-01", "--until", "2024-05-31", "--index", str(sample_index), "--json").stdout)
     assert search["query"] == "Kourou launch" and [p["doc_id"] for p in search["passages"]] == ["tessera-lunar-landing"]
     summary = json.loads(rag("summarize", "harbour bridge", "--max-sentences", "3", "--index", str(sample_index), "--json").stdout)
-    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date"}
+    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date", "event_date", "also_in"}
     info = json.loads(rag("info", "--index", str(sample_index), "--json").stdout)
     assert info["articles"] == 5 and info["dimension"] == 384
+
+
+def test_summarize_timeline_groups_sentences_under_their_days(sample_index):
+    out = rag("summarize", "harbour bridge", "--timeline", "--index", str(sample_index))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines and lines[0][:4].isdigit() and lines[0][4] == "-"  # a day heading first
+    assert all(line.startswith("  - ") or line[:4].isdigit() for line in lines)
+    data = json.loads(rag("summarize", "harbour bridge", "--timeline", "--index", str(sample_index), "--json").stdout)
+    assert sum(len(g["sentences"]) for g in data["timeline"]) == len(data["sentences"])
 
 
 def test_human_output_shows_answer_date_and_passages(sample_index):

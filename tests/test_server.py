@@ -49,7 +49,7 @@ def test_search_summarize_info_and_health(client):
     search = client.post("/search", json={"query": "Kourou launch", "k": 2, "since": "2024-05-01", "until": "2024-05-31"}).json()
     assert search["query"] == "Kourou launch" and [p["doc_id"] for p in search["passages"]] == ["tessera-lunar-landing"]
     summary = client.post("/summarize", json={"query": "harbour bridge", "max_sentences": 3}).json()
-    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date"}
+    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date", "event_date", "also_in"}
     info = client.get("/info").json()
     assert info["chunks"] == info["vectors"] > 0 and info["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     health = client.get("/health").json()

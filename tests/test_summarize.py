@@ -21,3 +21,46 @@ def test_different_facts_do_not():
     b = bag("Critics say the 1.2 billion euro bill was too high.")
     assert not says_the_same(a, b, 0.5)
     assert not says_the_same(set(), b, 0.5)
+
+
+def test_select_drops_repeats_and_records_them():
+    import numpy as np
+
+    from rag.summarize import SummaryConfig, select
+
+    scores = np.array([0.9, 0.8, 0.1])
+    sims = np.array([[1.0, 0.95, 0.1], [0.95, 1.0, 0.1], [0.1, 0.1, 1.0]])
+    bags = [bag("The bridge opened on Monday."), bag("The bridge opened Monday morning."), bag("Critics attacked the cost.")]
+    chosen, repeats = select(scores, sims, bags, 3, SummaryConfig(diversity=0.0))
+    assert chosen == [0, 2] and repeats[0] == [1]
+
+
+def test_event_date_resolves_the_first_mentioned_day_against_the_article():
+    import datetime as dt
+
+    from rag.answer import Sentence
+    from rag.summarize import event_date
+    from rag.types import Passage
+
+    p = Passage(1, "a", "", "", dt.date(2025, 9, 2), "Kim left Pyongyang on Monday. Nothing dated here.", 0, 50, 0.5)
+    assert event_date(Sentence(p, 0, 29, "Kim left Pyongyang on Monday.")) == dt.date(2025, 9, 1)
+    assert event_date(Sentence(p, 30, 50, "Nothing dated here.")) == dt.date(2025, 9, 2)
+
+
+def test_readable_keeps_statements_that_stand_alone():
+    import datetime as dt
+
+    from rag.answer import Sentence
+    from rag.summarize import SummaryConfig, readable
+    from rag.types import Passage
+
+    texts = [
+        "Mayor Ana Ribeiro opened the new harbour bridge on Monday morning.",
+        "He said the bridge had cost far more than the city planned.",
+        "Follow us on Twitter for more news about the harbour bridge.",
+        "Will the new harbour bridge be finished before the winter?",
+    ]
+    p = Passage(1, "a", "", "", dt.date(2024, 3, 4), " ".join(texts), 0, 0, 0.5)
+    sents = [Sentence(p, 0, len(t), t) for t in texts]
+    assert [s.text for s in readable(sents, SummaryConfig())] == texts[:1]
+    assert [s.text for s in readable(sents, SummaryConfig(standalone=False))] == texts[:3]

@@ -1,0 +1,158 @@
+"""Train sentence salience (:mod:`rag.salience`) on the RealTimeQA training weeks.
+
+    python -m train.salience --data ../shared/realtimeqa-train [--index indexes/rtqa-train]
+
+1. Use the training index of :mod:`train.reader` (built once) and its questions (every
+   ``--every``-th, in date order: a summary reads 20 passages and embeds every sentence,
+   so a question costs several times an answer).
+2. Summarise each question as a topic, as of its quiz day, with the code that
+   summarises (:func:`rag.summarize.summary_passages`, :func:`rag.summarize.readable`
+   without the stand-alone filter, :func:`rag.salience.salience_features`), and label
+   each sentence: it holds the quiz's answer.
+3. Choose the regularisation of a logistic regression and the summary's MMR diversity
+   by grouped cross-validation over weeks: the share of questions (with the answer in
+   some sentence read) whose five-sentence summary holds the answer, against the hand
+   scoring (similarity, centrality, keyword overlap).
+4. Refit on every week and write ``rag/models/salience.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from train.reader import FOLDS, SEED, _log, articles, build_index, folds_of, questions
+
+SENTENCES = 5  # a summary's default length (rag summarize -n)
+C_GRID = (0.01, 0.1, 1.0)
+DIVERSITY_GRID = (0.0, 0.25, 0.5)
+
+
+def collect(index, qs: list[dict]) -> list[dict]:
+    """Each question's sentences: features, labels, the hand scores, what selection needs."""
+    from eval.common import contains_answer
+    from rag.answer import lexical_overlap, sentences_of
+    from rag.discourse import is_boilerplate, needs_context
+    from rag.question import analyse
+    from rag.salience import salience_features
+    from rag.summarize import SummaryConfig, readable, summary_passages
+    from rag.text import content_stems
+
+    plain = SummaryConfig(standalone=False)
+    defaults = SummaryConfig()
+    out = []
+    start = time.perf_counter()
+    for n, q in enumerate(qs, 1):
+        day = dt.date.fromisoformat(q["question_date"])
+        query = q["question"]
+        qa = analyse(query)
+        qvec = index.embedder.encode_queries([query])[0]
+        sents = readable(sentences_of(summary_passages(index, query, qvec, config=plain, as_of=day)), plain)
+        if not sents:
+            continue
+        vecs = index.embedder.encode_for_ranking([s.text for s in sents])
+        x, sims = salience_features(qa, sents, vecs, qvec, day)
+        centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
+        lexical = np.array([lexical_overlap(qa, s.text) for s in sents])
+        hand = defaults.query_weight * (vecs @ qvec) + defaults.centrality_weight * centrality + defaults.lexical_weight * lexical
+        out.append({
+            "id": q["id"], "week": q["question_date"], "x": x, "sims": sims.astype(np.float32),
+            "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),
+            "hand": hand, "bags": [set(content_stems(s.text)) for s in sents],
+            "standalone": np.array([not (is_boilerplate(s.text) or needs_context(s.text)) for s in sents]),
+        })
+        if n % 100 == 0:
+            _log(f"  {n}/{len(qs)} questions ({(time.perf_counter() - start) / n * 1000:.0f} ms each)")
+    return out
+
+
+def in_summary(row: dict, scores: np.ndarray, diversity: float) -> bool:
+    """Whether the summary chosen by ``scores`` (stand-alone sentences only, as rag
+    summarises) holds the answer."""
+    from rag.summarize import SummaryConfig, select
+
+    keep = np.flatnonzero(row["standalone"])
+    if not len(keep):
+        return False
+    config = SummaryConfig(diversity=diversity)
+    chosen, _ = select(scores[keep], row["sims"][np.ix_(keep, keep)], [row["bags"][i] for i in keep], SENTENCES, config)
+    return bool(row["y"][keep][chosen].any())
+
+
+def recall(rows: list[dict], scores: list[np.ndarray], diversity: float) -> float:
+    held = [(r, s) for r, s in zip(rows, scores) if r["y"][r["standalone"]].any()]
+    return float(np.mean([in_summary(r, s, diversity) for r, s in held])) if held else 0.0
+
+
+def fit(rows: list[dict], C: float):
+    from sklearn.linear_model import LogisticRegression
+
+    from rag.salience import Salience
+
+    x = np.vstack([r["x"] for r in rows])
+    y = np.concatenate([r["y"] for r in rows])
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    scale = np.where(std > 1e-9, std, 1.0)
+    m = LogisticRegression(C=C, max_iter=3000, random_state=SEED).fit((x - mean) / scale, y)
+    return Salience(mean=mean, scale=scale, weights=m.coef_[0].copy(), bias=float(m.intercept_[0]))
+
+
+def out_of_fold(rows: list[dict], fold: np.ndarray, C: float) -> list[np.ndarray]:
+    scores: list[np.ndarray] = [np.zeros(0) for _ in rows]
+    for f in range(FOLDS):
+        model = fit([rows[i] for i in np.flatnonzero(fold != f)], C)
+        for i in np.flatnonzero(fold == f):
+            scores[i] = model.scores(rows[i]["x"])
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m train.salience", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="../shared/realtimeqa-train", help="the RealTimeQA training weeks")
+    parser.add_argument("--index", default="indexes/rtqa-train", help="the training articles' index (built once by train.reader, reused)")
+    parser.add_argument("--every", type=int, default=2, help="take every n-th question (default: %(default)s)")
+    parser.add_argument("--out", default=None, help="model file to write (default: the one rag ships)")
+    args = parser.parse_args()
+    from rag.salience import MODEL_FILE, SALIENCE_FEATURES
+
+    np.random.seed(SEED)
+    data = Path(args.data)
+    qs = questions(data)[:: max(1, args.every)]
+    with build_index(Path(args.index), articles(data)) as index:
+        _log(f"salience: reading {len(qs)} questions as topics")
+        rows = collect(index, qs)
+    fold = folds_of(rows)
+    report: dict = {"questions": len(rows), "with_answer_in_sentences": sum(bool(r["y"].any()) for r in rows)}
+    for d in DIVERSITY_GRID:
+        report[f"hand, diversity {d}"] = round(recall(rows, [r["hand"] for r in rows], d), 4)
+        _log(f"  hand scoring, diversity {d}: answer in the summary {report[f'hand, diversity {d}']}")
+    best = None
+    for C in C_GRID:
+        s = out_of_fold(rows, fold, C)
+        for d in DIVERSITY_GRID:
+            key = f"logistic C={C}, diversity {d}"
+            report[key] = round(recall(rows, s, d), 4)
+            _log(f"  {key}: answer in the summary {report[key]}")
+            if best is None or report[key] > report[best[2]]:
+                best = (C, d, key)
+    C, diversity, _ = best
+    report.update(chosen_C=C, chosen_diversity=diversity)
+    model = fit(rows, C)
+    model = dataclasses.replace(model, info={"trained_on": "RealTimeQA training weeks from 2023-04", "trained": dt.date.today().isoformat(), "seed": SEED, **report})
+    out = Path(args.out) if args.out else MODEL_FILE
+    model.save(out)
+    _log(f"  wrote {out}; weights:")
+    for name, w in sorted(zip(SALIENCE_FEATURES, model.weights), key=lambda t: -abs(t[1])):
+        _log(f"    {name:16s} {w:+.3f}")
+    print(json.dumps({"written": str(out), **report}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
