@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.errors import RagError
 from rag.sentences import split
 from rag.types import Passage
 
@@ -65,11 +66,14 @@ def lead(passages: list[Passage], texts: dict[str, str], n: int) -> list[Picked]
 
 
 def _sumy(kind: str, passages: list[Passage], texts: dict[str, str], n: int) -> list[Picked]:
-    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-    from sumy.nlp.stemmers import Stemmer
-    from sumy.summarizers.lex_rank import LexRankSummarizer
-    from sumy.summarizers.text_rank import TextRankSummarizer
-    from sumy.utils import get_stop_words
+    try:
+        from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+        from sumy.nlp.stemmers import Stemmer
+        from sumy.summarizers.lex_rank import LexRankSummarizer
+        from sumy.summarizers.text_rank import TextRankSummarizer
+        from sumy.utils import get_stop_words
+    except ImportError:
+        raise RagError("LexRank and TextRank come from sumy: .venv/bin/pip install -e '.[test]' (or run with --no-peers)") from None
 
     tok = _Tokenizer()
     where: dict[str, tuple[str, dt.date | None]] = {}

@@ -8,6 +8,13 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("rag")
+except PackageNotFoundError:  # run from a source tree that was not installed
+    __version__ = "0+unknown"
+
 from .errors import IndexError_, InputError, ModelMismatchError, RagError
 from .index import Index
 from .types import (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from . import __version__
 from .embed import Backend
 from .errors import InputError, RagError
 from .index import DEFAULT_INDEX, Index
@@ -45,6 +47,9 @@ def _run(fn: Callable[[], Any]) -> Any:
         return fn()
     except RagError as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except sqlite3.DatabaseError as exc:  # a page damaged past what the check at open reads
+        typer.echo(f"error: index database is damaged ({exc}); restore it from a copy or rebuild the index with `rag ingest` into a new directory", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("interrupted; the index is as it was before this command", err=True)
@@ -284,6 +289,43 @@ def serve(
             typer.echo(f"serving {info.path} ({info.articles} articles, {info.chunks} chunks) on {url}", err=True)
 
     _run(work)
+
+
+@app.command("list")
+def list_articles(
+    index: IndexOpt = DEFAULT_INDEX,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only articles whose source contains this.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What is indexed: id, date, source, title and chunks of each article, oldest first."""
+
+    def work() -> None:
+        lo, hi = _date(since, "--since"), _date(until, "--until")
+        if lo and hi and lo > hi:
+            raise InputError(f"--since {lo} is after --until {hi}")
+        with Index.open(index) as idx:
+            entries = idx.articles(lo, hi, source)
+        if as_json:
+            _emit({"articles": [e.to_json() for e in entries]})
+            return
+        for e in entries:
+            typer.echo(f"{e.id}\t{e.date.isoformat() if e.date else 'undated'}\t{e.source}\t{e.title}")
+        typer.echo(f"{len(entries)} article{'s' if len(entries) != 1 else ''}", err=True)
+
+    _run(work)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """Dated, cited answers and summaries over news articles."""
 
 
 def main() -> None:

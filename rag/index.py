@@ -40,6 +40,7 @@ from .retrieve import DEFAULT_MODE, Mode, check_k, check_range, search
 from .store import FORMAT_VERSION, Store, connect
 from .types import (
     Answer,
+    ArticleEntry,
     Chunk,
     Document,
     Entity,
@@ -141,7 +142,7 @@ class Index:
             path.mkdir(parents=True)
         elif not path.is_dir():
             raise IndexError_(f"{path}: not a directory")
-        conn = connect(path / DB_NAME, create=create, shared=shared)
+        conn = connect(path / DB_NAME, create=create, shared=shared, check=True)
         index = cls(path, Store(conn), model, chunking, backend)
         index._lock.wait = lock_wait
         return index
@@ -557,6 +558,12 @@ class Index:
             replace(p, entities=tuple(e.shifted(-p.start) for e in self.store.entities_within(p.doc_id, p.start, p.end)))
             for p in passages
         ]
+
+    def articles(self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None) -> list[ArticleEntry]:
+        """What is indexed: each article's id, date, source, title and chunk count, oldest
+        first (undated last), optionally only those in a date range or whose source
+        contains ``source``."""
+        return self.store.listing(since, until, source)
 
     def info(self) -> IndexInfo:
         articles, chunks = self.store.counts()

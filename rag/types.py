@@ -164,6 +164,20 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class ArticleEntry:
+    """One stored article as `rag list` shows it."""
+
+    id: str
+    date: dt.date | None
+    source: str
+    title: str
+    chunks: int
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "date": self.date.isoformat() if self.date else None, "source": self.source, "title": self.title, "chunks": self.chunks}
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What an ingest did: counts a user can check."""
 

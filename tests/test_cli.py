@@ -146,3 +146,32 @@ def test_a_long_passage_is_printed_from_the_text_that_matched():
     assert shown.startswith("…") and chunk in shown and len(shown) <= 62
     plain = Passage(0, "d", "s", "", None, text, 0, len(text), 1.0)
     assert _excerpt(plain, size=60) == text[:60] + "…"
+
+
+def test_list_shows_what_is_indexed_with_filters(sample_index):
+    out = rag("list", "--index", str(sample_index))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 5 and lines[0].split("\t")[:2] == ["vellmar-bridge-opens", "2024-03-04"]
+    assert out.stderr.strip() == "5 articles"
+    data = json.loads(rag("list", "--index", str(sample_index), "--since", "2024-05-01", "--source", "example.org", "--json").stdout)
+    assert [a["id"] for a in data["articles"]] == ["rovers-cup-final"] and data["articles"][0]["chunks"] >= 1
+    assert_one_line_error(rag("list", "--index", str(sample_index), "--since", "2024-06-01", "--until", "2024-05-01"), "after --until")
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    out = rag("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"rag {version('rag')}"
+
+
+def test_a_damaged_database_fails_every_command_in_one_line_and_is_left_as_it_was(sample_index):
+    db = sample_index / "rag.sqlite"
+    data = bytearray(db.read_bytes())
+    data[8192:12288] = bytes(4096)  # a page in the middle overwritten with zeros
+    db.write_bytes(bytes(data))
+    before = snapshot(sample_index)
+    for args in (("info",), ("ask", "When did the bridge open?"), ("search", "bridge"), ("list",), ("ingest", str(SAMPLES))):
+        assert_one_line_error(rag(*args, "--index", str(sample_index)), "database is damaged")
+    assert snapshot(sample_index) == before
