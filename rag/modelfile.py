@@ -8,9 +8,11 @@ get a good one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,17 @@ def read(path: Path, fmt: str, version: int, what: str, retrain: str, error: typ
     if stored != digest(data):
         raise error(f"{where} is damaged (checksum mismatch); restore it or retrain with `{retrain}`")
     return data
+
+
+def env_or(env: str, default: Path) -> Path:
+    """The model file named by the environment variable ``env``, else the shipped one."""
+    return Path(os.environ.get(env) or default)
+
+
+@functools.lru_cache(maxsize=8)
+def cached(read: Callable[[Path], object], path: Path) -> object:
+    """``read(path)``, once per process for each reader and file."""
+    return read(path)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ quiz's answer) and replace a hand-set blend and recency boost.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -143,9 +141,4 @@ def read_ranker(path: Path = MODEL_FILE) -> Ranker:
 
 def default_ranker() -> Ranker:
     """The shipped ranker (or the one ``$RAG_RANKER_MODEL`` names), read once per process."""
-    return _cached(Path(os.environ.get(MODEL_ENV) or MODEL_FILE))
-
-
-@functools.lru_cache(maxsize=4)
-def _cached(path: Path) -> Ranker:
-    return read_ranker(path)
+    return modelfile.cached(read_ranker, modelfile.env_or(MODEL_ENV, MODEL_FILE))  # type: ignore[return-value]

@@ -11,9 +11,7 @@ that week's news was asked about.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -129,9 +127,4 @@ def read_salience(path: Path = MODEL_FILE) -> Salience:
 
 def default_salience() -> Salience:
     """The shipped model (or the one ``$RAG_SALIENCE_MODEL`` names), read once per process."""
-    return _cached(Path(os.environ.get(MODEL_ENV) or MODEL_FILE))
-
-
-@functools.lru_cache(maxsize=4)
-def _cached(path: Path) -> Salience:
-    return read_salience(path)
+    return modelfile.cached(read_salience, modelfile.env_or(MODEL_ENV, MODEL_FILE))  # type: ignore[return-value]

@@ -29,7 +29,7 @@ from .discourse import is_boilerplate, needs_context
 from .errors import InputError
 from .qa.features import relevance_features
 from .qa.reader import default_reader
-from .question import analyse
+from .question import Question, analyse
 from .retrieve import DEFAULT_MODE, Mode, check_query, retrieve
 from .salience import default_salience, salience_features
 from .text import content_stems
@@ -100,6 +100,14 @@ def event_date(s: Sentence) -> dt.date | None:
     return s.passage.date
 
 
+def hand_scores(q: Question, sents: list[Sentence], vecs: np.ndarray, query_vector: np.ndarray, sims: np.ndarray, config: SummaryConfig) -> np.ndarray:
+    """The hand-weighed score (:attr:`Scoring.HAND`): similarity to the query, centrality
+    among the sentences read (``sims``, their cosine matrix) and keyword overlap."""
+    centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
+    lexical = np.array([lexical_overlap(q, s.text) for s in sents])
+    return config.query_weight * (vecs @ query_vector) + config.centrality_weight * centrality + config.lexical_weight * lexical
+
+
 def select(scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, config: SummaryConfig) -> tuple[list[int], dict[int, list[int]]]:
     """Up to ``k`` sentences by maximal marginal relevance, and for each the sentences
     dropped as its repeats."""
@@ -149,19 +157,16 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
             config = replace(config, diversity=float((model.info or {}).get("chosen_diversity", HAND_DIVERSITY)))
     else:
         sims = vecs @ vecs.T
-        centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
-        lexical = np.array([lexical_overlap(q, s.text) for s in sents])
-        scores = config.query_weight * (vecs @ qvec[0]) + config.centrality_weight * centrality + config.lexical_weight * lexical
+        scores = hand_scores(q, sents, vecs, qvec[0], sims, config)
     bags = [set(content_stems(s.text)) for s in sents]
     chosen, repeats = select(scores, sims, bags, max_sentences, config)
-    out = []
+    picked = []
     for i in chosen:
         s = sents[i]
         others = tuple(dict.fromkeys(sents[j].passage.doc_id for j in repeats[i] if sents[j].passage.doc_id != s.passage.doc_id))
-        out.append(SummarySentence(s.text, s.passage.doc_id, s.passage.date, float(scores[i]), also_in=others, event_date=event_date(s)))
+        picked.append((SummarySentence(s.text, s.passage.doc_id, s.passage.date, float(scores[i]), also_in=others, event_date=event_date(s)), s.passage.start + s.start))
     if timeline:
-        out.sort(key=lambda s: (s.event_date or dt.date.max, s.date or dt.date.max))
+        picked.sort(key=lambda t: (t[0].event_date or dt.date.max, t[0].date or dt.date.max))
     else:
-        position = {id(o): (sents[i].passage.start + sents[i].start) for o, i in zip(out, chosen)}
-        out.sort(key=lambda s: (s.date or dt.date.max, s.doc_id, position[id(s)]))
-    return Summary(query, out, timeline=timeline)
+        picked.sort(key=lambda t: (t[0].date or dt.date.max, t[0].doc_id, t[1]))
+    return Summary(query, [o for o, _ in picked], timeline=timeline)

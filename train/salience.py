@@ -37,11 +37,11 @@ DIVERSITY_GRID = (0.0, 0.25, 0.5)
 def collect(index, qs: list[dict]) -> list[dict]:
     """Each question's sentences: features, labels, the hand scores, what selection needs."""
     from eval.common import contains_answer
-    from rag.answer import lexical_overlap, sentences_of
+    from rag.answer import sentences_of
     from rag.discourse import is_boilerplate, needs_context
     from rag.question import analyse
     from rag.salience import salience_features
-    from rag.summarize import SummaryConfig, readable, summary_passages
+    from rag.summarize import SummaryConfig, hand_scores, readable, summary_passages
     from rag.text import content_stems
 
     plain = SummaryConfig(standalone=False)
@@ -58,9 +58,7 @@ def collect(index, qs: list[dict]) -> list[dict]:
             continue
         vecs = index.embedder.encode_for_ranking([s.text for s in sents])
         x, sims = salience_features(qa, sents, vecs, qvec, day)
-        centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
-        lexical = np.array([lexical_overlap(qa, s.text) for s in sents])
-        hand = defaults.query_weight * (vecs @ qvec) + defaults.centrality_weight * centrality + defaults.lexical_weight * lexical
+        hand = hand_scores(qa, sents, vecs, qvec, sims, defaults)
         out.append({
             "id": q["id"], "week": q["question_date"], "x": x, "sims": sims.astype(np.float32),
             "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),

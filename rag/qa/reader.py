@@ -16,9 +16,7 @@ refused with one clear line.
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,9 +131,4 @@ def read_model(path: Path = MODEL_FILE) -> Reader:
 def default_reader() -> Reader:
     """The shipped reader (or the one ``$RAG_READER_MODEL`` names), read once per
     process, when the first question needs it."""
-    return _cached(Path(os.environ.get(MODEL_ENV) or MODEL_FILE))
-
-
-@functools.lru_cache(maxsize=4)
-def _cached(path: Path) -> Reader:
-    return read_model(path)
+    return modelfile.cached(read_model, modelfile.env_or(MODEL_ENV, MODEL_FILE))  # type: ignore[return-value]
