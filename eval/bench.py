@@ -45,6 +45,7 @@ import faiss
 import numpy as np
 
 from rag import vectors
+from rag.store import Store
 from rag.vectors import IndexType
 
 from .common import load_answerable, load_gold, percentile, run_main
@@ -55,8 +56,8 @@ FILTER_SHARE = 0.1
 
 
 def real_vectors(index_dir: Path) -> np.ndarray:
-    meta = dict(sqlite3.connect(index_dir / "rag.sqlite").execute("SELECT key, value FROM meta"))
-    index = vectors.read_index(index_dir / meta["faiss_file"])
+    meta = Store(sqlite3.connect(index_dir / "rag.sqlite")).meta()
+    index = vectors.read_index(index_dir / meta.faiss_file)
     _, vecs = vectors.contents(index)
     return vecs
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from rag.answer import AnswerConfig, Selection, answer
-from rag.retrieve import Mode
+from rag.query import Mode, Query
 
 from .common import (
     add_index_args,
@@ -44,13 +44,13 @@ RANK_DEPTH = 10
 
 def score_unanswerable(index, row: dict, mode: Mode, selection: Selection = Selection.LEARNED) -> dict:
     """A question no article answers: right when the answer is "no answer"."""
-    got = answer(index, row["question"], config=AnswerConfig(mode=mode, selection=selection), as_of=as_of(row))
+    got = answer(index, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=selection))
     return {"id": row.get("id"), "question": row["question"], "answer": got.display, "no_answer": got.text is None, "confidence": round(got.confidence, 3)}
 
 
 def score_rules(index, row: dict, mode: Mode) -> dict:
     """The hand-weighed selection's answer to an answerable row."""
-    got = answer(index, row["question"], config=AnswerConfig(mode=mode, selection=Selection.RULES), as_of=as_of(row))
+    got = answer(index, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=Selection.RULES))
     return {"id": row.get("id"), "half": "AB"[half(row)], "answer": got.display, "correct": contains_answer(got.display, row["answers"]), "exact_match": exact_match(got.text, row["answers"])}
 
 

@@ -52,8 +52,8 @@ def build(src: Path, out: Path, chunks: int, seed: int = 1234) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("write.lock"))  # the log too: it may hold commits
     conn = sqlite3.connect(tmp / DB_NAME)
-    meta = dict(conn.execute("SELECT key, value FROM meta"))
-    real = vectors.read_index(tmp / meta["faiss_file"])
+    meta = Store(conn).meta()
+    real = vectors.read_index(tmp / meta.faiss_file)
     real_ids, real_vecs = vectors.contents(real)
     order = np.argsort(real_ids)
     real_ids, real_vecs = real_ids[order], real_vecs[order]
@@ -99,9 +99,9 @@ def build(src: Path, out: Path, chunks: int, seed: int = 1234) -> dict:
     lexical.write(lex, tmp / lexical_dir)
     conn = sqlite3.connect(tmp / DB_NAME)
     with conn:
-        conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [("faiss_file", faiss_file), ("lexical_dir", lexical_dir)])
+        Store(conn).update_meta(faiss_file=faiss_file, lexical_dir=lexical_dir)
     conn.close()
-    for old in (meta["faiss_file"], meta.get("lexical_dir")):
+    for old in (meta.faiss_file, meta.lexical_dir):
         if old:
             shutil.rmtree(tmp / old, ignore_errors=True) if (tmp / old).is_dir() else (tmp / old).unlink(missing_ok=True)
     shutil.rmtree(out, ignore_errors=True)

@@ -110,7 +110,7 @@ def mmr(passages: list[Passage], embed, query_vector: np.ndarray, n: int) -> lis
 
 def peer_summaries(index, query: str, passages: list[Passage], n: int) -> dict[str, list[Picked]]:
     """Every peer's ``n`` sentences over ``passages`` (retrieved for ``query`` from ``index``)."""
-    texts = index.store.texts(sorted({p.doc_id for p in passages}))
+    texts = index.texts(sorted({p.doc_id for p in passages}))
     qvec = index.embedder.encode_queries([query])[0]
     return {
         "lead": lead(passages, texts, n),

@@ -31,9 +31,9 @@ import statistics
 import time
 
 from rag.discourse import is_boilerplate, needs_context
-from rag.retrieve import Mode
+from rag.query import Mode, Query
 from rag.sentences import split
-from rag.summarize import SummaryConfig, summary_passages
+from rag.summarize import summary_passages
 from rag.text import content_stems
 
 from .common import add_index_args, as_of, built_index, load_answerable, percentile, run_main
@@ -94,10 +94,9 @@ def score_row(index, row: dict, mode: Mode, peers: bool) -> dict:
     ours = [Picked(s.text, s.doc_id, s.date) for s in summary.sentences]
     systems = {SYSTEM: ours}
     if peers:
-        config = SummaryConfig(mode=mode)
-        passages = summary_passages(index, query, index.embedder.encode_queries([query])[0], config=config, as_of=day)
+        passages = summary_passages(index, Query(query, n, mode=mode, as_of=day), index.embedder.encode_queries([query])[0])
         systems.update(peer_summaries(index, query, passages, n))
-    texts = index.store.texts(sorted({p.doc_id for picked in systems.values() for p in picked}))
+    texts = index.texts(sorted({p.doc_id for picked in systems.values() for p in picked}))
     return {
         "id": row.get("id"),
         "query": query,

@@ -17,6 +17,7 @@ except PackageNotFoundError:  # run from a source tree that was not installed
 
 from .errors import IndexError_, InputError, ModelMismatchError, RagError
 from .index import Index
+from .query import Mode, Query
 from .types import (
     Answer,
     Document,
@@ -29,5 +30,5 @@ from .types import (
 
 __all__ = [
     "Answer", "Document", "Index", "IndexError_", "IndexInfo", "IngestReport", "InputError",
-    "ModelMismatchError", "Passage", "RagError", "Summary", "SummarySentence",
+    "ModelMismatchError", "Mode", "Passage", "Query", "RagError", "Summary", "SummarySentence",
 ]

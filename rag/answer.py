@@ -34,7 +34,8 @@ import numpy as np
 from .qa.features import MAX_CANDIDATES, features
 from .qa.reader import Reader, default_reader
 from .question import Question, Recency, Tense, analyse
-from .retrieve import DEFAULT_MODE, Mode, Ranking, retrieve, windows_of
+from .query import Query
+from .retrieve import Ranking, retrieve, windows_of
 from .sentences import split_spans
 from .spans import Candidate, candidates
 from .text import stem, words
@@ -51,8 +52,7 @@ class Selection(str, Enum):
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    read_passages: int = 8  # passages whose sentences are read
-    show_passages: int = 5  # passages returned with the answer
+    read_passages: int = 8  # passages whose sentences are read (at least the query's k)
     min_passage_score: float = 0.1  # below this, nothing in the index is on the topic
     min_sentence_score: float = 0.15  # an answer's sentence must score at least this
     recency_margin: float = 0.8  # candidates within this share of the best compete on date
@@ -65,7 +65,6 @@ class AnswerConfig:
     name_fit_floor: float = 0.5  # ... but a name's by no less than this: the model knows few names
     int8_sentences: bool = True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
     rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
-    mode: Mode = DEFAULT_MODE
     ranking: Ranking = Ranking.LEARNED  # the passage order read (train.reader reads the blend's; see there)
     selection: Selection = Selection.LEARNED
 
@@ -374,10 +373,11 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
     return _by_reader(pool, reader)
 
 
-def _read(index, q: Question, config: AnswerConfig, since: dt.date | None, until: dt.date | None, as_of: dt.date | None) -> tuple[np.ndarray, list[Passage]]:
+def _read(index, q: Question, query: Query, config: AnswerConfig) -> tuple[np.ndarray, list[Passage]]:
     """The question's vector and the passages its answer is read from."""
     qvec = index.embedder.encode_queries([q.query])[0]
-    return qvec, retrieve(index, q.query, qvec, config.read_passages, since, until, config.mode, as_of, ranking=config.ranking)
+    n = max(config.read_passages, query.k)
+    return qvec, retrieve(index, q.query, qvec, n, query.since, query.until, query.mode, query.as_of, ranking=config.ranking)
 
 
 def _off_topic(passages: list[Passage], config: AnswerConfig) -> bool:
@@ -390,12 +390,12 @@ def _gather_args(index, config: AnswerConfig) -> tuple[Callable[[list[str]], np.
     return embed, functools.partial(index.embedder.encode_for_ranking, batch_size=16)
 
 
-def question_pool(index, question: str, as_of: dt.date | None = None, config: AnswerConfig = AnswerConfig()) -> tuple[list[Passage], Pool | None]:
+def question_pool(index, query: Query, config: AnswerConfig = AnswerConfig()) -> tuple[list[Passage], Pool | None]:
     """The passages :func:`answer` reads and the candidate answers it would choose from
     (None where it would not choose: nothing on the topic, no span of the asked shape, a
     true-or-false question): what the reader is trained on, by the same code that answers."""
-    q = analyse(question)
-    qvec, passages = _read(index, q, config, None, None, as_of)
+    q = analyse(query.text)
+    qvec, passages = _read(index, q, query, config)
     if _off_topic(passages, config) or q.type is AnswerType.TRUTH:
         return passages, None
     embed, phrases = _gather_args(index, config)
@@ -405,14 +405,15 @@ def question_pool(index, question: str, as_of: dt.date | None = None, config: An
     return passages, pool
 
 
-def answer(index, question: str, since: dt.date | None = None, until: dt.date | None = None, config: AnswerConfig = AnswerConfig(), as_of: dt.date | None = None) -> Answer:
-    """Answer ``question`` from the passages of ``index`` (a :class:`rag.index.Index`).
+def answer(index, query: Query, config: AnswerConfig = AnswerConfig()) -> Answer:
+    """Answer ``query`` from the passages of ``index`` (a :class:`rag.index.Index`), with
+    its ``k`` best passages.
 
     With no answer (``text`` None), ``confidence`` is the probability that the best
     candidate would have been right (0 when there was none)."""
-    q = analyse(question)
-    qvec, passages = _read(index, q, config, since, until, as_of)
-    shown = windows_of(index, passages, config.show_passages)
+    q = analyse(query.text)
+    qvec, passages = _read(index, q, query, config)
+    shown = windows_of(index, passages, query.k)
     if _off_topic(passages, config):
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     if q.type is AnswerType.TRUTH:

@@ -11,24 +11,21 @@ import json
 import shutil
 import sqlite3
 import sys
-import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
 from . import __version__
+from .display import print_passages
 from .embed import Backend
-from .errors import InputError, RagError
+from .errors import InputError, InputErrors, RagError, error_code
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
-from .retrieve import DEFAULT_MODE, Mode
-from .types import Passage
+from .query import DEFAULT_MODE, Mode, Query
 from .vectors import IndexType
-
-EXCERPT_CHARS = 400  # of each passage printed to a terminal; --json gives it whole
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles.")
 
@@ -42,18 +39,36 @@ AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Ask as of YYYY-
 ModeOpt = Annotated[Mode, typer.Option("--mode", help="Retrieval: dense vectors, lexical BM25, or a hybrid of both.")]
 
 
-def _run(fn: Callable[[], Any]) -> Any:
+def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
+    """Run a command's work; a RagError (or a damaged database, or Ctrl-C) becomes one
+    line on stderr, or with ``--json`` one object ``{"error": {"code", "message"}}`` on
+    stdout as the HTTP API gives it, and a non-zero exit."""
     try:
         return fn()
+    except InputErrors as exc:  # each on its own line, or all in the JSON object
+        if as_json or len(exc.problems) == 1:
+            _fail("bad_input", str(exc), 1, as_json, {"problems": exc.problems})
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        _fail("bad_input", f"{len(exc.problems)} inputs cannot be used; nothing was written", 1, as_json)
     except RagError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(error_code(exc)[0], str(exc), 1, as_json)
     except sqlite3.DatabaseError as exc:  # a page damaged past what the check at open reads
-        typer.echo(f"error: index database is damaged ({exc}); restore it from a copy or rebuild the index with `rag ingest` into a new directory", err=True)
-        raise typer.Exit(1) from None
+        _fail("index_unavailable", f"index database is damaged ({exc}); restore it from a copy or rebuild the index with `rag ingest` into a new directory", 1, as_json)
     except KeyboardInterrupt:
-        typer.echo("interrupted; the index is as it was before this command", err=True)
-        raise typer.Exit(130) from None
+        _fail("interrupted", "interrupted; the index is as it was before this command", 130, as_json)
+
+
+def _fail(code: str, message: str, status: int, as_json: bool, extra: dict | None = None) -> NoReturn:
+    if as_json:
+        typer.echo(json.dumps({"error": {"code": code, "message": message, **(extra or {})}}, ensure_ascii=False))
+    else:
+        typer.echo(message if code == "interrupted" else f"error: {message}", err=True)
+    raise typer.Exit(status)
+
+
+def _query(text: str, k: int, since: str | None, until: str | None, mode: Mode, as_of: str | None) -> Query:
+    return Query(text, k, _date(since, "--since"), _date(until, "--until"), mode, _date(as_of, "--as-of"))
 
 
 def _date(value: str | None, flag: str) -> dt.date | None:
@@ -62,23 +77,6 @@ def _date(value: str | None, flag: str) -> dt.date | None:
 
 def _emit(obj: dict) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
-
-
-def _print_passages(passages: list[Passage]) -> None:
-    for n, p in enumerate(passages, 1):
-        date = p.date.isoformat() if p.date else "undated"
-        typer.echo(f"{n:>2}. [{p.score:.3f}] {p.doc_id} ({date}) {p.source}")
-        typer.echo(textwrap.indent(textwrap.fill(_excerpt(p), 88), "    "))
-
-
-def _excerpt(p: Passage, size: int = EXCERPT_CHARS) -> str:
-    """At most ``size`` characters of a passage, from the start of the text that matched
-    (a window's first sentences are only its context), with "…" where it is cut."""
-    if len(p.text) <= size:
-        return p.text
-    start = min(max(0, p.match_span[0] - p.start), len(p.text) - size)
-    cut = p.text[start : start + size]
-    return ("…" if start > 0 else "") + cut + ("…" if start + size < len(p.text) else "")
 
 
 @app.command()
@@ -121,7 +119,7 @@ def ingest(
                 f"({report.chunks} chunks embedded); {info.path} holds {info.articles} articles, {info.chunks} chunks"
             )
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command()
@@ -140,7 +138,7 @@ def ask(
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            ans = idx.ask(question, k=k, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"))
+            ans = idx.ask(_query(question, k, since, until, mode, as_of))
         if as_json:
             _emit(ans.to_json())
             return
@@ -149,10 +147,10 @@ def ask(
         else:
             typer.echo(f"Answer: {ans.display}   (confidence {ans.confidence:.2f})")
             typer.echo(f"From {ans.doc_id}: {ans.sentence}")
-        typer.echo("\nPassages:")
-        _print_passages(ans.passages)
+        typer.echo("\nClosest passages (none holds an answer):" if ans.text is None else "\nPassages:")
+        print_passages(ans.passages)
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command()
@@ -171,15 +169,15 @@ def search(
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            passages = idx.search(query, k=k, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"))
+            passages = idx.search(_query(query, k, since, until, mode, as_of))
         if as_json:
             _emit({"query": query, "passages": [p.to_json() for p in passages]})
         elif not passages:
             typer.echo("No passages.")
         else:
-            _print_passages(passages)
+            print_passages(passages)
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command()
@@ -199,7 +197,7 @@ def summarize(
 
     def work() -> None:
         with Index.open(index, model=model) as idx:
-            summary = idx.summarize(query, max_sentences, since=_date(since, "--since"), until=_date(until, "--until"), mode=mode, as_of=_date(as_of, "--as-of"), timeline=timeline)
+            summary = idx.summarize(_query(query, max_sentences, since, until, mode, as_of), timeline=timeline)
         if as_json:
             _emit(summary.to_json())
             return
@@ -214,7 +212,7 @@ def summarize(
             also = f"; also in {', '.join(s.also_in)}" if s.also_in else ""
             typer.echo(f"{'  ' if timeline else ''}- {s.text} [{s.doc_id}, {date}{also}]")
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command()
@@ -237,7 +235,7 @@ def remove(
         else:
             typer.echo(f"{len(removed)} removed; {data.path} holds {data.articles} articles, {data.chunks} chunks")
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command()
@@ -253,7 +251,7 @@ def info(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
         for key, value in data.to_json().items():
             typer.echo(f"{key:>15}: {value}")
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command()
@@ -288,7 +286,7 @@ def serve(
         else:
             typer.echo(f"serving {info.path} ({info.articles} articles, {info.chunks} chunks) on {url}", err=True)
 
-    _run(work)
+    _run(work, as_json)
 
 
 @app.command("list")
@@ -304,7 +302,7 @@ def list_articles(
     def work() -> None:
         lo, hi = _date(since, "--since"), _date(until, "--until")
         if lo and hi and lo > hi:
-            raise InputError(f"--since {lo} is after --until {hi}")
+            raise InputError(f"since ({lo}) is after until ({hi})")
         with Index.open(index) as idx:
             entries = idx.articles(lo, hi, source)
         if as_json:
@@ -314,7 +312,39 @@ def list_articles(
             typer.echo(f"{e.id}\t{e.date.isoformat() if e.date else 'undated'}\t{e.source}\t{e.title}")
         typer.echo(f"{len(entries)} article{'s' if len(entries) != 1 else ''}", err=True)
 
-    _run(work)
+    _run(work, as_json)
+
+
+@app.command()
+def check(
+    index: IndexOpt = DEFAULT_INDEX,
+    repair: Annotated[bool, typer.Option("--repair", help="Rebuild the vector and BM25 files from the database where they are damaged.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read the whole index and say whether it is whole (exit 1 if not); --repair rebuilds what can be."""
+
+    def work() -> None:
+        from .check import check as check_index
+        from .check import repair as repair_index
+
+        report = repair_index(index, progress=sys.stderr.isatty()) if repair else check_index(index)
+        if as_json:
+            _emit(report.to_json())
+        else:
+            for problem in report.problems():
+                typer.echo(f"problem: {problem}")
+            if report.repaired:
+                typer.echo(f"rebuilt from the database: {', '.join(report.repaired)}")
+            if report.ok:
+                typer.echo(f"ok: {report.path} ({report.articles} articles, {report.chunks} chunks): database, vectors and BM25 index whole")
+            elif report.repairable:
+                typer.echo("the database is whole: `rag check --repair` rebuilds the rest from it")
+            else:
+                typer.echo("the database is damaged and cannot be rebuilt from the other files: restore it from a copy, or ingest the articles again into a new directory")
+        if not report.ok:
+            raise typer.Exit(1)
+
+    _run(work, as_json)
 
 
 def _version(value: bool) -> None:

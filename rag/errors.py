@@ -15,6 +15,15 @@ class InputError(RagError):
     """A file, article, question or option that cannot be used as given."""
 
 
+class InputErrors(InputError):
+    """Several unusable inputs found in one pass (a folder with more than one bad file),
+    so that one run reports them all; ``problems`` holds one line for each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(problems[0] if len(problems) == 1 else f"{len(problems)} inputs cannot be used: " + "; ".join(problems))
+
+
 class IndexError_(RagError):
     """An index directory that is missing, damaged or incompatible."""
 
@@ -36,3 +45,17 @@ def first_line(exc: BaseException) -> str:
     wrapping the many exception types of torch, transformers and ONNX Runtime in one line."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def error_code(exc: RagError) -> tuple[str, int]:
+    """The machine-readable code of an error and its HTTP status, the same for the CLI's
+    ``--json`` errors and the HTTP API's."""
+    if isinstance(exc, NotFoundError):
+        return "not_found", 404
+    if isinstance(exc, InputError):
+        return "bad_input", 400
+    if isinstance(exc, IndexBusyError):
+        return "busy", 409
+    if isinstance(exc, IndexError_):
+        return "index_unavailable", 503
+    return "bad_request", 400

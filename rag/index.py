@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
@@ -36,7 +37,8 @@ from .embed import Backend, Embedder, canonical_name
 from .errors import IndexError_, ModelMismatchError, RagError
 from .load import load_paths
 from .lock import WriteLock
-from .retrieve import DEFAULT_MODE, Mode, check_k, check_range, search
+from .query import DEFAULT_K, DEFAULT_MODE, Mode, Query, as_query
+from .retrieve import search
 from .store import FORMAT_VERSION, Store, connect
 from .types import (
     Answer,
@@ -50,10 +52,15 @@ from .types import (
     Summary,
 )
 
+if TYPE_CHECKING:  # imported where used: answer and summarize import this module's callers
+    from .answer import AnswerConfig
+    from .summarize import SummaryConfig
+
 DB_NAME = "rag.sqlite"
 CHECKPOINT_SECONDS = 120.0  # an interrupted ingest loses at most this much embedding work
 DOCS_PER_BATCH = 64
 DEFAULT_INDEX = Path("indexes/default")
+REPAIR_HINT = "`rag check --repair` rebuilds it from the database"
 SNAPSHOT_TRIES = 5  # a snapshot whose files a concurrent commit deleted is taken again
 
 
@@ -86,29 +93,33 @@ class Index:
         embedder: Embedder | None = None,
         read_only: bool = False,
         like: Index | None = None,
+        skip_vectors: bool = False,
     ) -> None:
         self.path = path
         self.store = store
         self.read_only = read_only
         self._lock = WriteLock(path)
-        self.meta = store.get_meta()
+        self.meta = store.meta()
         self._faiss = None
         self._lexical: lexical.LexicalIndex | None = None
         self._dates: tuple[np.ndarray, np.ndarray] | None = None  # chunk ids, day ordinals (0: undated)
         self._filters: dict[tuple, _DateFilter] = {}  # the last few date ranges asked for, oldest first
         self._filters_lock = threading.Lock()
-        self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
+        self.index_kind = self.meta.index_type
         if like is not None and like.meta == self.meta and like.path == path:
             # The same commit's files (each write names new ones): share what is loaded.
             self._faiss, self._lexical, self._dates = like._faiss, like._lexical, like._dates
             with like._filters_lock:
                 self._filters = dict(like._filters)
-        elif "faiss_file" in self.meta:
-            self._faiss = vectors.read_index(path / self.meta["faiss_file"], mmap=True)
+        elif self.meta.faiss_file and not skip_vectors:
+            try:
+                self._faiss = vectors.read_index(path / self.meta.faiss_file, mmap=True)
+            except IndexError_ as exc:
+                raise IndexError_(f"{exc}; {REPAIR_HINT}") from None
             _, n_chunks = store.counts()
             if self._faiss.ntotal != n_chunks:
-                raise IndexError_(f"{path}: index is inconsistent ({self._faiss.ntotal} vectors for {n_chunks} chunks)")
-        built_with = self.meta.get("model")
+                raise IndexError_(f"{path}: index is inconsistent ({self._faiss.ntotal} vectors for {n_chunks} chunks); {REPAIR_HINT}")
+        built_with = self.meta.model
         if embedder is not None:
             model = embedder.name
         wanted = canonical_name(model) if model else built_with
@@ -116,8 +127,8 @@ class Index:
             raise ModelMismatchError(f"{path}: index was built with model {built_with!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)")
         self.embedder = embedder if embedder is not None else Embedder(wanted, backend=backend)
         self.chunking = ChunkConfig(
-            int(self.meta.get("chunk_max_tokens", chunking.max_tokens)),
-            int(self.meta.get("chunk_overlap_tokens", chunking.overlap_tokens)),
+            self.meta.chunk_max_tokens or chunking.max_tokens,
+            self.meta.chunk_overlap_tokens if self.meta.chunk_overlap_tokens is not None else chunking.overlap_tokens,
         )
 
     @classmethod
@@ -130,11 +141,13 @@ class Index:
         backend: Backend = Backend.AUTO,
         shared: bool = False,
         lock_wait: float = 0.0,
+        skip_vectors: bool = False,
     ) -> Index:
         """Open the index at ``path``; with ``create`` an empty one is made if it is missing.
         ``backend`` is how articles added through it are embedded (queries: see Embedder).
         A ``shared`` index may be used from several threads, one at a time. A write waits
-        up to ``lock_wait`` seconds for another process's write to finish."""
+        up to ``lock_wait`` seconds for another process's write to finish. With
+        ``skip_vectors`` the vector file is not read (to rebuild it: :func:`rag.check.repair`)."""
         path = Path(path)
         if not path.exists():
             if not create:
@@ -143,7 +156,11 @@ class Index:
         elif not path.is_dir():
             raise IndexError_(f"{path}: not a directory")
         conn = connect(path / DB_NAME, create=create, shared=shared, check=True)
-        index = cls(path, Store(conn), model, chunking, backend)
+        try:
+            index = cls(path, Store(conn), model, chunking, backend, skip_vectors=skip_vectors)
+        except BaseException:
+            conn.close()
+            raise
         index._lock.wait = lock_wait
         return index
 
@@ -161,14 +178,16 @@ class Index:
             raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
         for attempt in range(SNAPSHOT_TRIES):
             conn = connect(path / DB_NAME, create=False, shared=True)
-            conn.execute("BEGIN")  # deferred: the first read below fixes what this view sees
+            store = Store(conn)
+            store.begin_read()  # deferred: the first read below fixes what this view sees
             try:
-                index = cls(path, Store(conn), model, ChunkConfig(), embedder=embedder, read_only=True, like=like)
+                index = cls(path, store, model, ChunkConfig(), embedder=embedder, read_only=True, like=like)
                 index.lexical()
                 return index
             except IndexError_:
-                named = [v for k, v in Store(conn).get_meta().items() if k in ("faiss_file", "lexical_dir")]
-                conn.close()
+                committed = store.meta()
+                named = [name for name in (committed.faiss_file, committed.lexical_dir) if name]
+                store.close()
                 if attempt + 1 == SNAPSHOT_TRIES or all((path / name).exists() for name in named):
                     raise  # damaged, not merely replaced by a commit in between
             except BaseException:
@@ -177,7 +196,7 @@ class Index:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        self.store.conn.close()
+        self.store.close()
 
     def __enter__(self) -> Index:
         return self
@@ -200,16 +219,16 @@ class Index:
             yield
 
     def _refresh(self) -> None:
-        committed = self.store.get_meta()
-        if committed.get("faiss_file") != self.meta.get("faiss_file"):
-            self._faiss = vectors.read_index(self.path / committed["faiss_file"], mmap=True) if "faiss_file" in committed else None
-        if committed.get("lexical_dir") != self.meta.get("lexical_dir"):
+        committed = self.store.meta()
+        if committed.faiss_file != self.meta.faiss_file:
+            self._faiss = vectors.read_index(self.path / committed.faiss_file, mmap=True) if committed.faiss_file else None
+        if committed.lexical_dir != self.meta.lexical_dir:
             self._lexical = None
         if committed != self.meta:
             self._dates = None
             self._filters = {}
             self.meta = committed
-            self.index_kind = vectors.IndexType(committed.get("index_type", vectors.IndexType.AUTO.value))
+            self.index_kind = committed.index_type
 
     def add(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
         """Load, chunk, embed and store every article under ``paths``, all or nothing."""
@@ -244,13 +263,12 @@ class Index:
             for start in range(0, len(fresh), DOCS_PER_BATCH):
                 batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
                 texts = [c.text for _, chunks in batch for c in chunks]
-                vecs = self.embedder.encode(texts)
+                vecs = self.embedder.encode(texts, on_batch=bar.update)
                 found = entities.tag([doc.text for doc, _ in batch])
                 offset = 0
                 for (doc, chunks), ents in zip(batch, found):
                     pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
                     offset += len(chunks)
-                bar.update(len(texts))
                 if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
                     self._write_pending(pending, hashes, known)
                     pending, last = [], time.monotonic()
@@ -286,13 +304,8 @@ class Index:
             for start in range(0, len(todo), DOCS_PER_BATCH):
                 texts = self.store.texts(todo[start : start + DOCS_PER_BATCH])
                 found = dict(zip(texts, entities.tag(list(texts.values()))))
-                self.store.conn.execute("BEGIN IMMEDIATE")
-                try:
+                with self.store.transaction():
                     self.store.set_entities(found, tagger)
-                    self.store.conn.execute("COMMIT")
-                except BaseException:
-                    self.store.conn.execute("ROLLBACK")
-                    raise
                 bar.update(len(found))
         finally:
             bar.close()
@@ -335,8 +348,7 @@ class Index:
         parts = []
         try:
             for start in range(0, len(texts), 512):
-                parts.append(self.embedder.encode(texts[start : start + 512]))
-                bar.update(len(parts[-1]))
+                parts.append(self.embedder.encode(texts[start : start + 512], on_batch=bar.update))
         finally:
             bar.close()
         vecs = np.concatenate(parts)
@@ -350,7 +362,7 @@ class Index:
             return self._set_index_type(kind)
 
     def _set_index_type(self, kind: vectors.IndexType) -> bool:
-        if self.meta.get("index_type", vectors.IndexType.AUTO.value) == kind.value:
+        if self.meta.index_type is kind:
             return False
         self.index_kind = kind
         rebuild = self._faiss is not None and vectors.needs_rebuild(self._faiss, kind, self._faiss.ntotal)
@@ -372,7 +384,7 @@ class Index:
         if index is not None and not vectors.needs_rebuild(index, self.index_kind, n_after):
             # A private copy takes the change: the open index (memory-mapped, read-only) serves
             # searches as it was until the commit.
-            index = vectors.remove(vectors.read_index(self.path / self.meta["faiss_file"]), stale)
+            index = vectors.remove(vectors.read_index(self.path / self.meta.faiss_file), stale)
             vectors.add(index, embeddings, ids)
             return index
         if index is None:
@@ -392,43 +404,42 @@ class Index:
 
     def _committed_lexical(self) -> lexical.LexicalIndex | None:
         if self._lexical is None:
-            name = self.meta.get("lexical_dir")
+            name = self.meta.lexical_dir
             if not name:
                 return None
             try:
                 self._lexical = lexical.read(self.path / name)
             except lexical.OldFormat:
                 return None
+            except IndexError_ as exc:
+                raise IndexError_(f"{exc}; {REPAIR_HINT}") from None
         return self._lexical
 
     def _commit(self, change) -> None:
         """Run ``change`` (SQLite writes, returning the new vector and lexical indexes, or
         None for one that stays) in a transaction, write the new files under fresh names,
         point the meta at them and commit; on any failure leave the previous pair whole."""
-        conn = self.store.conn
         gen = uuid.uuid4().hex[:12]
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            index, lex = change()
-            meta = {"index_type": self.index_kind.value}
-            if index is not None:
-                meta.update(
-                    faiss_file=f"vectors-{gen}.faiss",
-                    model=self.embedder.name,
-                    dimension=str(index.d),
-                    chunk_max_tokens=str(self.chunking.max_tokens),
-                    chunk_overlap_tokens=str(self.chunking.overlap_tokens),
-                )
-                vectors.write_index(index, self.path / meta["faiss_file"])
-            if lex is not None:
-                meta["lexical_dir"] = f"lexical-{gen}"
-                lexical.write(lex, self.path / meta["lexical_dir"])
-            self.store.set_meta(meta)
-            conn.execute("COMMIT")
+            with self.store.transaction():
+                index, lex = change()
+                meta: dict[str, object] = {"index_type": self.index_kind}
+                if index is not None:
+                    meta.update(
+                        faiss_file=f"vectors-{gen}.faiss",
+                        model=self.embedder.name,
+                        dimension=index.d,
+                        chunk_max_tokens=self.chunking.max_tokens,
+                        chunk_overlap_tokens=self.chunking.overlap_tokens,
+                    )
+                    vectors.write_index(index, self.path / f"vectors-{gen}.faiss")
+                if lex is not None:
+                    meta["lexical_dir"] = f"lexical-{gen}"
+                    lexical.write(lex, self.path / f"lexical-{gen}")
+                self.store.update_meta(**meta)
         except BaseException:
-            conn.execute("ROLLBACK")
             self._remove_unreferenced()  # the open vectors were never changed: only new files
-            self.index_kind = vectors.IndexType(self.meta.get("index_type", vectors.IndexType.AUTO.value))
+            self.index_kind = self.meta.index_type
             raise
         if index is not None:
             self._faiss = index
@@ -436,16 +447,22 @@ class Index:
             self._lexical = lex
         self._dates = None
         self._filters = {}
-        self.meta = self.store.get_meta()  # with what the change wrote there too (the next chunk id)
+        self.meta = self.store.meta()  # with what the change wrote there too (the next chunk id)
         self._remove_unreferenced()
 
     def _remove_unreferenced(self) -> None:
         """Delete vector files and lexical folders that the committed meta does not name."""
-        committed = self.store.get_meta()
-        keep = {committed.get("faiss_file"), committed.get("lexical_dir")}
+        committed = self.store.meta()
+        keep = {committed.faiss_file, committed.lexical_dir}
         for f in [*self.path.glob("vectors-*"), *self.path.glob("lexical-*")]:
             if f.name not in keep:
                 shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
+
+    def rebuild_lexical(self) -> None:
+        """Build the BM25 index again from the stored chunks and commit it (the one on disk
+        damaged or lost: it holds nothing the database does not)."""
+        with self._writing():
+            self._commit(lambda: (None, lexical.build(*self.store.all_chunk_texts())))
 
     def lexical(self) -> lexical.LexicalIndex:
         """The BM25 index, read on first use; an index built before it existed, or before
@@ -559,6 +576,14 @@ class Index:
             for p in passages
         ]
 
+    def article(self, doc_id: str) -> Document | None:
+        """The stored article ``doc_id`` (its text as ingested), or None."""
+        return self.store.article(doc_id)
+
+    def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The full texts of these articles, by id (those the index holds)."""
+        return self.store.texts(doc_ids)
+
     def articles(self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None) -> list[ArticleEntry]:
         """What is indexed: each article's id, date, source, title and chunk count, oldest
         first (undated last), optionally only those in a date range or whose source
@@ -573,28 +598,37 @@ class Index:
             articles=articles,
             chunks=chunks,
             vectors=0 if self._faiss is None else int(self._faiss.ntotal),
-            model=self.meta.get("model", self.embedder.name),
-            dimension=int(self.meta.get("dimension", 0)),
+            model=self.meta.model or self.embedder.name,
+            dimension=self.meta.dimension,
             index_type="none" if self._faiss is None else vectors.index_type(self._faiss),
             size_bytes=size,
             format_version=FORMAT_VERSION,
         )
 
     # -- asking ------------------------------------------------------------------------
-    # ``as_of`` is the day the question is asked (default: today): later articles are left
-    # out and recent ones preferred.
+    # Each takes a Query, or its text and fields (validated as one); ``as_of`` is the day
+    # the question is asked (default today): later articles are left out, recent ones preferred.
 
-    def search(self, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
-        return search(self, query, k, since, until, mode, as_of)
+    def search(self, query: Query | str, k: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
+        """The ``k`` passages that best match the query, best first, each a window of
+        whole sentences around the chunk that matched. Raises InputError for an invalid
+        query (see :class:`rag.Query`)."""
+        return search(self, as_query(query, k, since, until, mode, as_of))
 
-    def ask(self, question: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Answer:
+    def ask(self, question: Query | str, k: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, config: AnswerConfig | None = None) -> Answer:
+        """A short answer with its date, the sentence it came from and the ``k`` passages
+        read; ``text`` is None when the index holds no answer. Raises InputError for an
+        invalid query."""
         from .answer import AnswerConfig, answer
 
-        check_k(k)
-        check_range(since, until)
-        return answer(self, question, since, until, AnswerConfig(show_passages=k, read_passages=max(8, k), mode=mode), as_of)
+        return answer(self, as_query(question, k, since, until, mode, as_of), config or AnswerConfig())
 
-    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, timeline: bool = False) -> Summary:
+    def summarize(self, query: Query | str, max_sentences: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, timeline: bool = False, config: SummaryConfig | None = None) -> Summary:
+        """At most ``max_sentences`` cited sentences on the topic from several articles,
+        without repeats, in date order (``timeline``: grouped by the day of what they
+        report); none when the index holds nothing on it. Raises InputError for an
+        invalid query."""
         from .summarize import SummaryConfig, summarize
 
-        return summarize(self, query, max_sentences, since, until, SummaryConfig(mode=mode), as_of, timeline)
+        return summarize(self, as_query(query, max_sentences, since, until, mode, as_of), config or SummaryConfig(), timeline)
+

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, InputErrors
 from .types import Document
 
 SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
@@ -177,33 +177,42 @@ def load_paths(paths: list[str | Path], clean: bool = True) -> LoadResult:
     """Load every article under the given files and folders (folders recursively), their
     texts and titles through :func:`clean_text` unless ``clean`` is False (as read).
 
-    Raises InputError on the first unusable file; article ids must be unique across
+    Every file is read before anything is refused: :class:`InputErrors` lists each
+    unusable path (the first problem of each file). Article ids must be unique across
     the whole input because they name articles in the index.
     """
     if not paths:
         raise InputError("no paths given")
     result = LoadResult()
     files: list[Path] = []
+    problems: list[str] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            raise InputError(f"{path}: no such file or directory")
-        if path.is_dir():
+            problems.append(f"{path}: no such file or directory")
+        elif path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
             if not found:
-                raise InputError(f"{path}: no .txt, .md or .jsonl articles in this folder")
+                problems.append(f"{path}: no .txt, .md or .jsonl articles in this folder")
             files.extend(found)
+        elif path.suffix.lower() not in SUFFIXES:
+            problems.append(f"{path}: unsupported file type {path.suffix!r} (use .txt, .md or .jsonl)")
         else:
-            if path.suffix.lower() not in SUFFIXES:
-                raise InputError(f"{path}: unsupported file type {path.suffix!r} (use .txt, .md or .jsonl)")
             files.append(path)
     owner: dict[str, Path] = {}
     for path in files:
-        part = _LOADERS[path.suffix.lower()](path)
-        for doc in part.documents:
-            if doc.id in owner:
-                raise InputError(f"{path}: article id {doc.id!r} also comes from {owner[doc.id]}")
-            owner[doc.id] = path
+        try:
+            part = _LOADERS[path.suffix.lower()](path)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        clash = next((doc for doc in part.documents if doc.id in owner), None)
+        if clash is not None:
+            problems.append(f"{path}: article id {clash.id!r} also comes from {owner[clash.id]}")
+            continue
+        owner.update((doc.id, path) for doc in part.documents)
         result.documents.extend(replace(d, text=clean_text(d.text), title=clean_text(d.title)) if clean else d for d in part.documents)
         result.warnings.extend(part.warnings)
+    if problems:
+        raise InputErrors(problems)
     return result

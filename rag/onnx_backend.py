@@ -29,7 +29,7 @@ import shutil
 import threading
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,11 +293,12 @@ class OnnxModel:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
 
-    def encode(self, texts: Sequence[str], batch_size: int = ONNX_BATCH, spread: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = ONNX_BATCH, spread: bool = False, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit-length float32 vectors; texts are batched by length to pad little.
 
         ``spread``: a one-thread session's batches go to as many threads as there are
         cores (a lone ask's 6 answer sentences: ~18 ms on two cores against ~22 on one).
+        ``on_batch`` is called with each batch's size once it is embedded (a progress bar).
         """
         out = np.zeros((len(texts), self.export.dimension), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
@@ -307,6 +308,8 @@ class OnnxModel:
             enc = self.tokenizer.encode_batch([texts[i] for i in rows])
             feed = {name: np.array([getattr(e, _FIELDS[name]) for e in enc], dtype=np.int64) for name in self.export.inputs}
             out[rows] = self._run(feed)
+            if on_batch is not None:
+                on_batch(len(rows))
 
         cores = os.cpu_count() or 1
         if spread and self.threads == 1 and cores > 1 and len(batches) > 1:

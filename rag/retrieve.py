@@ -15,17 +15,11 @@ from enum import Enum
 
 import numpy as np
 
-from .errors import InputError
+from .query import DEFAULT_MODE, Mode, Query
 from .rank import RECENCY_DAYS, TIME_CUE, default_ranker, rank_features
 from .text import words
 from .types import Passage
 from .windows import WINDOW_WORDS, windows
-
-
-class Mode(str, Enum):
-    DENSE = "dense"
-    LEXICAL = "lexical"
-    HYBRID = "hybrid"
 
 
 class Ranking(str, Enum):
@@ -33,7 +27,6 @@ class Ranking(str, Enum):
     BLEND = "blend"  # the hand-set blend and recency boost
 
 
-DEFAULT_MODE = Mode.HYBRID
 HYBRID_ALPHA = 0.6  # weight of the cosine in the blend
 POOL = 64  # candidates taken from each list before blending
 # News questions are mostly about what is recent as of the day they are asked: a passage
@@ -42,24 +35,6 @@ POOL = 64  # candidates taken from each list before blending
 RECENCY_CUED = 0.2  # questions that say "this week", "recently", "latest", ...
 RECENCY_PLAIN = 0.1  # all others
 DUPLICATE_JACCARD = 0.5  # passages sharing this share of their word 4-grams are one story
-
-
-def check_query(query: str) -> str:
-    query = query.strip()
-    if not query:
-        raise InputError("the query is empty")
-    return query
-
-
-def check_k(k: int) -> int:
-    if k < 1:
-        raise InputError(f"k must be at least 1 (got {k})")
-    return k
-
-
-def check_range(since: dt.date | None, until: dt.date | None) -> None:
-    if since and until and since > until:
-        raise InputError(f"--since {since} is after --until {until}")
 
 
 SAMPLE_FROM = 100_000  # rows from which top_rows takes a floor from a sample first
@@ -193,7 +168,7 @@ def windows_of(index, distinct: list[Passage], k: int, words: int = WINDOW_WORDS
     with their entities."""
     if not distinct:
         return []
-    return index.with_entities(windows(distinct, index.store.texts(list({p.doc_id for p in distinct})), k, words))
+    return index.with_entities(windows(distinct, index.texts(list({p.doc_id for p in distinct})), k, words))
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
@@ -238,10 +213,8 @@ def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLIC
     return kept
 
 
-def search(index, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
-    """The ``k`` passages of ``index`` that best match ``query``, best first: each a
+def search(index, query: Query) -> list[Passage]:
+    """The ``query.k`` passages of ``index`` that best match ``query``, best first: each a
     window of whole sentences around a chunk that matched (:mod:`rag.windows`)."""
-    query = check_query(query)
-    check_k(k)
-    check_range(since, until)
-    return retrieve(index, query, index.embedder.encode_queries([query])[0], k, since, until, mode, as_of, window_words=WINDOW_WORDS)
+    vector = index.embedder.encode_queries([query.text])[0]
+    return retrieve(index, query.text, vector, query.k, query.since, query.until, query.mode, query.as_of, window_words=WINDOW_WORDS)

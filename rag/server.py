@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
@@ -39,18 +40,17 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from . import __doc__ as package_doc
+from . import __version__
 from .embed import Backend
-from .errors import IndexBusyError, IndexError_, InputError, NotFoundError, RagError, first_line
+from .errors import InputError, RagError, error_code, first_line
 from .index import Index
 from .load import document_from_json, parse_date
-from .retrieve import DEFAULT_MODE, Mode
+from .query import DEFAULT_MODE, MAX_K, MAX_QUERY_CHARS, Mode, Query
 from .service import Service
 from .types import IndexInfo
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
-MAX_QUERY_CHARS = 1000
-MAX_K = 100
-MAX_SENTENCES = 50
+DOCS_ASSETS = "/docs-assets"  # where the documentation pages' scripts and styles are served
 MAX_ARTICLES = 1000
 LOCK_WAIT_SECONDS = 30.0  # a write waits this long for another worker's or process's write
 PR_SET_PDEATHSIG = 1
@@ -112,7 +112,7 @@ class SearchIn(_Filtered):
 
 class SummarizeIn(_Filtered):
     query: QueryText
-    max_sentences: Annotated[int, Field(ge=1, le=MAX_SENTENCES), BeforeValidator(_not_bool)] = 5
+    max_sentences: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_not_bool)] = 5
     timeline: Annotated[bool, Field(strict=True, description="order the sentences by the day of what they report, grouped")] = False
 
 
@@ -242,23 +242,17 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(service: Service, token: str | None = None, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """The ASGI application: endpoints over ``service``, errors as JSON, and a guard
     that checks the token and the body size before any endpoint runs."""
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc load their scripts from this server, not a CDN
         title="rag",
-        version="0.1.0",
+        version=__version__,
         description=(package_doc or "").strip().splitlines()[0],
+        static_url=DOCS_ASSETS,
     )
 
     @app.exception_handler(RagError)
     def rag_error(_request, exc: RagError) -> JSONResponse:
-        if isinstance(exc, NotFoundError):
-            return _error(404, "not_found", str(exc))
-        if isinstance(exc, InputError):
-            return _error(400, "bad_input", str(exc))
-        if isinstance(exc, IndexBusyError):
-            return _error(409, "busy", str(exc))
-        if isinstance(exc, IndexError_):
-            return _error(503, "index_unavailable", str(exc))
-        return _error(400, "bad_request", str(exc))
+        code, status = error_code(exc)
+        return _error(status, code, str(exc))
 
     @app.exception_handler(RequestValidationError)
     def invalid(_request, exc: RequestValidationError) -> JSONResponse:
@@ -279,16 +273,16 @@ def create_app(service: Service, token: str | None = None, max_body: int = MAX_B
 
     @app.post("/ask", response_model=AskOut, responses=_READ_ERRORS, summary="Answer a question with a dated span and its passages")
     def ask(req: AskIn) -> dict:
-        return service.ask(req.question, req.k, req.since, req.until, req.mode, req.as_of).to_json()
+        return service.ask(Query(req.question, req.k, req.since, req.until, req.mode, req.as_of)).to_json()
 
     @app.post("/search", response_model=SearchOut, responses=_READ_ERRORS, summary="The passages most similar to a query")
     def search(req: SearchIn) -> dict:
-        passages = service.search(req.query, req.k, req.since, req.until, req.mode, req.as_of)
+        passages = service.search(Query(req.query, req.k, req.since, req.until, req.mode, req.as_of))
         return {"query": req.query, "passages": [p.to_json() for p in passages]}
 
     @app.post("/summarize", response_model=SummaryOut, responses=_READ_ERRORS, summary="A cited summary of a topic, without repeats")
     def summarize(req: SummarizeIn) -> dict:
-        return service.summarize(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of, req.timeline).to_json()
+        return service.summarize(Query(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of), req.timeline).to_json()
 
     @app.post("/articles", response_model=IngestOut, responses=_WRITE_ERRORS, summary="Add or replace articles (acknowledged once committed)")
     def add_articles(req: ArticlesIn) -> dict:

@@ -13,7 +13,6 @@ The HTTP server (:mod:`rag.server`) is a thin layer over this; so could another 
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from pathlib import Path
 from .embed import Backend
 from .errors import NotFoundError, RagError
 from .index import DB_NAME, Index
-from .retrieve import DEFAULT_MODE, Mode
+from .query import Query
 from .store import connect
 from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
 
@@ -151,21 +150,21 @@ class Service:
 
     # -- the operations ----------------------------------------------------------------
 
-    def ask(self, question: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Answer:
+    def ask(self, query: Query) -> Answer:
         with self.reading() as index:
-            return index.ask(question, k, since, until, mode, as_of)
+            return index.ask(query)
 
-    def search(self, query: str, k: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
+    def search(self, query: Query) -> list[Passage]:
         with self.reading() as index:
-            return index.search(query, k, since, until, mode, as_of)
+            return index.search(query)
 
-    def summarize(self, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, timeline: bool = False) -> Summary:
+    def summarize(self, query: Query, timeline: bool = False) -> Summary:
         with self.reading() as index:
-            return index.summarize(query, max_sentences, since, until, mode, as_of, timeline)
+            return index.summarize(query, timeline=timeline)
 
     def article(self, doc_id: str) -> Document:
         with self.reading() as index:
-            doc = index.store.article(doc_id)
+            doc = index.article(doc_id)
         if doc is None:
             raise NotFoundError(f"no article with article id {doc_id!r} in the index")
         return doc

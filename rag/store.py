@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import IndexError_, NotFoundError
-from .types import ArticleEntry, Chunk, Document, Entity
+from .types import ArticleEntry, Chunk, Document, Entity, IndexMeta
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -114,16 +115,40 @@ def damaged(path: Path, exc: Exception) -> str:
 
 
 class Store:
-    """Reads and writes of the SQLite database; callers own the transaction boundaries."""
+    """Reads and writes of the SQLite database; callers mark the transaction boundaries
+    with :meth:`transaction` (or :meth:`begin_read` for a snapshot)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def get_meta(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT key, value FROM meta"))
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE, so that two writers never
+        both read and then fail to upgrade), committed at the end or rolled back on any
+        failure, Ctrl-C included."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
-    def set_meta(self, values: dict[str, str]) -> None:
-        self.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items()))
+    def begin_read(self) -> None:
+        """Start a read transaction that the next read fixes: until :meth:`close`, this
+        store sees the database as of that read, whatever writers commit."""
+        self.conn.execute("BEGIN")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def meta(self) -> IndexMeta:
+        """What the meta table says now (in this connection's transaction)."""
+        return IndexMeta.from_rows(dict(self.conn.execute("SELECT key, value FROM meta")))
+
+    def update_meta(self, **fields: object) -> None:
+        """Write these :class:`IndexMeta` fields, leaving the others as they are."""
+        self.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(IndexMeta.rows(**fields).items()))
 
     def _where_in(self, sql: str, keys: Sequence) -> Iterable[tuple]:
         """Rows of ``sql`` (whose ``{marks}`` is an IN list) for ``keys``, 500 at a time:
@@ -145,8 +170,7 @@ class Store:
         """The id after every chunk's ever stored: ids are not reused once the newest
         articles are removed, so the lexical index's tombstones and new rows never share one."""
         used = int(self.conn.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM chunks").fetchone()[0])
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_chunk_id'").fetchone()
-        return max(used, int(row[0]) if row else 0)
+        return max(used, self.meta().next_chunk_id)
 
     def insert(self, docs: Iterable[tuple[Document, str]], chunks: Sequence[tuple[int, Chunk]]) -> None:
         self.conn.executemany(
@@ -158,7 +182,7 @@ class Store:
             [(cid, c.doc_id, c.start, c.end, c.date.isoformat() if c.date else None) for cid, c in chunks],
         )
         if chunks:
-            self.set_meta({"next_chunk_id": str(max(self.next_chunk_id(), max(cid for cid, _ in chunks) + 1))})
+            self.update_meta(next_chunk_id=max(self.next_chunk_id(), max(cid for cid, _ in chunks) + 1))
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         out: dict[int, ChunkRow] = {}

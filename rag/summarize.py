@@ -26,11 +26,11 @@ import numpy as np
 from .answer import Sentence, lexical_overlap, sentences_of
 from .dates import Granularity, find_dates
 from .discourse import is_boilerplate, needs_context
-from .errors import InputError
 from .qa.features import relevance_features
 from .qa.reader import default_reader
 from .question import Question, analyse
-from .retrieve import DEFAULT_MODE, Mode, check_query, retrieve
+from .query import Query
+from .retrieve import retrieve
 from .salience import default_salience, salience_features
 from .text import content_stems
 from .types import Passage, Summary, SummarySentence
@@ -58,7 +58,6 @@ class SummaryConfig:
     min_words: int = 6
     max_words: int = 60
     int8_sentences: bool = True  # embed sentences with int8 weights: RealTimeQA summaries 348 ms against 556 (eval/README.md)
-    mode: Mode = DEFAULT_MODE
     topic_gate: bool = True  # an off-topic query gets no sentences (the reader's learned relevance)
     scoring: Scoring = Scoring.LEARNED
     standalone: bool = True  # never choose boilerplate or sentences that need the one before
@@ -72,9 +71,9 @@ def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold or a <= b or b <= a
 
 
-def summary_passages(index, query: str, query_vector: np.ndarray, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig(), as_of: dt.date | None = None) -> list[Passage]:
+def summary_passages(index, query: Query, query_vector: np.ndarray, config: SummaryConfig = SummaryConfig()) -> list[Passage]:
     """The passages a summary of ``query`` reads (eval/ gives the same ones to its peers)."""
-    return retrieve(index, query, query_vector, config.read_passages, since, until, config.mode, as_of)
+    return retrieve(index, query.text, query_vector, config.read_passages, query.since, query.until, query.mode, query.as_of)
 
 
 def readable(sents: list[Sentence], config: SummaryConfig) -> list[Sentence]:
@@ -130,23 +129,20 @@ def select(scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, c
     return chosen, repeats
 
 
-def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None = None, until: dt.date | None = None, config: SummaryConfig = SummaryConfig(), as_of: dt.date | None = None, timeline: bool = False) -> Summary:
-    """A summary of ``query`` from ``index`` in at most ``max_sentences`` sentences (see
-    the module's docstring); ``timeline`` orders them by the day of what they report."""
-    query = check_query(query)
-    if max_sentences < 1:
-        raise InputError(f"max sentences must be at least 1 (got {max_sentences})")
-    q = analyse(query)
-    qvec = index.embedder.encode_queries([query])
-    day = as_of or until or dt.date.today()
-    passages = summary_passages(index, query, qvec[0], since, until, config, as_of)
+def summarize(index, query: Query, config: SummaryConfig = SummaryConfig(), timeline: bool = False) -> Summary:
+    """A summary of ``query`` from ``index`` in at most ``query.k`` sentences (see the
+    module's docstring); ``timeline`` orders them by the day of what they report."""
+    q = analyse(query.text)
+    qvec = index.embedder.encode_queries([query.text])
+    day = query.as_of or query.until or dt.date.today()
+    passages = summary_passages(index, query, qvec[0], config)
     if config.topic_gate and passages:
         reader = default_reader()
         if reader.on_topic(relevance_features(q, passages)) < reader.relevance_threshold:
-            return Summary(query, [], timeline=timeline)
+            return Summary(query.text, [], timeline=timeline)
     sents = readable(sentences_of(passages), config)
     if not sents:
-        return Summary(query, [], timeline=timeline)
+        return Summary(query.text, [], timeline=timeline)
     embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
     vecs = embed([s.text for s in sents])
     if config.scoring is Scoring.LEARNED:
@@ -159,7 +155,7 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
         sims = vecs @ vecs.T
         scores = hand_scores(q, sents, vecs, qvec[0], sims, config)
     bags = [set(content_stems(s.text)) for s in sents]
-    chosen, repeats = select(scores, sims, bags, max_sentences, config)
+    chosen, repeats = select(scores, sims, bags, query.k, config)
     picked = []
     for i in chosen:
         s = sents[i]
@@ -169,4 +165,4 @@ def summarize(index, query: str, max_sentences: int = 5, since: dt.date | None =
         picked.sort(key=lambda t: (t[0].event_date or dt.date.max, t[0].date or dt.date.max))
     else:
         picked.sort(key=lambda t: (t[0].date or dt.date.max, t[0].doc_id, t[1]))
-    return Summary(query, [o for o, _ in picked], timeline=timeline)
+    return Summary(query.text, [o for o, _ in picked], timeline=timeline)

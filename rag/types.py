@@ -205,3 +205,45 @@ class IndexInfo:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+class IndexType(str, Enum):
+    """The FAISS index an index keeps its vectors in (see :mod:`rag.vectors`)."""
+
+    AUTO = "auto"
+    FLAT = "flat"
+    IVF_SQ8 = "ivf-sq8"
+    HNSW = "hnsw"
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What an index's meta table records: the files of the last commit, how its chunks
+    were cut and embedded, and the next chunk id. Stored as text rows (one per field);
+    :meth:`rag.store.Store.meta` reads them into this, :meth:`update_meta` writes some."""
+
+    faiss_file: str | None = None  # the vectors of the last commit (None: none yet)
+    lexical_dir: str | None = None  # its BM25 index (None: built on first use)
+    index_type: IndexType = IndexType.AUTO
+    model: str | None = None  # the embedding model the vectors come from
+    dimension: int = 0
+    chunk_max_tokens: int | None = None
+    chunk_overlap_tokens: int | None = None
+    next_chunk_id: int = 0
+
+    @classmethod
+    def from_rows(cls, rows: dict[str, str]) -> IndexMeta:
+        ints = ("dimension", "chunk_max_tokens", "chunk_overlap_tokens", "next_chunk_id")
+        known = {k: v for k, v in rows.items() if k in cls.__dataclass_fields__}
+        values: dict = {k: int(v) if k in ints else v for k, v in known.items()}
+        if "index_type" in values:
+            values["index_type"] = IndexType(values["index_type"])
+        return cls(**values)
+
+    @staticmethod
+    def rows(**fields: object) -> dict[str, str]:
+        """The text rows for some fields; a name that is not a field is an error."""
+        unknown = set(fields) - set(IndexMeta.__dataclass_fields__)
+        if unknown:
+            raise KeyError(f"not index meta fields: {sorted(unknown)}")
+        return {k: v.value if isinstance(v, Enum) else str(v) for k, v in fields.items()}

@@ -25,20 +25,13 @@ from __future__ import annotations
 
 import math
 import os
-from enum import Enum
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from .types import IndexType
 from .errors import IndexError_
-
-
-class IndexType(str, Enum):
-    AUTO = "auto"
-    FLAT = "flat"
-    IVF_SQ8 = "ivf-sq8"
-    HNSW = "hnsw"
 
 
 FLAT_MAX = 200_000  # exact search up to here (~10 ms a query on 2 cores)

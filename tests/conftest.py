@@ -41,6 +41,21 @@ def sample_index(built_index: Path, tmp_path: Path) -> Path:
     return copy
 
 
+@contextmanager
+def serving_a_copy(built_index: Path, folder: Path, *args: str) -> Iterator:
+    """`rag serve` (a real server on a free 127.0.0.1 port) over a copy of the sample
+    index, stopped at the end."""
+    from eval.serving import start
+
+    copy = folder / "index"
+    shutil.copytree(built_index, copy)
+    server = start(copy, *args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def snapshot(path: Path) -> dict[str, bytes]:
     """Every file of an index directory, to check that a failed command changed nothing
     (but the writer's lock file, which names the last process to take it)."""

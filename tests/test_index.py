@@ -263,7 +263,7 @@ def _lexical_folder_of_the_old_format(index_path):
     import bm25s
 
     with Index.open(index_path) as index:
-        folder = index.path / index.meta["lexical_dir"]
+        folder = index.path / index.meta.lexical_dir
     shutil.rmtree(folder)
     old = bm25s.BM25()
     old.index([["harbour"]], show_progress=False)
@@ -275,8 +275,8 @@ def test_a_lexical_index_of_the_old_format_is_rebuilt_on_open(sample_index):
     folder = _lexical_folder_of_the_old_format(sample_index)
     with Index.open(sample_index) as index:
         assert index.search("harbour festival", k=1, mode=Mode.LEXICAL)[0].doc_id == "harbour-festival"
-        assert index.meta["lexical_dir"] != folder.name and not folder.exists()
-        assert (index.path / index.meta["lexical_dir"] / "lexical.json").exists()
+        assert index.meta.lexical_dir != folder.name and not folder.exists()
+        assert (index.path / index.meta.lexical_dir / "lexical.json").exists()
 
 
 def test_a_service_brings_an_old_lexical_index_up_to_date_before_taking_snapshots(sample_index):
@@ -286,7 +286,7 @@ def test_a_service_brings_an_old_lexical_index_up_to_date_before_taking_snapshot
     service = Service(sample_index)
     try:
         with Index.open(sample_index) as index:
-            assert index.meta["lexical_dir"] != folder.name
-            assert (index.path / index.meta["lexical_dir"] / "lexical.json").exists()
+            assert index.meta.lexical_dir != folder.name
+            assert (index.path / index.meta.lexical_dir / "lexical.json").exists()
     finally:
         service.close()

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.errors import InputError
+from rag.errors import InputError, InputErrors
 from rag.load import clean_text, document_from_json, load_paths
 
 
@@ -126,3 +126,15 @@ def test_articles_can_be_read_as_they_are(tmp_path):
 def test_an_article_posted_as_json_is_cleaned_too():
     doc = document_from_json({"id": "a", "text": "Laverne &amp; Shirley", "title": "A &lt;b&gt;"}, "body", None, "api")
     assert (doc.text, doc.title) == ("Laverne & Shirley", "A <b>")
+
+
+def test_a_folder_with_several_bad_files_reports_every_one(tmp_path):
+    (tmp_path / "good.txt").write_text("date 2024-01-01\nFine text.\n")
+    (tmp_path / "bad-date.txt").write_text("date 2024-13-01\nText.\n")
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "bytes.txt").write_bytes(b"date 2024-01-01\n\xff\xfe text\n")
+    with pytest.raises(InputErrors) as exc:
+        load_paths([tmp_path, tmp_path / "missing.txt"])
+    problems = exc.value.problems
+    assert len(problems) == 4 and not any("good.txt" in p for p in problems)
+    assert {name for name in ("bad-date.txt", "empty.md", "bytes.txt", "missing.txt") if any(name in p for p in problems)} == {"bad-date.txt", "empty.md", "bytes.txt", "missing.txt"}

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from rag import Index
+from rag.query import MAX_K, MAX_QUERY_CHARS
 
-from .conftest import write_lock_held_elsewhere
+from .conftest import serving_a_copy, write_lock_held_elsewhere
 from eval.serving import start
 from .test_cli import assert_one_line_error, rag
 
@@ -19,13 +20,8 @@ BRIDGE = "When did the Vellmar Harbour Bridge open to traffic?"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, built_index):
-    import shutil
-
-    copy = tmp_path_factory.mktemp("served") / "index"
-    shutil.copytree(built_index, copy)
-    srv = start(copy, "--workers", "2")
-    yield srv
-    srv.stop()
+    with serving_a_copy(built_index, tmp_path_factory.mktemp("served"), "--workers", "2") as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -262,3 +258,24 @@ def test_concurrent_ingests_are_serialised(server, client):
     assert info["chunks"] == info["vectors"]
     for n in range(4):
         assert client.delete(f"/articles/par-{n}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "field, good, bad",
+    [
+        ("k", {"k": MAX_K}, {"k": MAX_K + 1}),
+        ("question", {"question": "bridge " + "x" * (MAX_QUERY_CHARS - 7)}, {"question": "x" * (MAX_QUERY_CHARS + 1)}),
+        ("until", {"since": "2024-01-01", "until": "2024-01-01"}, {"since": "2024-01-02", "until": "2024-01-01"}),
+    ],
+)
+def test_the_cli_and_http_share_one_rule_for_queries(client, built_index, field, good, bad):
+    def cli(fields: dict) -> int:
+        flags = [x for key in ("since", "until") if key in fields for x in (f"--{key}", fields[key])]
+        k = ["-k", str(fields["k"])] if "k" in fields else []
+        return rag("ask", fields.get("question", "bridge"), *k, *flags, "--index", str(built_index), "--json").returncode
+
+    for fields, ok in ((good, True), (bad, False)):
+        http = client.post("/ask", json={"question": "bridge", **fields})
+        assert (http.status_code == 200) is ok and (cli(fields) == 0) is ok, (field, fields, http.text)
+        if not ok:
+            assert "--" not in http.json()["error"]["message"]

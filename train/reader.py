@@ -96,6 +96,7 @@ def collect(index, qs: list[dict], pools: str = POOLS) -> list[dict]:
     """Each question's candidate rows: features, labels, what each shows."""
     from eval.common import contains_answer
     from rag.answer import AnswerConfig, question_pool
+    from rag.query import Query
     from rag.retrieve import Ranking
     from rag.qa.features import features
     from rag.types import Answer
@@ -107,7 +108,7 @@ def collect(index, qs: list[dict], pools: str = POOLS) -> list[dict]:
     out = []
     start = time.perf_counter()
     for n, q in enumerate(qs, 1):
-        passages, pool = question_pool(index, q["question"], as_of=dt.date.fromisoformat(q["question_date"]), config=config)
+        passages, pool = question_pool(index, Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])), config)
         row = {
             "id": q["id"], "week": q["question_date"], "x": np.zeros((0, 0)), "y": np.zeros(0), "shown": [],
             "relevance": relevance_features(analyse(q["question"]), passages),

@@ -39,6 +39,7 @@ def collect(index, qs: list[dict]) -> list[dict]:
     from eval.common import contains_answer
     from rag.answer import sentences_of
     from rag.discourse import is_boilerplate, needs_context
+    from rag.query import Query
     from rag.question import analyse
     from rag.salience import salience_features
     from rag.summarize import SummaryConfig, hand_scores, readable, summary_passages
@@ -53,7 +54,7 @@ def collect(index, qs: list[dict]) -> list[dict]:
         query = q["question"]
         qa = analyse(query)
         qvec = index.embedder.encode_queries([query])[0]
-        sents = readable(sentences_of(summary_passages(index, query, qvec, config=plain, as_of=day)), plain)
+        sents = readable(sentences_of(summary_passages(index, Query(query, as_of=day), qvec, plain)), plain)
         if not sents:
             continue
         vecs = index.embedder.encode_for_ranking([s.text for s in sents])
