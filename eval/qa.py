@@ -44,13 +44,13 @@ RANK_DEPTH = 10
 
 def score_unanswerable(index, row: dict, mode: Mode, selection: Selection = Selection.LEARNED) -> dict:
     """A question no article answers: right when the answer is "no answer"."""
-    got = answer(index, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=selection))
+    got = answer(index.corpus, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=selection))
     return {"id": row.get("id"), "question": row["question"], "answer": got.display, "no_answer": got.text is None, "confidence": round(got.confidence, 3)}
 
 
 def score_rules(index, row: dict, mode: Mode) -> dict:
     """The hand-weighed selection's answer to an answerable row."""
-    got = answer(index, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=Selection.RULES))
+    got = answer(index.corpus, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=Selection.RULES))
     return {"id": row.get("id"), "half": "AB"[half(row)], "answer": got.display, "correct": contains_answer(got.display, row["answers"]), "exact_match": exact_match(got.text, row["answers"])}
 
 

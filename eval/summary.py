@@ -94,8 +94,8 @@ def score_row(index, row: dict, mode: Mode, peers: bool) -> dict:
     ours = [Picked(s.text, s.doc_id, s.date) for s in summary.sentences]
     systems = {SYSTEM: ours}
     if peers:
-        passages = summary_passages(index, Query(query, n, mode=mode, as_of=day), index.embedder.encode_queries([query])[0])
-        systems.update(peer_summaries(index, query, passages, n))
+        passages = summary_passages(index.corpus, Query(query, n, mode=mode, as_of=day), index.embedder.encode_queries([query])[0])
+        systems.update(peer_summaries(index.corpus, query, passages, n))
     texts = index.texts(sorted({p.doc_id for picked in systems.values() for p in picked}))
     return {
         "id": row.get("id"),

@@ -45,7 +45,7 @@ def measure(rows: list[dict], retrieved: list, embed, config: a.AnswerConfig, re
 
 def main() -> None:
     with tuning_run("python -m eval.tune_answer", __doc__.split("\n\n")[0]) as (index, rows, qvecs):
-        retrieved = [(v, retrieve(index, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)]
+        retrieved = [(v, retrieve(index.corpus, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)]
         memo: dict[tuple[bool, str], np.ndarray] = {}
 
         def embedding(int8: bool):

@@ -31,7 +31,7 @@ def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
     ranking = settings.pop("ranking", r.Ranking.BLEND)
     with mock.patch.multiple(r, **settings) if settings else contextlib.nullcontext():
         for row, vec in zip(rows, vectors):
-            ranked = r.retrieve(index, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha, ranking=ranking)
+            ranked = r.retrieve(index.corpus, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha, ranking=ranking)
             hits[half(row)].append([any(contains_answer(p.text, row["answers"]) for p in ranked[:k]) for k in (1, 5, 10)])
 
     def rates(rs: list[list[bool]]) -> list[float]:

@@ -34,6 +34,7 @@ import numpy as np
 from .qa.features import MAX_CANDIDATES, features
 from .qa.reader import Reader, default_reader
 from .question import Question, Recency, Tense, analyse
+from .corpus import Corpus
 from .query import Query
 from .retrieve import Ranking, retrieve, windows_of
 from .sentences import split_spans
@@ -373,52 +374,52 @@ def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[st
     return _by_reader(pool, reader)
 
 
-def _read(index, q: Question, query: Query, config: AnswerConfig) -> tuple[np.ndarray, list[Passage]]:
+def _read(corpus: Corpus, q: Question, query: Query, config: AnswerConfig) -> tuple[np.ndarray, list[Passage]]:
     """The question's vector and the passages its answer is read from."""
-    qvec = index.embedder.encode_queries([q.query])[0]
+    qvec = corpus.embedder.encode_queries([q.query])[0]
     n = max(config.read_passages, query.k)
-    return qvec, retrieve(index, q.query, qvec, n, query.since, query.until, query.mode, query.as_of, ranking=config.ranking)
+    return qvec, retrieve(corpus, q.query, qvec, n, query.since, query.until, query.mode, query.as_of, ranking=config.ranking)
 
 
 def _off_topic(passages: list[Passage], config: AnswerConfig) -> bool:
     return not passages or max(p.similarity for p in passages) < config.min_passage_score
 
 
-def _gather_args(index, config: AnswerConfig) -> tuple[Callable[[list[str]], np.ndarray], Callable[[list[str]], np.ndarray]]:
+def _gather_args(corpus: Corpus, config: AnswerConfig) -> tuple[Callable[[list[str]], np.ndarray], Callable[[list[str]], np.ndarray]]:
     """How sentences and (for open categories) candidate phrases are embedded."""
-    embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
-    return embed, functools.partial(index.embedder.encode_for_ranking, batch_size=16)
+    embed = corpus.embedder.encode_for_ranking if config.int8_sentences else corpus.embedder.encode_queries
+    return embed, functools.partial(corpus.embedder.encode_for_ranking, batch_size=16)
 
 
-def question_pool(index, query: Query, config: AnswerConfig = AnswerConfig()) -> tuple[list[Passage], Pool | None]:
+def question_pool(corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig()) -> tuple[list[Passage], Pool | None]:
     """The passages :func:`answer` reads and the candidate answers it would choose from
     (None where it would not choose: nothing on the topic, no span of the asked shape, a
     true-or-false question): what the reader is trained on, by the same code that answers."""
     q = analyse(query.text)
-    qvec, passages = _read(index, q, query, config)
+    qvec, passages = _read(corpus, q, query, config)
     if _off_topic(passages, config) or q.type is AnswerType.TRUTH:
         return passages, None
-    embed, phrases = _gather_args(index, config)
+    embed, phrases = _gather_args(corpus, config)
     pool = gather(q, sentences_of(passages), embed, qvec, config, phrases)
     if pool is not None:
         pool.phrase_fit.update(phrase_fit(pool, qvec, phrases, MAX_CANDIDATES))
     return passages, pool
 
 
-def answer(index, query: Query, config: AnswerConfig = AnswerConfig()) -> Answer:
-    """Answer ``query`` from the passages of ``index`` (a :class:`rag.index.Index`), with
+def answer(corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig()) -> Answer:
+    """Answer ``query`` from the passages of ``corpus`` (an index's :attr:`rag.Index.corpus`), with
     its ``k`` best passages.
 
     With no answer (``text`` None), ``confidence`` is the probability that the best
     candidate would have been right (0 when there was none)."""
     q = analyse(query.text)
-    qvec, passages = _read(index, q, query, config)
-    shown = windows_of(index, passages, query.k)
+    qvec, passages = _read(corpus, q, query, config)
+    shown = windows_of(corpus, passages, query.k)
     if _off_topic(passages, config):
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     if q.type is AnswerType.TRUTH:
         return _verdict(q, passages, shown)
-    embed, phrases = _gather_args(index, config)
+    embed, phrases = _gather_args(corpus, config)
     best, confidence = answer_passages(q, sentences_of(passages), embed, qvec, config, phrases)
     if best is None:
         return Answer(question=q.text, text=None, date=None, confidence=confidence, passages=shown)

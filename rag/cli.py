@@ -272,7 +272,7 @@ def serve(
     """Serve the index as a JSON HTTP API (OpenAPI at /docs and /openapi.json); creates it if missing."""
 
     def work() -> None:
-        from .server import ServeOptions, check_exposure, default_workers, run
+        from .serve import ServeOptions, check_exposure, default_workers, run
 
         check_exposure(host, token, allow_no_token)
         options = ServeOptions(index, host, port, token, max_body, log_requests, model, backend, workers or default_workers())

@@ -15,6 +15,7 @@ from enum import Enum
 
 import numpy as np
 
+from .corpus import Corpus
 from .query import DEFAULT_MODE, Mode, Query
 from .rank import RECENCY_DAYS, TIME_CUE, default_ranker, rank_features
 from .text import words
@@ -75,34 +76,34 @@ def recency_boost(passages: list[Passage], query: str, as_of: dt.date) -> np.nda
     return strength * np.exp(-np.maximum(ages, 0) / RECENCY_DAYS)
 
 
-def candidates(index, query: str, query_vector: np.ndarray, pool: int, allowed: np.ndarray | None, mode: Mode, alpha: float = HYBRID_ALPHA) -> tuple[list[Passage], np.ndarray]:
+def candidates(corpus: Corpus, query: str, query_vector: np.ndarray, pool: int, allowed: np.ndarray | None, mode: Mode, alpha: float = HYBRID_ALPHA) -> tuple[list[Passage], np.ndarray]:
     """The ``pool`` best chunks of each list the mode uses (``allowed``: a mask over chunk
     ids), as passages scored by the mode, and their BM25 scores (zeros in dense mode)."""
     if mode is Mode.DENSE:
-        ids, scores = index.dense(query_vector, pool, allowed)
+        ids, scores = corpus.dense(query_vector, pool, allowed)
         sims, cand_bm = scores, np.zeros(len(ids))
     else:
-        lex = index.lexical()
+        lex = corpus.lexical()
         bm = lex.scores(query)
-        rows = top_rows(bm, pool, None if allowed is None else index.lexical_rows(allowed))
+        rows = top_rows(bm, pool, None if allowed is None else corpus.lexical_rows(allowed))
         if mode is Mode.LEXICAL:
             ids, cand_bm = lex.chunk_ids[rows], bm[rows]
             scores = blend(np.zeros(len(rows)), cand_bm, 0.0)
-            sims = index.similarities(ids, query_vector)
+            sims = corpus.similarities(ids, query_vector)
         else:
-            dense_ids, _ = index.dense(query_vector, pool, allowed)
+            dense_ids, _ = corpus.dense(query_vector, pool, allowed)
             ids = np.union1d(dense_ids, lex.chunk_ids[rows])
             pos = np.minimum(np.searchsorted(lex.chunk_ids, ids), len(lex.chunk_ids) - 1)
             cand_bm = np.where(lex.chunk_ids[pos] == ids, bm[pos], 0.0)
-            sims = index.similarities(ids, query_vector)
+            sims = corpus.similarities(ids, query_vector)
             scores = blend(sims, cand_bm, alpha)
-    passages = index.passages(ids, scores, sims)
+    passages = corpus.passages(ids, scores, sims)
     by_id = dict(zip((int(i) for i in ids), cand_bm))
     return passages, np.array([by_id[p.chunk_id] for p in passages], dtype=np.float64)
 
 
 def retrieve(
-    index,
+    corpus: Corpus,
     query: str,
     query_vector: np.ndarray,
     k: int,
@@ -114,7 +115,7 @@ def retrieve(
     window_words: int = 0,
     ranking: Ranking = Ranking.LEARNED,
 ) -> list[Passage]:
-    """The ``k`` best passages of ``index`` (a :class:`rag.index.Index`) for a query, as of a day.
+    """The ``k`` best passages of ``corpus`` (an index's :attr:`rag.Index.corpus`) for a query, as of a day.
 
     Articles published after ``as_of`` (default: today) are left out, and recent ones
     are preferred (learned by the ranker, or :func:`recency_boost`). A date range or an explicit ``as_of`` keeps
@@ -122,18 +123,18 @@ def retrieve(
     each passage is its chunk widened to that many words of whole sentences
     (:func:`windowed`); without, the chunks themselves, as answers and summaries read them.
     """
-    if index.is_empty:
+    if corpus.is_empty:
         return []
     if since or until or as_of:
         as_of = as_of or dt.date.today()
         until = min(until, as_of) if until else as_of
         if since and since > until:
             return []
-        allowed = index.allowed_ids(since, until)
+        allowed = corpus.allowed_ids(since, until)
     else:
         as_of = dt.date.today()
-        allowed = index.ids_not_after(as_of)
-    passages, bm25 = candidates(index, query, query_vector, max(POOL, k), allowed, mode, alpha)
+        allowed = corpus.ids_not_after(as_of)
+    passages, bm25 = candidates(corpus, query, query_vector, max(POOL, k), allowed, mode, alpha)
     if not passages:
         return []
     if mode is Mode.HYBRID and ranking is Ranking.LEARNED:
@@ -143,32 +144,32 @@ def retrieve(
     order = np.argsort(-final, kind="stable")
     ranked = [replace(passages[i], score=float(final[i])) for i in order]
     if window_words > 0:
-        return windowed(index, ranked, k, window_words)
-    return index.with_entities(collapse_duplicates(ranked, k))
+        return windowed(corpus, ranked, k, window_words)
+    return corpus.with_entities(collapse_duplicates(ranked, k))
 
 
 WINDOW_CANDIDATES = 3  # distinct chunks taken per window wanted: a window holds about two
 
 
-def windowed(index, ranked: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
+def windowed(corpus: Corpus, ranked: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
     """The first ``k`` windows of ``ranked`` chunks, copies collapsed, with their entities.
     More chunks are read only when the first ``WINDOW_CANDIDATES * k`` lie inside fewer
     than ``k`` windows."""
     take = WINDOW_CANDIDATES * k
     while True:
         distinct = collapse_duplicates(ranked, take)
-        found = windows_of(index, distinct, k, words)
+        found = windows_of(corpus, distinct, k, words)
         if len(found) == k or len(distinct) < take or take >= len(ranked):
             return found
         take = len(ranked)
 
 
-def windows_of(index, distinct: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
+def windows_of(corpus: Corpus, distinct: list[Passage], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
     """The first ``k`` windows of passages already free of copies (those an answer read),
     with their entities."""
     if not distinct:
         return []
-    return index.with_entities(windows(distinct, index.texts(list({p.doc_id for p in distinct})), k, words))
+    return corpus.with_entities(windows(distinct, corpus.texts(list({p.doc_id for p in distinct})), k, words))
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
@@ -213,8 +214,8 @@ def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLIC
     return kept
 
 
-def search(index, query: Query) -> list[Passage]:
-    """The ``query.k`` passages of ``index`` that best match ``query``, best first: each a
+def search(corpus: Corpus, query: Query) -> list[Passage]:
+    """The ``query.k`` passages of ``corpus`` that best match ``query``, best first: each a
     window of whole sentences around a chunk that matched (:mod:`rag.windows`)."""
-    vector = index.embedder.encode_queries([query.text])[0]
-    return retrieve(index, query.text, vector, query.k, query.since, query.until, query.mode, query.as_of, window_words=WINDOW_WORDS)
+    vector = corpus.embedder.encode_queries([query.text])[0]
+    return retrieve(corpus, query.text, vector, query.k, query.since, query.until, query.mode, query.as_of, window_words=WINDOW_WORDS)

@@ -1,9 +1,10 @@
-"""``rag serve``: the JSON HTTP API over a :class:`rag.service.Service`.
+"""The JSON HTTP API over a :class:`rag.service.Service` (``rag serve`` runs it: see
+:mod:`rag.serve`).
 
-Requests and responses have the shapes of the CLI's ``--json`` output. Every error is
-a 4xx (5xx only for a fault of the server itself) with one JSON body,
-``{"error": {"code", "message"}}``, whatever raised it: validation, a ``RagError``,
-an unknown route, a body over the size limit, a missing token.
+Requests and responses have the shapes of the CLI's ``--json`` output
+(:mod:`rag.schemas`). Every error is a 4xx (5xx only for a fault of the server itself)
+with one JSON body, ``{"error": {"code", "message"}}``, whatever raised it: validation,
+a ``RagError``, an unknown route, a body over the size limit, a missing token.
 
 Endpoints are plain functions, run by the server's thread pool: queries run side by
 side on the current snapshot while one ingest at a time writes.
@@ -11,203 +12,48 @@ side on the current snapshot while one ingest at a time writes.
 
 from __future__ import annotations
 
-import atexit
-import ctypes
-import ctypes.util
-import datetime as dt
 import hmac
-import ipaddress
 import logging
 import os
-import signal
-import socket
-import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Annotated, Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
-from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors.multiprocess import Multiprocess
 
 from . import __doc__ as package_doc
 from . import __version__
-from .embed import Backend
-from .errors import InputError, RagError, error_code, first_line
-from .index import Index
-from .load import document_from_json, parse_date
-from .query import DEFAULT_MODE, MAX_K, MAX_QUERY_CHARS, Mode, Query
+from .errors import InputError, RagError, error_code
+from .load import document_from_json
+from .query import Query
+from .schemas import (
+    SOME_TEXT,
+    ArticleOut,
+    ArticlesIn,
+    AskIn,
+    AskOut,
+    ErrorOut,
+    HealthOut,
+    IngestOut,
+    RemoveOut,
+    SearchIn,
+    SearchOut,
+    SummarizeIn,
+    SummaryOut,
+)
 from .service import Service
 from .types import IndexInfo
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 DOCS_ASSETS = "/docs-assets"  # where the documentation pages' scripts and styles are served
-MAX_ARTICLES = 1000
-LOCK_WAIT_SECONDS = 30.0  # a write waits this long for another worker's or process's write
-PR_SET_PDEATHSIG = 1
-WORKER_START_SECONDS = 300.0  # loading a model from a slow disk
 
 log = logging.getLogger("rag.server")
 
-
-
-def _iso_day(value: object) -> object:
-    """Dates are strict ISO strings, as on the command line: no timestamps, no guessing."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected a date string YYYY-MM-DD")
-    try:
-        return parse_date(value, "date")
-    except InputError as exc:
-        raise ValueError(str(exc).removeprefix("date: ")) from None
-
-
-def _not_bool(value: object) -> object:
-    """JSON's true is not the integer 1 here, as JSON Schema says."""
-    if isinstance(value, bool):
-        raise ValueError("expected an integer, not a boolean")
-    return value
-
-
-Day = Annotated[dt.date | None, BeforeValidator(_iso_day), Field(default=None, description="YYYY-MM-DD", examples=["2023-01-05"])]
-# At least one character that is not white space, by Python's reckoning and JSON Schema's
-# alike: a request the schema accepts is never refused as empty.
-SOME_TEXT = r"[^\s\x1c-\x1f\x85]"
-QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=SOME_TEXT)]
-K = Annotated[int, Field(ge=1, le=MAX_K, description="Passages to return."), BeforeValidator(_not_bool)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Filtered(_In):
-    """What every query takes besides its text: the CLI's --since, --until, --as-of, --mode."""
-
-    since: Day = None
-    until: Day = None
-    as_of: Day = None
-    mode: Mode = DEFAULT_MODE
-
-
-class AskIn(_Filtered):
-    question: QueryText
-    k: K = 5
-
-
-class SearchIn(_Filtered):
-    query: QueryText
-    k: K = 5
-
-
-class SummarizeIn(_Filtered):
-    query: QueryText
-    max_sentences: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_not_bool)] = 5
-    timeline: Annotated[bool, Field(strict=True, description="order the sentences by the day of what they report, grouped")] = False
-
-
-class ArticleIn(_In):
-    id: Annotated[str, Field(min_length=1, max_length=500)]
-    text: Annotated[str, Field(min_length=1, pattern=SOME_TEXT)]
-    date: Day = None
-    source: Annotated[str | None, Field(max_length=2000)] = None
-    title: Annotated[str | None, Field(max_length=2000)] = None
-
-
-class ArticlesIn(_In):
-    articles: Annotated[list[ArticleIn], Field(min_length=1, max_length=MAX_ARTICLES)]
-
-
-class PassageOut(BaseModel):
-    doc_id: str
-    source: str
-    date: str | None
-    text: str
-    score: float
-    similarity: float
-    also_in: list[str]
-    start: int
-    end: int
-    match_start: int
-    match_end: int
-
-
-class AskOut(BaseModel):
-    question: str
-    answer: str | None
-    date: str | None
-    confidence: float
-    passages: list[PassageOut]
-
-
-class SearchOut(BaseModel):
-    query: str
-    passages: list[PassageOut]
-
-
-class SentenceOut(BaseModel):
-    text: str
-    doc_id: str
-    date: str | None
-    event_date: str | None = Field(description="the day of what the sentence reports (its first date mention), else its article's")
-    also_in: list[str] = Field(description="other articles that report the same")
-
-
-class TimelineDayOut(BaseModel):
-    date: str | None
-    sentences: list[SentenceOut]
-
-
-class SummaryOut(BaseModel):
-    query: str
-    sentences: list[SentenceOut]
-    timeline: list[TimelineDayOut] | None = Field(None, description="with timeline: the sentences grouped by event_date")
-
-
-class IngestOut(BaseModel):
-    added: int
-    replaced: int
-    skipped: int
-    chunks: int
-    warnings: list[str]
-    index: IndexInfo
-
-
-class RemoveOut(BaseModel):
-    removed: list[str]
-    index: IndexInfo
-
-
-class ArticleOut(BaseModel):
-    id: str
-    source: str
-    title: str
-    date: str | None
-    text: str
-
-
-class HealthOut(BaseModel):
-    status: str
-    worker: int = Field(description="Process id of the worker that answered (a server may run several)")
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -372,165 +218,3 @@ class _Guard:
 async def _send(send: Callable[[dict], Awaitable[None]], response: JSONResponse) -> None:
     await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_exposure(host: str, token: str | None, allow_no_token: bool) -> None:
-    """Anyone who can reach a non-loopback address could read and change the index."""
-    if token is None and not allow_no_token and not is_loopback(host):
-        raise InputError(f"refusing to serve on {host} without --token (anyone on the network could read and change the index); pass --allow-no-token to do it anyway")
-    if token is not None and not token.strip():
-        raise InputError("--token is empty")
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    """What ``rag serve`` was asked for; the workers of a multi-process server get a copy."""
-
-    path: Path
-    host: str = "127.0.0.1"
-    port: int = 8000
-    token: str | None = None
-    max_body: int = MAX_BODY_BYTES
-    log_requests: bool = False
-    model: str | None = None
-    backend: Backend = Backend.AUTO
-    workers: int = 1
-    lock_wait: float = LOCK_WAIT_SECONDS
-
-
-def default_workers() -> int:
-    """Two processes where there are two cores: each process's Python runs under its own
-    GIL, which one process's threads queue on. Measured on 2 cores, 16 clients: 34.2
-    asks/s with two workers against 28.2 with one (eval/README.md); more than two is not
-    measured here."""
-    return min(2, os.cpu_count() or 1)
-
-
-def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> None:
-    """Open the index, load the model, then serve until interrupted (SIGINT or SIGTERM
-    stop it cleanly; a SIGKILL mid-ingest leaves the index as of its last commit). With
-    several workers, this process binds the port and supervises worker processes that
-    each hold a :class:`Service` on the index (uvicorn's supervisor: a worker that dies
-    is replaced); their writes queue on the index's write lock."""
-    url = f"http://{options.host}:{options.port}"
-    level = "info" if options.log_requests else "warning"
-    if options.workers <= 1:
-        service = Service(options.path, model=options.model, backend=options.backend, create=True, lock_wait=options.lock_wait)
-        try:
-            config = uvicorn.Config(create_app(service, options.token, options.max_body), host=options.host, port=options.port, log_level=level, access_log=options.log_requests, lifespan="off")
-            announce(url, service.info())
-            uvicorn.Server(config).run()  # on a port in use, uvicorn logs one line and exits 3
-        finally:
-            service.close()
-        return
-    with Index.open(options.path, model=options.model, create=True, backend=options.backend) as index:
-        info = index.info()  # and a bad index, a model mismatch: one line here, not N in the workers
-        if not index.is_empty:
-            index.lexical()  # an index from before BM25 segments gets them here, once, not racing in each worker
-    config = _WorkerConfig(
-        replace(options, path=options.path.resolve()),
-        os.getpid(),
-        "rag.server:_worker_app",
-        factory=True,
-        host=options.host,
-        port=options.port,
-        workers=options.workers,
-        log_level=level,
-        access_log=options.log_requests,
-        lifespan="off",
-    )
-    sock = _listen(options.host, options.port)
-    supervisor = _Supervisor(config, [sock], lambda: announce(url, info))
-    try:
-        supervisor.run()
-    finally:
-        sock.close()
-    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
-        raise RagError("a worker could not start (its reason is above)")
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The workers' shared listening socket. Unlike uvicorn's own, it names its protocol:
-    asyncio turns Nagle's algorithm off only on sockets that say they are TCP, and
-    without that each answer waited ~40 ms for the client's delayed ACK (an ask at
-    concurrency 1 took 88 ms instead of 47)."""
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {exc}") from None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
-    return sock
-
-
-class _Supervisor(Multiprocess):
-    """uvicorn's supervisor, announcing the server once every worker has loaded its
-    model and serves (a caller watching the output can start asking then)."""
-
-    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], ready: Callable[[], None]) -> None:
-        super().__init__(config, sockets)
-        self._ready = ready
-
-    def init_processes(self) -> None:
-        super().init_processes()
-        if all(p.wait_until_ready(WORKER_START_SECONDS, self.should_exit) for p in self.processes):
-            self._ready()  # else a worker failed: the supervisor's loop sees it next
-
-
-class _WorkerConfig(uvicorn.Config):
-    """uvicorn's configuration, carrying ours into each (spawned) worker process."""
-
-    def __init__(self, options: ServeOptions, parent: int, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.options = options
-        self.parent = parent
-
-    def load(self) -> None:  # in the worker, before the app is made
-        global _WORKER
-        _die_with(self.parent)
-        _WORKER = self.options
-        super().load()
-
-
-_WORKER: ServeOptions | None = None
-
-
-def _worker_app() -> Any:
-    """The app of one worker. A worker that cannot start says why in one line and exits
-    as uvicorn's supervisor expects of a startup failure, which stops the server rather
-    than restarting the worker for ever."""
-    assert _WORKER is not None
-    try:
-        service = Service(_WORKER.path, model=_WORKER.model, backend=_WORKER.backend, lock_wait=_WORKER.lock_wait)
-    except Exception as exc:  # a RagError, or anything a model load raises
-        print(f"error: worker {os.getpid()}: {first_line(exc)}", file=sys.stderr, flush=True)
-        sys.exit(STARTUP_FAILURE)
-    atexit.register(service.close)
-    return create_app(service, _WORKER.token, _WORKER.max_body)
-
-
-def _die_with(parent: int) -> None:
-    """A worker whose supervisor is killed (SIGKILL gives it no chance to stop them) must
-    not go on serving, or writing, on its own: Linux kills it too."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the supervisor's own shutdown still stops workers
-        return
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)

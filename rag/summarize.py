@@ -29,6 +29,7 @@ from .discourse import is_boilerplate, needs_context
 from .qa.features import relevance_features
 from .qa.reader import default_reader
 from .question import Question, analyse
+from .corpus import Corpus
 from .query import Query
 from .retrieve import retrieve
 from .salience import default_salience, salience_features
@@ -71,9 +72,9 @@ def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold or a <= b or b <= a
 
 
-def summary_passages(index, query: Query, query_vector: np.ndarray, config: SummaryConfig = SummaryConfig()) -> list[Passage]:
+def summary_passages(corpus: Corpus, query: Query, query_vector: np.ndarray, config: SummaryConfig = SummaryConfig()) -> list[Passage]:
     """The passages a summary of ``query`` reads (eval/ gives the same ones to its peers)."""
-    return retrieve(index, query.text, query_vector, config.read_passages, query.since, query.until, query.mode, query.as_of)
+    return retrieve(corpus, query.text, query_vector, config.read_passages, query.since, query.until, query.mode, query.as_of)
 
 
 def readable(sents: list[Sentence], config: SummaryConfig) -> list[Sentence]:
@@ -129,13 +130,13 @@ def select(scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, c
     return chosen, repeats
 
 
-def summarize(index, query: Query, config: SummaryConfig = SummaryConfig(), timeline: bool = False) -> Summary:
-    """A summary of ``query`` from ``index`` in at most ``query.k`` sentences (see the
+def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfig(), timeline: bool = False) -> Summary:
+    """A summary of ``query`` from ``corpus`` in at most ``query.k`` sentences (see the
     module's docstring); ``timeline`` orders them by the day of what they report."""
     q = analyse(query.text)
-    qvec = index.embedder.encode_queries([query.text])
+    qvec = corpus.embedder.encode_queries([query.text])
     day = query.as_of or query.until or dt.date.today()
-    passages = summary_passages(index, query, qvec[0], config)
+    passages = summary_passages(corpus, query, qvec[0], config)
     if config.topic_gate and passages:
         reader = default_reader()
         if reader.on_topic(relevance_features(q, passages)) < reader.relevance_threshold:
@@ -143,7 +144,7 @@ def summarize(index, query: Query, config: SummaryConfig = SummaryConfig(), time
     sents = readable(sentences_of(passages), config)
     if not sents:
         return Summary(query.text, [], timeline=timeline)
-    embed = index.embedder.encode_for_ranking if config.int8_sentences else index.embedder.encode_queries
+    embed = corpus.embedder.encode_for_ranking if config.int8_sentences else corpus.embedder.encode_queries
     vecs = embed([s.text for s in sents])
     if config.scoring is Scoring.LEARNED:
         model = default_salience()

@@ -69,7 +69,7 @@ def test_tune_answer_scores_each_half_and_a_setting_can_change_it(sample_index):
     rows = load_gold(FIXTURES / "samples-qa.jsonl")
     with Index.open(sample_index) as index:
         vectors = index.embedder.encode([r["question"] for r in rows])
-        retrieved = [(v, retrieve(index, r["question"], v, 8)) for r, v in zip(rows, vectors)]
+        retrieved = [(v, retrieve(index.corpus, r["question"], v, 8)) for r, v in zip(rows, vectors)]
         best = measure(rows, retrieved, index.embedder.encode, AnswerConfig(), read=8)
         blind = measure(rows, retrieved, index.embedder.encode, AnswerConfig(), read=0)
     assert best["all"] >= 0.5 and set(best) == {"A", "B", "all"}

@@ -132,9 +132,9 @@ def test_a_crash_while_writing_leaves_the_previous_index_whole(sample_index, mon
 
 
 def test_an_interrupted_ingest_keeps_its_checkpoints_and_resumes(tmp_path, monkeypatch):
-    from rag import index as index_module
+    from rag import ingest
 
-    monkeypatch.setattr(index_module, "DOCS_PER_BATCH", 2)
+    monkeypatch.setattr(ingest, "DOCS_PER_BATCH", 2)
     docs = [Document(f"a{i}", f"Article number {i} reports on topic {i}.", dt.date(2024, 1, 1 + i), "x") for i in range(6)]
     with Index.open(tmp_path / "idx", create=True) as index:
         real = index.embedder.encode

@@ -117,9 +117,9 @@ def test_hybrid_search_ranks_by_the_learned_model_and_blend_stays_available(samp
     with Index.open(sample_index) as index:
         query = "Who scored twice in the cup final?"
         vec = index.embedder.encode_queries([query])[0]
-        learned = retrieve(index, query, vec, 3, as_of=DAY)
-        blend = retrieve(index, query, vec, 3, as_of=DAY, ranking=Ranking.BLEND)
-        dense = retrieve(index, query, vec, 3, as_of=DAY, mode=Mode.DENSE)
+        learned = retrieve(index.corpus, query, vec, 3, as_of=DAY)
+        blend = retrieve(index.corpus, query, vec, 3, as_of=DAY, ranking=Ranking.BLEND)
+        dense = retrieve(index.corpus, query, vec, 3, as_of=DAY, mode=Mode.DENSE)
     assert learned and all(0.0 <= p.score <= 1.0 for p in learned)  # probabilities
     assert [p.score for p in learned] == sorted((p.score for p in learned), reverse=True)
     assert [p.score for p in blend] != [p.score for p in learned]

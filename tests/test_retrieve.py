@@ -163,7 +163,7 @@ def test_search_shows_each_chunk_in_a_window_of_whole_sentences(tmp_path):
     with Index.open(tmp_path / "index", create=True) as idx:
         idx.add_documents([Document("long", LONG_ARTICLE, dt.date(2024, 1, 2), "long.txt")])
         query = "Gildon harbour budget vote"
-        chunks = retrieve(idx, query, idx.embedder.encode_queries([query])[0], 5)
+        chunks = retrieve(idx.corpus, query, idx.embedder.encode_queries([query])[0], 5)
         hits = idx.search(query, k=5)
     assert len(chunks) > len(hits) > 1  # overlapping chunks fold into fewer, wider windows
     assert hits[0].chunk_id == chunks[0].chunk_id

@@ -36,13 +36,14 @@ def collect(index, qs: list[dict]) -> list[dict]:
     from rag.rank import rank_features
     from rag.retrieve import DEFAULT_MODE, POOL, candidates, recency_boost
 
+    corpus = index.corpus
     queries = [analyse(q["question"]).query for q in qs]
     vectors = index.embedder.encode_queries(queries)
     out = []
     start = time.perf_counter()
     for n, (q, query, vec) in enumerate(zip(qs, queries, vectors), 1):
         day = dt.date.fromisoformat(q["question_date"])
-        passages, bm = candidates(index, query, vec, POOL, index.allowed_ids(None, day), DEFAULT_MODE)
+        passages, bm = candidates(corpus, query, vec, POOL, corpus.allowed_ids(None, day), DEFAULT_MODE)
         hand = np.array([p.score for p in passages]) + recency_boost(passages, query, day) if passages else np.zeros(0)
         out.append({
             "id": q["id"], "week": q["question_date"], "passages": passages,

@@ -108,7 +108,7 @@ def collect(index, qs: list[dict], pools: str = POOLS) -> list[dict]:
     out = []
     start = time.perf_counter()
     for n, q in enumerate(qs, 1):
-        passages, pool = question_pool(index, Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])), config)
+        passages, pool = question_pool(index.corpus, Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])), config)
         row = {
             "id": q["id"], "week": q["question_date"], "x": np.zeros((0, 0)), "y": np.zeros(0), "shown": [],
             "relevance": relevance_features(analyse(q["question"]), passages),

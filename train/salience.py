@@ -54,7 +54,7 @@ def collect(index, qs: list[dict]) -> list[dict]:
         query = q["question"]
         qa = analyse(query)
         qvec = index.embedder.encode_queries([query])[0]
-        sents = readable(sentences_of(summary_passages(index, Query(query, as_of=day), qvec, plain)), plain)
+        sents = readable(sentences_of(summary_passages(index.corpus, Query(query, as_of=day), qvec, plain)), plain)
         if not sents:
             continue
         vecs = index.embedder.encode_for_ranking([s.text for s in sents])

@@ -1,0 +1,196 @@
+"""What retrieval reads from an index: one commit's vectors, BM25 index and chunk rows.
+
+:class:`Corpus` is the small interface that :mod:`rag.retrieve`, :mod:`rag.answer` and
+:mod:`rag.summarize` depend on; :class:`Loaded` is the index's implementation over the
+files of one commit (a new one after every commit, so a reader never sees two commits
+mixed). Date filters are masks over chunk ids built from every chunk's date, cached per
+range (:class:`DateFilters`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+from . import lexical, vectors
+from .embed import Embedder
+from .store import Store
+from .types import Passage
+
+FILTERS_KEPT = 8  # date ranges whose masks are kept: most queries ask as of the same few days
+
+
+class Corpus(Protocol):
+    """The reads retrieval needs from an index. Masks are boolean arrays over chunk ids."""
+
+    embedder: Embedder
+
+    @property
+    def is_empty(self) -> bool: ...
+
+    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None: ...
+
+    def ids_not_after(self, day: dt.date) -> np.ndarray | None: ...
+
+    def lexical(self) -> lexical.LexicalIndex: ...
+
+    def lexical_rows(self, allowed: np.ndarray) -> np.ndarray: ...
+
+    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray: ...
+
+    def passages(self, ids: Sequence[int], scores: Sequence[float], sims: Sequence[float]) -> list[Passage]: ...
+
+    def with_entities(self, passages: Sequence[Passage]) -> list[Passage]: ...
+
+    def texts(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
+
+
+@dataclass
+class _Filter:
+    keep: np.ndarray  # a mask over the chunks of ``Store.chunk_dates``, in id order
+    ids: np.ndarray  # the same over chunk ids (FAISS's selector)
+    rows: tuple[lexical.LexicalIndex, np.ndarray] | None = None  # the same over a lexical index's rows
+
+
+class DateFilters:
+    """The chunks a date range keeps, for FAISS and for BM25, for one commit. The last
+    few are kept: most queries name the same days (as of today, say), and at a million
+    chunks building the masks takes ~5 ms of an ask. Safe to share between threads."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._dates: tuple[np.ndarray, np.ndarray] | None = None  # chunk ids, day ordinals (0: undated)
+        self._kept: dict[tuple, _Filter] = {}  # oldest first
+        self._lock = threading.Lock()
+
+    def chunk_dates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk's id and date (proleptic ordinal, 0 when undated), read once per
+        commit: a date filter is one vectorised comparison, not a SQL query per ask."""
+        if self._dates is None:
+            self._dates = self._store.chunk_dates()
+        return self._dates
+
+    def get(self, since: dt.date | None, until: dt.date | None, keep_undated: bool) -> _Filter:
+        key = (since, until, keep_undated)
+        with self._lock:
+            found = self._kept.get(key)
+        if found is not None:
+            return found
+        ids, days = self.chunk_dates()
+        keep = np.ones(len(days), dtype=bool) if keep_undated else days > 0
+        if since:
+            keep &= days >= since.toordinal()
+        if until:
+            keep &= days <= until.toordinal()  # undated ones are day 0: kept by ``keep_undated``
+        mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
+        mask[ids[keep]] = True
+        found = _Filter(keep, mask)
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > FILTERS_KEPT:
+                self._kept.pop(next(iter(self._kept)))
+        return found
+
+    def rows(self, allowed: np.ndarray, lex: lexical.LexicalIndex) -> np.ndarray:
+        """``allowed`` (a mask from :meth:`get`) as a mask over the rows of ``lex``."""
+        with self._lock:
+            found = next((f for f in self._kept.values() if f.ids is allowed), None)
+        if found is not None and found.rows is not None and found.rows[0] is lex:
+            return found.rows[1]
+        ids, _ = self.chunk_dates()
+        if found is not None and np.array_equal(lex.chunk_ids, ids):
+            rows = found.keep  # the lexical index lists the same commit's chunks in the same (id) order
+        else:
+            rows = allowed[np.minimum(lex.chunk_ids, len(allowed) - 1)] & (lex.chunk_ids < len(allowed))
+        if found is not None:
+            found.rows = (lex, rows)
+        return rows
+
+    def copy(self, store: Store) -> DateFilters:
+        """The same cache for another view of the same commit (a snapshot sharing its
+        files), reading through that view's ``store``."""
+        other = DateFilters(store)
+        other._dates = self._dates
+        with self._lock:
+            other._kept = dict(self._kept)
+        return other
+
+
+class Loaded:
+    """The files of one commit, loaded: a :class:`Corpus`. ``load_lexical`` gives the
+    BM25 index when first asked (reading it, or building one where there is none)."""
+
+    def __init__(self, store: Store, embedder: Embedder, faiss_index: faiss.Index | None, load_lexical: Callable[[], lexical.LexicalIndex], filters: DateFilters | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.vectors = faiss_index
+        self._load_lexical = load_lexical
+        self.filters = filters or DateFilters(store)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.vectors is None or self.vectors.ntotal == 0
+
+    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
+        """A mask over chunk ids: articles dated in [since, until]; None when there is no range."""
+        if not since and not until:
+            return None
+        return self.filters.get(since, until, keep_undated=False).ids
+
+    def ids_not_after(self, day: dt.date) -> np.ndarray | None:
+        """A mask over chunk ids: articles not dated after ``day``, undated ones kept; None if that is all."""
+        latest = self.store.latest_chunk_date()  # an indexed lookup: no chunk dates read
+        if latest is None or latest <= day:
+            return None
+        return self.filters.get(None, day, keep_undated=True).ids
+
+    def lexical(self) -> lexical.LexicalIndex:
+        return self._load_lexical()
+
+    def lexical_rows(self, allowed: np.ndarray) -> np.ndarray:
+        """``allowed`` (a mask from :meth:`allowed_ids` or :meth:`ids_not_after`) as a mask
+        over the rows of :meth:`lexical`."""
+        return self.filters.rows(allowed, self.lexical())
+
+    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks (``allowed``: a mask over ids)."""
+        if self.is_empty:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, ids = vectors.search(self.vectors, query_vector[None, :], k, allowed)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with the stored vectors of ``ids``."""
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return vectors.reconstruct(self.vectors, ids) @ query_vector
+
+    def passages(self, ids: Sequence[int], scores: Sequence[float], sims: Sequence[float]) -> list[Passage]:
+        """Passages of chunk ``ids``, without entities (see :meth:`with_entities`)."""
+        rows = self.store.chunks([int(i) for i in ids])
+        out = []
+        for i, score, sim in zip(ids, scores, sims):
+            r = rows.get(int(i))
+            if r is not None:
+                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim)))
+        return out
+
+    def with_entities(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages with the named entities inside them: looked up only for the few
+        passages a search returns, not for every candidate it ranked."""
+        return [
+            replace(p, entities=tuple(e.shifted(-p.start) for e in self.store.entities_within(p.doc_id, p.start, p.end)))
+            for p in passages
+        ]
+
+    def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        return self.store.texts(doc_ids)

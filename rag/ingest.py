@@ -1,0 +1,226 @@
+"""Writing articles into an index: chunk, embed, tag, store, in checkpointed commits.
+
+Each function takes the index's :class:`rag.commit.Commits` (and what it needs of the
+index: the embedder, the chunking) and runs under its write lock, so that a write from
+another process between two checkpoints is caught up with, never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import entities, lexical, vectors
+from .chunk import ChunkConfig, chunk_document
+from .commit import Commits
+from .embed import Embedder
+from .types import Chunk, Document, Entity, IndexType, IngestReport
+
+CHECKPOINT_SECONDS = 120.0  # an interrupted ingest loses at most this much embedding work
+DOCS_PER_BATCH = 64  # articles chunked, embedded and tagged together
+REEMBED_BATCH = 512  # chunks per call when every stored chunk is embedded again
+
+
+def content_hash(doc: Document) -> str:
+    """Identity of an article's content: re-ingesting the same content adds nothing."""
+    date = doc.date.isoformat() if doc.date else ""
+    return hashlib.sha256(f"{date}\n{doc.title}\n{doc.text}".encode()).hexdigest()
+
+
+@dataclass
+class Writer:
+    """What a write needs of an index: its commits, embedder and chunking."""
+
+    commits: Commits
+    embedder: Embedder
+    chunking: ChunkConfig
+
+    def vector_fields(self) -> dict[str, object]:
+        """What new vectors are recorded as made with (see :meth:`Commits.commit`)."""
+        return {"model": self.embedder.name, "chunk_max_tokens": self.chunking.max_tokens, "chunk_overlap_tokens": self.chunking.overlap_tokens}
+
+
+def add_documents(w: Writer, docs: Sequence[Document], progress: bool = False, warnings: Sequence[str] = (), checkpoint_seconds: float = CHECKPOINT_SECONDS) -> IngestReport:
+    """Embed and store ``docs``, committing a checkpoint every ``checkpoint_seconds``.
+
+    Each checkpoint is an atomic write of the articles embedded so far, so an
+    interrupted ingest keeps them, and running it again embeds only the rest
+    (articles already stored with the same content are skipped).
+    """
+    with w.commits.writing():
+        store = w.commits.store
+        hashes = {d.id: content_hash(d) for d in docs}
+        known = store.content_hashes([d.id for d in docs])
+        fresh = [d for d in docs if known.get(d.id) != hashes[d.id]]
+        skipped = len(docs) - len(fresh)
+        tag_missing(w, progress)
+        if not fresh:
+            return IngestReport(0, 0, skipped, 0, list(warnings))
+        config = ChunkConfig(min(w.chunking.max_tokens, w.embedder.max_tokens), w.chunking.overlap_tokens)
+        per_doc = [chunk_document(d, w.embedder.count_tokens, config) for d in fresh]
+        total = sum(map(len, per_doc))
+        bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
+        pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]] = []
+        last = time.monotonic()
+        try:
+            for start in range(0, len(fresh), DOCS_PER_BATCH):
+                batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
+                texts = [c.text for _, chunks in batch for c in chunks]
+                vecs = w.embedder.encode(texts, on_batch=bar.update)
+                found = entities.tag([doc.text for doc, _ in batch])
+                offset = 0
+                for (doc, chunks), ents in zip(batch, found):
+                    pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
+                    offset += len(chunks)
+                if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
+                    _write_pending(w, pending, hashes, known)
+                    pending, last = [], time.monotonic()
+            _write_pending(w, pending, hashes, known)
+        finally:
+            bar.close()
+        replaced = sum(1 for d in fresh if d.id in known)
+        return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
+
+
+def _write_pending(w: Writer, pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]], hashes: dict[str, str], known: dict[str, str]) -> None:
+    if not pending:
+        return
+    docs = [d for d, _, _, _ in pending]
+    chunks = [c for _, cs, _, _ in pending for c in cs]
+    vecs = np.concatenate([v for _, _, v, _ in pending]) if chunks else np.zeros((0, w.embedder.dimension), np.float32)
+    found = {d.id: ents for d, _, _, ents in pending}
+    _write(w, docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found)
+
+
+def _write(w: Writer, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray, found: dict[str, list[Entity]]) -> None:
+    store = w.commits.store
+
+    def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
+        stale = np.array(store.chunk_ids_of(replaced), dtype=np.int64)
+        store.delete_articles(replaced)
+        first = store.next_chunk_id()
+        ids = np.arange(first, first + len(chunks), dtype=np.int64)
+        store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
+        store.set_entities(found, entities.tagger_name())
+        return _updated_vectors(w, stale, ids, embeddings), _updated_lexical(w.commits, stale, ids, [c.text for c in chunks])
+
+    w.commits.commit(change, w.vector_fields())
+
+
+def _updated_vectors(w: Writer, stale: np.ndarray, ids: np.ndarray, embeddings: np.ndarray) -> faiss.Index:
+    """The vector index with ``stale`` removed and ``embeddings`` added under ``ids``:
+    changed in place, or rebuilt when its type no longer suits its size."""
+    commits = w.commits
+    index = commits.vectors
+    n_after = (0 if index is None else index.ntotal - len(stale)) + len(ids)
+    if index is not None and not vectors.needs_rebuild(index, commits.index_type, n_after):
+        # A private copy takes the change: the open index (memory-mapped, read-only) serves
+        # searches as it was until the commit.
+        assert commits.meta.faiss_file is not None
+        index = vectors.remove(vectors.read_index(commits.path / commits.meta.faiss_file), stale)
+        vectors.add(index, embeddings, ids)
+        return index
+    if index is None:
+        return vectors.build(commits.index_type, embeddings, ids, w.embedder.dimension)
+    have, vecs = vectors.contents(index)
+    keep = ~np.isin(have, stale)
+    return vectors.build(commits.index_type, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), index.d)
+
+
+def _updated_lexical(commits: Commits, stale: np.ndarray, ids: np.ndarray, texts: Sequence[str]) -> lexical.LexicalIndex:
+    """The BM25 index with chunks ``stale`` removed and ``ids`` added: the committed one
+    with a new delta (see :mod:`rag.lexical`), or built from every stored chunk when
+    there is none of the current format. Runs after the store's change, in its transaction."""
+    current = commits.committed_lexical()
+    if current is None or not lexical.can_update(current, ids):
+        return lexical.build(*commits.store.all_chunk_texts())
+    return lexical.update(current, stale, ids, texts)
+
+
+def tag_missing(w: Writer, progress: bool = False) -> int:
+    """Tag the articles stored without entities (an index from before tagging, or
+    tagged by another tagger version); returns how many. Commits every batch, so an
+    interruption keeps what was done and the vectors are never touched."""
+    with w.commits.writing():
+        store = w.commits.store
+        tagger = entities.tagger_name()
+        todo = store.untagged(tagger)
+        if not todo:
+            return 0
+        bar = tqdm(total=len(todo), unit="article", desc="tagging", disable=not progress, dynamic_ncols=True)
+        try:
+            for start in range(0, len(todo), DOCS_PER_BATCH):
+                texts = store.texts(todo[start : start + DOCS_PER_BATCH])
+                found = dict(zip(texts, entities.tag(list(texts.values()))))
+                with store.transaction():
+                    store.set_entities(found, tagger)
+                bar.update(len(found))
+        finally:
+            bar.close()
+        return len(todo)
+
+
+def remove(w: Writer, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) -> list[str]:
+    """Remove articles by id or by source (path or URL); returns the ids removed.
+
+    Raises InputError when a given id or source matches nothing, before changing anything."""
+    with w.commits.writing():
+        ids = w.commits.store.article_ids(doc_ids, sources)
+        if ids:  # an ingest that replaces these articles with nothing
+            current = w.commits.vectors
+            dimension = w.embedder.dimension if current is None else current.d
+            _write(w, [], {}, ids, [], np.zeros((0, dimension), np.float32), {})
+        return ids
+
+
+def reembed(w: Writer, progress: bool = False) -> int:
+    """Embed every stored chunk again with the embedder's backend and replace all the
+    vectors in one commit (after choosing another backend, say); returns the count."""
+    with w.commits.writing():
+        ids, texts = w.commits.store.all_chunk_texts()
+        if not texts:
+            return 0
+        bar = tqdm(total=len(texts), unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
+        parts = []
+        try:
+            for start in range(0, len(texts), REEMBED_BATCH):
+                parts.append(w.embedder.encode(texts[start : start + REEMBED_BATCH], on_batch=bar.update))
+        finally:
+            bar.close()
+        vecs = np.concatenate(parts)
+        w.commits.commit(lambda: (vectors.build(w.commits.index_type, vecs, ids, vecs.shape[1]), None), w.vector_fields())
+        return len(ids)
+
+
+def set_index_type(w: Writer, kind: IndexType) -> bool:
+    """Record the vector index type to keep (``auto`` picks by size) and rebuild the
+    vectors now if they are not of it; returns whether they were rebuilt."""
+    with w.commits.writing():
+        commits = w.commits
+        if commits.meta.index_type is kind:
+            return False
+        commits.index_type = kind
+        current = commits.vectors
+        rebuild = current is not None and vectors.needs_rebuild(current, kind, current.ntotal)
+
+        def change() -> tuple[faiss.Index | None, lexical.LexicalIndex | None]:
+            if not rebuild:
+                return None, None
+            ids, vecs = vectors.contents(current)
+            return vectors.build(kind, vecs, ids, current.d), None
+
+        commits.commit(change, w.vector_fields())
+        return rebuild
+
+
+def rebuild_lexical(w: Writer) -> None:
+    """Build the BM25 index again from the stored chunks and commit it (the one on disk
+    damaged or lost: it holds nothing the database does not)."""
+    with w.commits.writing():
+        w.commits.commit(lambda: (None, lexical.build(*w.commits.store.all_chunk_texts())), {})
