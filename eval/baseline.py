@@ -45,7 +45,9 @@ class NaiveIndex:
         self.doc_ids, self.texts, self.vectors, self.embedder = doc_ids, texts, vectors, embedder
 
     @classmethod
-    def build(cls, articles: list[str], cache: Path | None, model: str | None = None, progress: bool = False) -> NaiveIndex:
+    def build(
+        cls, articles: list[str], cache: Path | None, model: str | None = None, progress: bool = False
+    ) -> NaiveIndex:
         embedder = Embedder(model)
         docs = load_paths(articles, clean=False).documents  # as a framework's loader reads them
         doc_ids, texts = [], []
@@ -80,7 +82,9 @@ class NaiveIndex:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m eval.baseline", description="Build (and cache) the naive baseline's vectors.")
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.baseline", description="Build (and cache) the naive baseline's vectors."
+    )
     parser.add_argument("--articles", nargs="+", required=True)
     parser.add_argument("--cache", required=True)
     parser.add_argument("--model")

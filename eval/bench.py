@@ -96,7 +96,15 @@ def numpy_search(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
 
 
-def measure(name: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray | None, mask: np.ndarray, filtered_truth: np.ndarray, tmp: Path) -> dict:
+def measure(
+    name: str,
+    x: np.ndarray,
+    q: np.ndarray,
+    truth: np.ndarray | None,
+    mask: np.ndarray,
+    filtered_truth: np.ndarray,
+    tmp: Path,
+) -> dict:
     ids = np.arange(len(x), dtype=np.int64)
     row: dict = {"method": name}
     if name == "numpy":
@@ -125,10 +133,15 @@ def measure(name: str, x: np.ndarray, q: np.ndarray, truth: np.ndarray | None, m
         found_filtered = np.stack([vectors.search(index, qq[None, :], K, mask)[1][0] for qq in q])
     if truth is not None:
         row["recall@10"] = round(float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth)])), 4)
-    row["filtered_recall@10"] = round(float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found_filtered, filtered_truth)])), 4)
+    row["filtered_recall@10"] = round(
+        float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found_filtered, filtered_truth)])), 4
+    )
     for threads in (1, 2):
         lat = single_latencies(search, q, threads)
-        row[f"p50_ms_{threads}t"], row[f"p95_ms_{threads}t"] = round(percentile(lat, 50), 3), round(percentile(lat, 95), 3)
+        row[f"p50_ms_{threads}t"], row[f"p95_ms_{threads}t"] = (
+            round(percentile(lat, 50), 3),
+            round(percentile(lat, 95), 3),
+        )
     faiss.omp_set_num_threads(2)
     start = time.perf_counter()
     search(q)
@@ -141,7 +154,9 @@ def significant(x: float, digits: int = 3) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def bench_size(n: int, real: np.ndarray | None, queries: np.ndarray, kinds: list[str], rng: np.random.Generator) -> list[dict]:
+def bench_size(
+    n: int, real: np.ndarray | None, queries: np.ndarray, kinds: list[str], rng: np.random.Generator
+) -> list[dict]:
     x = corpus(real, n, rng, queries.shape[1])
     mask = rng.random(n) < FILTER_SHARE
     rows = []
@@ -170,10 +185,20 @@ def query_vectors(args: argparse.Namespace, real: np.ndarray | None, rng: np.ran
 
 
 COLUMNS = [
-    ("n", "n"), ("method", "method"), ("build_s", "build s"), ("bytes_per_vector", "B/vec"), ("open_s", "open s"),
-    ("recall@10", "R@10"), ("p50_ms_1t", "p50 1t"), ("p95_ms_1t", "p95 1t"), ("p50_ms_2t", "p50 2t"),
-    ("batch_qps", "batch q/s"), ("speedup_vs_flat_1t", "x flat"), ("speedup_vs_numpy_1t", "x numpy"),
-    ("filtered_recall@10", "filt R@10"), ("filtered_vs_unfiltered", "filter x"),
+    ("n", "n"),
+    ("method", "method"),
+    ("build_s", "build s"),
+    ("bytes_per_vector", "B/vec"),
+    ("open_s", "open s"),
+    ("recall@10", "R@10"),
+    ("p50_ms_1t", "p50 1t"),
+    ("p95_ms_1t", "p95 1t"),
+    ("p50_ms_2t", "p50 2t"),
+    ("batch_qps", "batch q/s"),
+    ("speedup_vs_flat_1t", "x flat"),
+    ("speedup_vs_numpy_1t", "x numpy"),
+    ("filtered_recall@10", "filt R@10"),
+    ("filtered_vs_unfiltered", "filter x"),
 ]
 
 
@@ -195,12 +220,24 @@ def run_search(args: argparse.Namespace) -> None:
             print_table([r for r in rows if r["n"] == n], COLUMNS)
             print(flush=True)
     if args.json:
-        print(json.dumps({"queries": len(queries), "real_vectors": 0 if real is None else len(real), "rows": rows}, indent=2))
+        print(
+            json.dumps(
+                {"queries": len(queries), "real_vectors": 0 if real is None else len(real), "rows": rows}, indent=2
+            )
+        )
 
 
 # -- embedding backends ----------------------------------------------------------------
 
-EMBED_COLUMNS = [("backend", "backend"), ("batch", "batch"), ("chunks_per_s", "chunks/s"), ("tokens_per_s", "tokens/s"), ("vs_torch", "x torch"), ("cosine_mean", "cos mean"), ("cosine_min", "cos min")]
+EMBED_COLUMNS = [
+    ("backend", "backend"),
+    ("batch", "batch"),
+    ("chunks_per_s", "chunks/s"),
+    ("tokens_per_s", "tokens/s"),
+    ("vs_torch", "x torch"),
+    ("cosine_mean", "cos mean"),
+    ("cosine_min", "cos min"),
+]
 
 
 def sample_chunks(index_dir: Path, n: int) -> list[str]:
@@ -208,7 +245,8 @@ def sample_chunks(index_dir: Path, n: int) -> list[str]:
     total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
     step = max(1, total // n)
     rows = conn.execute(
-        "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.doc_id WHERE c.id % ? = 0 LIMIT ?", (step, n)
+        "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.doc_id WHERE c.id % ? = 0 LIMIT ?",
+        (step, n),
     )
     return [r[0] for r in rows]
 
@@ -224,7 +262,9 @@ def embed_rates(texts: list[str], model: str | None, rounds: int = 3) -> list[di
     onnx = {b: e.Embedder(model, backend=b) for b in (e.Backend.ONNX, e.Backend.ONNX_INT8)}
     runs = {
         ("torch", 32): lambda: torch_model.model.encode(texts, batch_size=32, normalize_embeddings=True),
-        ("torch", e.TORCH_BATCH): lambda: torch_model.model.encode(texts, batch_size=e.TORCH_BATCH, normalize_embeddings=True),
+        ("torch", e.TORCH_BATCH): lambda: torch_model.model.encode(
+            texts, batch_size=e.TORCH_BATCH, normalize_embeddings=True
+        ),
         **{(b.value, e.onnx_backend.ONNX_BATCH): (lambda m=m: m.encode(texts)) for b, m in onnx.items()},
     }
     for run in runs.values():  # load, export and warm up outside the timing
@@ -240,11 +280,20 @@ def embed_rates(texts: list[str], model: str | None, rounds: int = 3) -> list[di
     rows = []
     for (name, batch), seconds in best.items():
         cos = np.sum(vecs[(name, batch)] * vecs[reference_key], axis=1)
-        rows.append({
-            "backend": name, "batch": batch, "chunks": len(texts), "best_of": rounds, "seconds": round(seconds, 2),
-            "chunks_per_s": round(len(texts) / seconds, 1), "tokens_per_s": round(tokens / seconds),
-            "vs_torch": significant(best[reference_key] / seconds), "cosine_mean": round(float(cos.mean()), 4), "cosine_min": round(float(cos.min()), 4),
-        })
+        rows.append(
+            {
+                "backend": name,
+                "batch": batch,
+                "chunks": len(texts),
+                "best_of": rounds,
+                "seconds": round(seconds, 2),
+                "chunks_per_s": round(len(texts) / seconds, 1),
+                "tokens_per_s": round(tokens / seconds),
+                "vs_torch": significant(best[reference_key] / seconds),
+                "cosine_mean": round(float(cos.mean()), 4),
+                "cosine_min": round(float(cos.min()), 4),
+            }
+        )
     return rows
 
 
@@ -271,7 +320,14 @@ def int8_quality(index_dir: Path, gold: str) -> dict:
             n = index.reembed(progress=sys.stderr.isatty())
             seconds = time.perf_counter() - start
             int8 = retrieval_hits(index, rows)
-    return {"questions": len(rows), "as_built": built, "onnx-int8": int8, "reembed_chunks": n, "reembed_s": round(seconds, 1), "reembed_chunks_per_s": round(n / seconds, 1)}
+    return {
+        "questions": len(rows),
+        "as_built": built,
+        "onnx-int8": int8,
+        "reembed_chunks": n,
+        "reembed_s": round(seconds, 1),
+        "reembed_chunks_per_s": round(n / seconds, 1),
+    }
 
 
 def run_embed(args: argparse.Namespace) -> None:
@@ -304,12 +360,22 @@ def run_ask(args: argparse.Namespace) -> None:
             report = index.add_documents(docs)
             seconds = time.perf_counter() - start
             tokens = sum(index.embedder.count_tokens([d.text for d in docs]))
-        out["ingest"] = {"articles": report.added, "chunks": report.chunks, "seconds": round(seconds, 2), "articles_per_s": round(report.added / seconds, 2), "tokens_per_s": round(tokens / seconds)}
+        out["ingest"] = {
+            "articles": report.added,
+            "chunks": report.chunks,
+            "seconds": round(seconds, 2),
+            "articles_per_s": round(report.added / seconds, 2),
+            "tokens_per_s": round(tokens / seconds),
+        }
         question = args.question
         cold = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", question, "--index", str(path), "--json"], capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "rag.cli", "ask", question, "--index", str(path), "--json"],
+                capture_output=True,
+                text=True,
+            )
             cold.append(time.perf_counter() - start)
             if done.returncode != 0:
                 raise SystemExit(f"rag ask failed: {done.stderr.strip()}")
@@ -322,7 +388,11 @@ def run_ask(args: argparse.Namespace) -> None:
                 start = time.perf_counter()
                 index.ask(q)
                 warm.append((time.perf_counter() - start) * 1000)
-        out["warm_ask_ms"] = {"n": len(warm), "p50": round(percentile(warm, 50), 1), "p95": round(percentile(warm, 95), 1)}
+        out["warm_ask_ms"] = {
+            "n": len(warm),
+            "p50": round(percentile(warm, 50), 1),
+            "p95": round(percentile(warm, 95), 1),
+        }
     print(json.dumps(out, indent=None if not args.json else 2))
 
 
@@ -342,7 +412,9 @@ def main() -> None:
     embed.add_argument("--index", type=Path, required=True, help="an index whose chunks to embed")
     embed.add_argument("--sample", type=int, default=384, help="chunks to time each backend on")
     embed.add_argument("--rounds", type=int, default=3, help="turns each backend takes; its best counts")
-    embed.add_argument("--quality", metavar="GOLD", help="also re-embed the whole index with int8 and compare hit@k on this gold file")
+    embed.add_argument(
+        "--quality", metavar="GOLD", help="also re-embed the whole index with int8 and compare hit@k on this gold file"
+    )
     embed.add_argument("--model")
     embed.add_argument("--json", action="store_true")
     ask = parts.add_parser("ask", help="ingest rate, cold and warm ask")

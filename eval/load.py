@@ -54,7 +54,12 @@ class Phase:
 
 
 def _asks(gold: list[dict]) -> list[dict]:
-    return [{"question": g["question"], "as_of": g["question_date"]} if g.get("question_date") else {"question": g["question"]} for g in gold]
+    return [
+        {"question": g["question"], "as_of": g["question_date"]}
+        if g.get("question_date")
+        else {"question": g["question"]}
+        for g in gold
+    ]
 
 
 def _articles(path: Path) -> list[dict]:
@@ -62,7 +67,9 @@ def _articles(path: Path) -> list[dict]:
     return [{k: r[k] for k in ("id", "text", "date", "source", "title") if r.get(k) not in (None, "")} for r in rows]
 
 
-def run_phase(url: str, bodies: list[dict], concurrency: int, n: int, time_limit: float, articles: list[dict] | None, round_: int) -> Phase:
+def run_phase(
+    url: str, bodies: list[dict], concurrency: int, n: int, time_limit: float, articles: list[dict] | None, round_: int
+) -> Phase:
     phase = Phase(concurrency, articles is not None)
     latencies: list[float] = []
     counter = itertools.count()
@@ -95,7 +102,9 @@ def run_phase(url: str, bodies: list[dict], concurrency: int, n: int, time_limit
             for start_at in itertools.count(0, INGEST_BATCH):
                 if stop.is_set():
                     return
-                batch = [{**a, "id": f"load{round_}-{a['id']}"} for a in articles[start_at % len(articles) :][:INGEST_BATCH]]
+                batch = [
+                    {**a, "id": f"load{round_}-{a['id']}"} for a in articles[start_at % len(articles) :][:INGEST_BATCH]
+                ]
                 try:
                     r = c.post("/articles", json={"articles": batch})
                     ok = r.status_code == 200
@@ -132,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path, default=Path("indexes/rtqa-2023q1"))
     ap.add_argument("--gold", type=Path, required=True)
-    ap.add_argument("--articles", type=Path, required=True, help="JSON Lines articles the writer posts during the ingest phases")
+    ap.add_argument(
+        "--articles", type=Path, required=True, help="JSON Lines articles the writer posts during the ingest phases"
+    )
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--requests", type=int, default=200, help="requests per phase")
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per phase at most")
@@ -153,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             run_phase(server.url, bodies, 2, 20, 60, None, 0)  # warm-up, not reported
             for round_, c in enumerate(args.concurrency):
                 for with_ingest in (False, True):
-                    phase = run_phase(server.url, bodies, c, args.requests, args.time_limit, articles if with_ingest else None, round_)
+                    phase = run_phase(
+                        server.url, bodies, c, args.requests, args.time_limit, articles if with_ingest else None, round_
+                    )
                     phases.append(phase)
                     if not args.json:
                         print(_row(phase), file=sys.stderr, flush=True)
@@ -163,12 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "requests_per_phase": args.requests,
         "time_limit_s": args.time_limit,
-        "phases": [asdict(p) | {"rps_vs_first": round(p.rps / base[p.ingest], 2) if base.get(p.ingest) else None} for p in phases],
+        "phases": [
+            asdict(p) | {"rps_vs_first": round(p.rps / base[p.ingest], 2) if base.get(p.ingest) else None}
+            for p in phases
+        ],
     }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"\n{'conc':>4} {'ingest':>6} {'reqs':>5} {'errors':>6} {'req/s':>7} {'x c1':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'ingest art/s':>12}")
+        print(
+            f"\n{'conc':>4} {'ingest':>6} {'reqs':>5} {'errors':>6} {'req/s':>7} {'x c1':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'ingest art/s':>12}"
+        )
         for p in report["phases"]:
             rate = f"{p['ingested_articles'] / p['seconds']:.1f}" if p["ingest"] and p["seconds"] else "-"
             print(
@@ -179,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _row(p: Phase) -> str:
-    return f"concurrency {p.concurrency}{' + ingest' if p.ingest else ''}: {p.requests} requests, {p.errors} errors, {p.rps:.2f}/s, p50 {p.p50_ms:.1f} ms, p99 {p.p99_ms:.1f} ms" + (
-        f"; {p.error_samples}" if p.error_samples else ""
+    return (
+        f"concurrency {p.concurrency}{' + ingest' if p.ingest else ''}: {p.requests} requests, {p.errors} errors, {p.rps:.2f}/s, p50 {p.p50_ms:.1f} ms, p99 {p.p99_ms:.1f} ms"
+        + (f"; {p.error_samples}" if p.error_samples else "")
     )
 
 

@@ -45,13 +45,27 @@ RANK_DEPTH = 10
 def score_unanswerable(index, row: dict, mode: Mode, selection: Selection = Selection.LEARNED) -> dict:
     """A question no article answers: right when the answer is "no answer"."""
     got = answer(index.corpus, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=selection))
-    return {"id": row.get("id"), "question": row["question"], "answer": got.display, "no_answer": got.text is None, "confidence": round(got.confidence, 3)}
+    return {
+        "id": row.get("id"),
+        "question": row["question"],
+        "answer": got.display,
+        "no_answer": got.text is None,
+        "confidence": round(got.confidence, 3),
+    }
 
 
 def score_rules(index, row: dict, mode: Mode) -> dict:
     """The hand-weighed selection's answer to an answerable row."""
-    got = answer(index.corpus, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=Selection.RULES))
-    return {"id": row.get("id"), "half": "AB"[half(row)], "answer": got.display, "correct": contains_answer(got.display, row["answers"]), "exact_match": exact_match(got.text, row["answers"])}
+    got = answer(
+        index.corpus, Query(row["question"], mode=mode, as_of=as_of(row)), AnswerConfig(selection=Selection.RULES)
+    )
+    return {
+        "id": row.get("id"),
+        "half": "AB"[half(row)],
+        "answer": got.display,
+        "correct": contains_answer(got.display, row["answers"]),
+        "exact_match": exact_match(got.text, row["answers"]),
+    }
 
 
 def score_row(index, row: dict, mode: Mode) -> dict:
@@ -88,7 +102,13 @@ def score_baseline_row(naive, row: dict) -> dict:
     start = time.perf_counter()
     answer, hits = naive.answer(row["question"])
     latency = time.perf_counter() - start
-    out = {"id": row.get("id"), "half": "AB"[half(row)], "answer": answer, "correct": contains_answer(answer, row["answers"]), "latency_ms": round(latency * 1000, 1)}
+    out = {
+        "id": row.get("id"),
+        "half": "AB"[half(row)],
+        "answer": answer,
+        "correct": contains_answer(answer, row["answers"]),
+        "latency_ms": round(latency * 1000, 1),
+    }
     for k in (1, 5, 10):
         out[f"hit@{k}"] = any(contains_answer(h.text, row["answers"]) for h in hits[:k])
     return out
@@ -114,7 +134,13 @@ def compare(ours: list[dict], naive: list[dict]) -> dict:
     base = {**rates(naive), "latency_ms_p50": round(percentile([r["latency_ms"] for r in naive], 50), 1)}
     mine = rates(ours)
     gain = {k: round(100 * (mine[k] - base[k]), 1) for k in mine}
-    halves = {h: {k: round(100 * (v - rates([r for r in naive if r["half"] == h])[k]), 1) for k, v in rates([r for r in ours if r["half"] == h]).items()} for h in "AB"}
+    halves = {
+        h: {
+            k: round(100 * (v - rates([r for r in naive if r["half"] == h])[k]), 1)
+            for k, v in rates([r for r in ours if r["half"] == h]).items()
+        }
+        for h in "AB"
+    }
     return {"baseline": base, "baseline_halves": by_half(naive), "gain_points": gain, "gain_points_halves": halves}
 
 
@@ -132,7 +158,11 @@ def calibration_error(rows: list[dict], bins: int = 10) -> float | None:
     for b in range(bins):
         inside = [(c, y) for c, y in given if min(int(c * bins), bins - 1) == b]
         if inside:
-            total += abs(statistics.fmean(c for c, _ in inside) - statistics.fmean(y for _, y in inside)) * len(inside) / len(given)
+            total += (
+                abs(statistics.fmean(c for c, _ in inside) - statistics.fmean(y for _, y in inside))
+                * len(inside)
+                / len(given)
+            )
     return round(total, 4)
 
 
@@ -145,7 +175,15 @@ def published(folder: Path, gold: list[dict]) -> dict[str, dict]:
         out[path.stem] = {
             "accuracy": round(statistics.fmean(contains_answer(preds.get(g["id"]), g["answers"]) for g in gold), 4),
             "exact_match": round(statistics.fmean(exact_match(preds.get(g["id"]), g["answers"]) for g in gold), 4),
-            "halves": {h: round(statistics.fmean(contains_answer(preds.get(g["id"]), g["answers"]) for g in gold if "AB"[half(g)] == h), 4) for h in "AB"},
+            "halves": {
+                h: round(
+                    statistics.fmean(
+                        contains_answer(preds.get(g["id"]), g["answers"]) for g in gold if "AB"[half(g)] == h
+                    ),
+                    4,
+                )
+                for h in "AB"
+            },
         }
     return out
 
@@ -196,9 +234,15 @@ def print_table(report: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.qa", description=__doc__.split("\n\n")[0])
     add_index_args(parser)
-    parser.add_argument("--baseline-cache", help="also score the naive baseline (vectors cached in this folder), side by side")
-    parser.add_argument("--rules", action="store_true", help="also score the hand-weighed answer selection, side by side")
-    parser.add_argument("--published", help="folder of other systems' predictions ({id, prediction} per line) to score side by side")
+    parser.add_argument(
+        "--baseline-cache", help="also score the naive baseline (vectors cached in this folder), side by side"
+    )
+    parser.add_argument(
+        "--rules", action="store_true", help="also score the hand-weighed answer selection, side by side"
+    )
+    parser.add_argument(
+        "--published", help="folder of other systems' predictions ({id, prediction} per line) to score side by side"
+    )
     args = parser.parse_args()
     gold = load_gold(args.gold)
     usable = [g for g in gold if g.get("answerable", True)]
@@ -208,7 +252,9 @@ def main() -> None:
         rows = [score_row(index, g, mode) for g in usable]
         unanswerable = [score_unanswerable(index, g, mode) for g in unusable]
         rules = [score_rules(index, g, mode) for g in usable] if args.rules else []
-        rules_unanswerable = [score_unanswerable(index, g, mode, Selection.RULES) for g in unusable] if args.rules else []
+        rules_unanswerable = (
+            [score_unanswerable(index, g, mode, Selection.RULES) for g in unusable] if args.rules else []
+        )
     report = summarise(rows, len(unusable), ingest, args.mode)
     report["unanswerable"] = {**no_answer_share(unanswerable), "rows": unanswerable}
     if args.rules:

@@ -36,8 +36,8 @@ import numpy as np
 
 from rag import lexical, vectors
 from rag.index import DB_NAME, Index
-from rag.types import Document
 from rag.store import Store, connect
+from rag.types import Document
 
 from .bench import near
 from .common import as_of, contains_answer, load_answerable
@@ -103,7 +103,9 @@ def build(src: Path, out: Path, chunks: int, seed: int = 1234) -> dict:
     conn.close()
     for old in (meta.faiss_file, meta.lexical_dir):
         if old:
-            shutil.rmtree(tmp / old, ignore_errors=True) if (tmp / old).is_dir() else (tmp / old).unlink(missing_ok=True)
+            shutil.rmtree(tmp / old, ignore_errors=True) if (tmp / old).is_dir() else (tmp / old).unlink(
+                missing_ok=True
+            )
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return {
@@ -171,7 +173,10 @@ def ingest(path: Path, source: Path, n: int) -> dict:
     """Add ``n`` articles of ``source`` (under new ids) to the index at ``path``, remove
     them again, and rebuild its lexical index from every chunk, timing each."""
     with Index.open(source) as real:
-        ids = [r[0] for r in real.store.conn.execute("SELECT id FROM articles WHERE date IS NOT NULL ORDER BY id LIMIT ?", (n,))]
+        ids = [
+            r[0]
+            for r in real.store.conn.execute("SELECT id FROM articles WHERE date IS NOT NULL ORDER BY id LIMIT ?", (n,))
+        ]
         docs = [real.store.article(i) for i in ids]
     mark = "#ingest-test"
     docs = [Document(d.id + mark, d.text, d.date, d.source + mark, d.title) for d in docs if d is not None]
@@ -206,9 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", type=Path, default=Path("indexes/rtqa-2023q1"))
     ap.add_argument("--gold", type=Path, required=True)
     ap.add_argument("--chunks", type=int, default=1_000_000)
-    ap.add_argument("--out", type=Path, help="where the large index is built (default: indexes/<index>-scaled-<chunks>)")
+    ap.add_argument(
+        "--out", type=Path, help="where the large index is built (default: indexes/<index>-scaled-<chunks>)"
+    )
     ap.add_argument("--asks", type=int, default=150, help="questions asked of each index")
-    ap.add_argument("--ingest", type=int, default=20, help="articles added to and removed from the large index, timed (0: skip)")
+    ap.add_argument(
+        "--ingest", type=int, default=20, help="articles added to and removed from the large index, timed (0: skip)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not (args.index / DB_NAME).exists():
@@ -219,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (out / DB_NAME).exists():
         print(f"building {out} ...", file=sys.stderr, flush=True)
         built = build(args.index, out, args.chunks)
-    report = {"built": built, "indexes": measure({"real": args.index, "scaled": out}, load_answerable(args.gold), args.asks)}
+    report = {
+        "built": built,
+        "indexes": measure({"real": args.index, "scaled": out}, load_answerable(args.gold), args.asks),
+    }
     real, scaled = report["indexes"]["real"], report["indexes"]["scaled"]
     report["p50_ratio_scaled_vs_real"] = round(scaled["ask_p50_ms"] / real["ask_p50_ms"], 2)
     if args.ingest:
@@ -229,9 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if built:
         print(f"built: {built}")
-    print(f"{'index':>7} {'chunks':>9} {'open s':>7} {'1st ask s':>9} {'p50 ms':>7} {'p95 ms':>7} {'hit@5':>6} {'acc':>6}  type")
+    print(
+        f"{'index':>7} {'chunks':>9} {'open s':>7} {'1st ask s':>9} {'p50 ms':>7} {'p95 ms':>7} {'hit@5':>6} {'acc':>6}  type"
+    )
     for name, r in report["indexes"].items():
-        print(f"{name:>7} {r['chunks']:>9} {r['open_s']:>7.3f} {r['first_ask_s']:>9.2f} {r['ask_p50_ms']:>7.1f} {r['ask_p95_ms']:>7.1f} {r['hit@5']:>6.3f} {r['accuracy']:>6.3f}  {r['index_type']}")
+        print(
+            f"{name:>7} {r['chunks']:>9} {r['open_s']:>7.3f} {r['first_ask_s']:>9.2f} {r['ask_p50_ms']:>7.1f} {r['ask_p95_ms']:>7.1f} {r['hit@5']:>6.3f} {r['accuracy']:>6.3f}  {r['index_type']}"
+        )
     print(f"ask p50, scaled / real: {report['p50_ratio_scaled_vs_real']}x")
     if "ingest" in report:
         i = report["ingest"]

@@ -40,7 +40,9 @@ class Server:
     def children(self) -> list[int]:
         """The server's worker processes (and multiprocessing's helper), by pid."""
         try:
-            return [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
+            return [
+                int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            ]
         except OSError:
             return []
 

@@ -73,7 +73,9 @@ def _sumy(kind: str, passages: list[Passage], texts: dict[str, str], n: int) -> 
         from sumy.summarizers.text_rank import TextRankSummarizer
         from sumy.utils import get_stop_words
     except ImportError:
-        raise RagError("LexRank and TextRank come from sumy: .venv/bin/pip install -e '.[test]' (or run with --no-peers)") from None
+        raise RagError(
+            "LexRank and TextRank come from sumy: .venv/bin/pip install -e '.[test]' (or run with --no-peers)"
+        ) from None
 
     tok = _Tokenizer()
     where: dict[str, tuple[str, dt.date | None]] = {}

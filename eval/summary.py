@@ -62,10 +62,7 @@ def diagnose(picked: list[Picked], nuggets: list[list[str]], gold_docs: list[str
     """The figures of one summary (see the module's docstring)."""
     text = " ".join(p.text for p in picked).lower()
     covered = [any(alt.lower() in text for alt in nugget) for nugget in nuggets]
-    context = sum(
-        needs_context(p.text) and not (i and _follows(picked[i - 1], p, texts))
-        for i, p in enumerate(picked)
-    )
+    context = sum(needs_context(p.text) and not (i and _follows(picked[i - 1], p, texts)) for i, p in enumerate(picked))
     days = [p.date or dt.date.min for p in picked]
     cited = {p.doc_id for p in picked}
     out = {
@@ -94,7 +91,9 @@ def score_row(index, row: dict, mode: Mode, peers: bool) -> dict:
     ours = [Picked(s.text, s.doc_id, s.date) for s in summary.sentences]
     systems = {SYSTEM: ours}
     if peers:
-        passages = summary_passages(index.corpus, Query(query, n, mode=mode, as_of=day), index.embedder.encode_queries([query])[0])
+        passages = summary_passages(
+            index.corpus, Query(query, n, mode=mode, as_of=day), index.embedder.encode_queries([query])[0]
+        )
         systems.update(peer_summaries(index.corpus, query, passages, n))
     texts = index.texts(sorted({p.doc_id for picked in systems.values() for p in picked}))
     return {
@@ -125,7 +124,9 @@ def aggregate(rows: list[dict], name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.summary", description=__doc__.split("\n\n")[0])
     add_index_args(parser)
-    parser.add_argument("--no-peers", action="store_true", help="rag's summaries only, without lead-k, LexRank, TextRank and MMR")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="rag's summaries only, without lead-k, LexRank, TextRank and MMR"
+    )
     args = parser.parse_args()
     gold = load_answerable(args.gold)
     with built_index(args) as (index, ingest):

@@ -29,23 +29,42 @@ from .common import as_of, contains_answer, half, run_main, tuning_run
 READ_MAX = 12
 
 
-def measure(rows: list[dict], retrieved: list, embed, config: a.AnswerConfig, read: int, other_votes: float = a.OTHER_VOTES, phrases=None, noun_phrases: bool = True) -> dict[str, float | None]:
+def measure(
+    rows: list[dict],
+    retrieved: list,
+    embed,
+    config: a.AnswerConfig,
+    read: int,
+    other_votes: float = a.OTHER_VOTES,
+    phrases=None,
+    noun_phrases: bool = True,
+) -> dict[str, float | None]:
     """Accuracy on half A, half B and all of ``rows`` (None for an empty half)."""
     correct: dict[int, list[bool]] = {0: [], 1: []}
-    with mock.patch.object(a, "OTHER_VOTES", other_votes), mock.patch.object(spans, "NOUN_PHRASE_PRIOR", spans.NOUN_PHRASE_PRIOR if noun_phrases else 0.0):
+    with (
+        mock.patch.object(a, "OTHER_VOTES", other_votes),
+        mock.patch.object(spans, "NOUN_PHRASE_PRIOR", spans.NOUN_PHRASE_PRIOR if noun_phrases else 0.0),
+    ):
         for row, (qvec, passages) in zip(rows, retrieved):
-            best, _ = a.answer_passages(analyse(row["question"]), a.sentences_of(passages[:read]), embed, qvec, config, phrases)
+            best, _ = a.answer_passages(
+                analyse(row["question"]), a.sentences_of(passages[:read]), embed, qvec, config, phrases
+            )
             text = None
             if best is not None:
                 c = best.candidate
                 text = c.text + (f" ({c.date.iso})" if c.date is not None else "")
             correct[half(row)].append(contains_answer(text, row["answers"]))
-    return {name: round(statistics.fmean(v), 3) if v else None for name, v in (("A", correct[0]), ("B", correct[1]), ("all", correct[0] + correct[1]))}
+    return {
+        name: round(statistics.fmean(v), 3) if v else None
+        for name, v in (("A", correct[0]), ("B", correct[1]), ("all", correct[0] + correct[1]))
+    }
 
 
 def main() -> None:
     with tuning_run("python -m eval.tune_answer", __doc__.split("\n\n")[0]) as (index, rows, qvecs):
-        retrieved = [(v, retrieve(index.corpus, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)]
+        retrieved = [
+            (v, retrieve(index.corpus, g["question"], v, READ_MAX, as_of=as_of(g))) for g, v in zip(rows, qvecs)
+        ]
         memo: dict[tuple[bool, str], np.ndarray] = {}
 
         def embedding(int8: bool):
@@ -76,12 +95,22 @@ def main() -> None:
         runs += [(f"further articles {w}", {"other_votes": w}) for w in (0.0, 0.5)]
         runs += [("no noun phrases, no type fit", {"config": replace(base, type_power=0.0), "noun_phrases": False})]
         runs += [("noun phrases, no type fit", {"config": replace(base, type_power=0.0)})]
-        runs += [(f"type fit power {p}, name floor {f}", {"config": replace(base, type_power=p, name_fit_floor=f)}) for p in (1.0, 2.0, 4.0) for f in (0.0, 0.5, 1.0)]
+        runs += [
+            (f"type fit power {p}, name floor {f}", {"config": replace(base, type_power=p, name_fit_floor=f)})
+            for p in (1.0, 2.0, 4.0)
+            for f in (0.0, 0.5, 1.0)
+        ]
         for name, setting in runs:
             config = setting.get("config", base)
             result = measure(
-                rows, retrieved, embedding(config.int8_sentences), config, setting.get("read", base.read_passages),
-                setting.get("other_votes", a.OTHER_VOTES), phrases, setting.get("noun_phrases", True),
+                rows,
+                retrieved,
+                embedding(config.int8_sentences),
+                config,
+                setting.get("read", base.read_passages),
+                setting.get("other_votes", a.OTHER_VOTES),
+                phrases,
+                setting.get("noun_phrases", True),
             )
             print(json.dumps({"setting": name, "accuracy": result}), flush=True)
 

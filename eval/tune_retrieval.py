@@ -31,8 +31,12 @@ def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
     ranking = settings.pop("ranking", r.Ranking.BLEND)
     with mock.patch.multiple(r, **settings) if settings else contextlib.nullcontext():
         for row, vec in zip(rows, vectors):
-            ranked = r.retrieve(index.corpus, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha, ranking=ranking)
-            hits[half(row)].append([any(contains_answer(p.text, row["answers"]) for p in ranked[:k]) for k in (1, 5, 10)])
+            ranked = r.retrieve(
+                index.corpus, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha, ranking=ranking
+            )
+            hits[half(row)].append(
+                [any(contains_answer(p.text, row["answers"]) for p in ranked[:k]) for k in (1, 5, 10)]
+            )
 
     def rates(rs: list[list[bool]]) -> list[float]:
         return [round(statistics.fmean(x[i] for x in rs), 3) for i in range(3)] if rs else []
@@ -46,7 +50,10 @@ def main() -> None:
         runs += [("dense", {"mode": r.Mode.DENSE}), ("lexical", {"mode": r.Mode.LEXICAL})]
         runs += [(f"hybrid alpha={a}", {"mode": r.Mode.HYBRID, "alpha": a}) for a in (0.3, 0.5, 0.6, 0.7)]
         runs += [("no recency", {"RECENCY_CUED": 0.0, "RECENCY_PLAIN": 0.0})]
-        runs += [(f"recency cued={c} plain={p}", {"RECENCY_CUED": c, "RECENCY_PLAIN": p}) for c, p in ((0.2, 0.0), (0.2, 0.1), (0.2, 0.2), (0.3, 0.3))]
+        runs += [
+            (f"recency cued={c} plain={p}", {"RECENCY_CUED": c, "RECENCY_PLAIN": p})
+            for c, p in ((0.2, 0.0), (0.2, 0.1), (0.2, 0.2), (0.3, 0.3))
+        ]
         for name, settings in runs:
             print(json.dumps({"setting": name, "hit@1/5/10": measure(index, rows, vectors, **settings)}), flush=True)
 

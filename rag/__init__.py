@@ -1,9 +1,9 @@
 """rag: dated, cited answers and summaries over a collection of news articles.
 
-    >>> from rag import Index
-    >>> with Index.open("indexes/demo", create=True) as index:
-    ...     index.add(["samples/"])
-    ...     print(index.ask("When did the bridge open?").display)
+>>> from rag import Index
+>>> with Index.open("indexes/demo", create=True) as index:
+...     index.add(["samples/"])
+...     print(index.ask("When did the bridge open?").display)
 """
 
 from __future__ import annotations
@@ -29,6 +29,18 @@ from .types import (
 )
 
 __all__ = [
-    "Answer", "Document", "Index", "IndexError_", "IndexInfo", "IngestReport", "InputError",
-    "ModelMismatchError", "Mode", "Passage", "Query", "RagError", "Summary", "SummarySentence",
+    "Answer",
+    "Document",
+    "Index",
+    "IndexError_",
+    "IndexInfo",
+    "IngestReport",
+    "InputError",
+    "ModelMismatchError",
+    "Mode",
+    "Passage",
+    "Query",
+    "RagError",
+    "Summary",
+    "SummarySentence",
 ]

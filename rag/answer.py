@@ -31,11 +31,11 @@ from enum import Enum
 
 import numpy as np
 
+from .corpus import Corpus
 from .qa.features import MAX_CANDIDATES, features
 from .qa.reader import Reader, default_reader
-from .question import Question, Recency, Tense, analyse
-from .corpus import Corpus
 from .query import Query
+from .question import Question, Recency, Tense, analyse
 from .retrieve import Ranking, retrieve, windows_of
 from .sentences import split_spans
 from .spans import Candidate, candidates
@@ -64,7 +64,9 @@ class AnswerConfig:
     type_fit_candidates: int = 48  # for "which <category>": candidates whose fit to the category is embedded
     type_power: float = 1.0  # a candidate's score is scaled by (its fit / the best fit) ** this
     name_fit_floor: float = 0.5  # ... but a name's by no less than this: the model knows few names
-    int8_sentences: bool = True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
+    int8_sentences: bool = (
+        True  # embed them with int8 weights: 2.4x faster, 2 of 331 RealTimeQA answers lost (eval/README.md)
+    )
     rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
     ranking: Ranking = Ranking.LEARNED  # the passage order read (train.reader reads the blend's; see there)
     selection: Selection = Selection.LEARNED
@@ -104,7 +106,9 @@ class Pool:
     ranked: list[str]  # keys, most evidence first
     recency_pick: str  # the key :func:`_by_recency` picks
     top_similarity: float  # the best passage's cosine with the question
-    phrase_fit: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> span's cosine with the question, with its focus (:func:`phrase_fit`)
+    phrase_fit: dict[str, tuple[float, float]] = field(
+        default_factory=dict
+    )  # key -> span's cosine with the question, with its focus (:func:`phrase_fit`)
 
 
 def sentences_of(passages: list[Passage]) -> list[Sentence]:
@@ -202,8 +206,8 @@ def _credit_longer_names(groups: dict[str, list[_Scored]], totals: dict[str, flo
     for long in groups:
         tokens = long.split(" ")  # keys are words joined by single spaces
         n = len(tokens)
-        shorter = {" ".join(tokens[i:j]) for i in range(n) for j in range(i + 1, n + 1) if j - i < n}
-        shorter = [k for k in shorter if k in groups]
+        parts = {" ".join(tokens[i:j]) for i in range(n) for j in range(i + 1, n + 1) if j - i < n}
+        shorter = [k for k in parts if k in groups]
         if not shorter:
             continue
         here = {_where(it) for it in groups[long]}
@@ -212,7 +216,9 @@ def _credit_longer_names(groups: dict[str, list[_Scored]], totals: dict[str, flo
     return out
 
 
-def _type_fit(q: Question, ranked: list[list[Candidate]], embed: Callable[[list[str]], np.ndarray], config: AnswerConfig) -> dict[str, float]:
+def _type_fit(
+    q: Question, ranked: list[list[Candidate]], embed: Callable[[list[str]], np.ndarray], config: AnswerConfig
+) -> dict[str, float]:
     """For "which <category>" questions, how well each candidate (the first
     ``type_fit_candidates`` of the best sentences') fits the category, as a factor of at
     most 1: (cosine to the focus / the best cosine) ** ``type_power``. 'Strawberries' fits
@@ -236,7 +242,13 @@ def _type_fit(q: Question, ranked: list[list[Candidate]], embed: Callable[[list[
     return {k: max(f, config.name_fit_floor) if texts[k][:1].isupper() else f for k, f in fit.items()}
 
 
-def _by_recency(recency: Recency, ranked: list[str], groups: dict[str, list[_Scored]], totals: dict[str, float], margin: float) -> str:
+def _day(when: dt.date | None) -> int:
+    return when.toordinal() if when is not None else 0
+
+
+def _by_recency(
+    recency: Recency, ranked: list[str], groups: dict[str, list[_Scored]], totals: dict[str, float], margin: float
+) -> str:
     """The answer among ``ranked`` (best supported first) for a "last" or "first"
     question: of the spans within ``margin`` of the best, the one of the latest (earliest)
     event; of spans of the same day, the best supported."""
@@ -255,10 +267,17 @@ def _by_recency(recency: Recency, ranked: list[str], groups: dict[str, list[_Sco
     if not contenders:
         return ranked[0]
     sign = 1 if recency is Recency.LATEST else -1
-    return max(contenders, key=lambda k: (sign * groups[k][0].candidate.when.toordinal(), totals[k]))
+    return max(contenders, key=lambda k: (sign * _day(groups[k][0].candidate.when), totals[k]))
 
 
-def gather(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None) -> Pool | None:
+def gather(
+    q: Question,
+    sents: list[Sentence],
+    embed: Callable[[list[str]], np.ndarray],
+    question_vector: np.ndarray,
+    config: AnswerConfig,
+    embed_phrases: Callable[[list[str]], np.ndarray] | None = None,
+) -> Pool | None:
     """Every candidate span in ``sents`` with its evidence, grouped by key; None if none.
 
     Embedding is most of the time an answer takes, so only the few sentences that hold a
@@ -270,7 +289,9 @@ def gather(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.n
     rank: dict[int, int] = {}  # passage (by identity) -> its rank among the passages read
     for s in sents:
         rank.setdefault(id(s.passage), len(rank))
-    found = [[c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents]
+    found = [
+        [c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents
+    ]
     useful = [i for i, cands in enumerate(found) if cands]
     lexical = {i: lexical_overlap(q, sents[i].text, weights) for i in useful}
     # The passage's similarity stands in for the sentence's until the sentence is embedded;
@@ -280,7 +301,11 @@ def gather(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.n
 
     def sentence_score(i: int) -> float:
         s = sents[i]
-        return (config.dense_weight * dense[i] + config.lexical_weight * lexical[i] + config.passage_weight * s.passage.similarity) / decay[i]
+        return (
+            config.dense_weight * dense[i]
+            + config.lexical_weight * lexical[i]
+            + config.passage_weight * s.passage.similarity
+        ) / decay[i]
 
     order = sorted(useful, key=lambda i: -sentence_score(i))
     chosen = order[: config.embed_sentences]
@@ -322,7 +347,9 @@ def gather(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.n
     return Pool(q, dict(groups), totals, ranked, pick, top)
 
 
-def phrase_fit(pool: Pool, question_vector: np.ndarray, embed_phrases: Callable[[list[str]], np.ndarray], limit: int) -> dict[str, tuple[float, float]]:
+def phrase_fit(
+    pool: Pool, question_vector: np.ndarray, embed_phrases: Callable[[list[str]], np.ndarray], limit: int
+) -> dict[str, tuple[float, float]]:
     """How well each of the first ``limit`` candidate spans fits the question as a phrase
     on its own: its cosine with the question, and with the question's focus ('team' in
     "which team"; 0 where there is none). What _type_fit measures for open categories,
@@ -359,7 +386,15 @@ def _by_reader(pool: Pool, reader: Reader) -> tuple[_Scored | None, float]:
     return (best if confidence >= reader.threshold else None), confidence
 
 
-def answer_passages(q: Question, sents: list[Sentence], embed: Callable[[list[str]], np.ndarray], question_vector: np.ndarray, config: AnswerConfig, embed_phrases: Callable[[list[str]], np.ndarray] | None = None, reader: Reader | None = None) -> tuple[_Scored | None, float]:
+def answer_passages(
+    q: Question,
+    sents: list[Sentence],
+    embed: Callable[[list[str]], np.ndarray],
+    question_vector: np.ndarray,
+    config: AnswerConfig,
+    embed_phrases: Callable[[list[str]], np.ndarray] | None = None,
+    reader: Reader | None = None,
+) -> tuple[_Scored | None, float]:
     """Pick the best span in ``sents``; returns it (None for no answer) and a confidence.
     ``reader`` defaults to the shipped model when ``config.selection`` is learned; a
     question of a type it was trained on too few of (:meth:`Reader.covers`) is answered
@@ -378,20 +413,26 @@ def _read(corpus: Corpus, q: Question, query: Query, config: AnswerConfig) -> tu
     """The question's vector and the passages its answer is read from."""
     qvec = corpus.embedder.encode_queries([q.query])[0]
     n = max(config.read_passages, query.k)
-    return qvec, retrieve(corpus, q.query, qvec, n, query.since, query.until, query.mode, query.as_of, ranking=config.ranking)
+    return qvec, retrieve(
+        corpus, q.query, qvec, n, query.since, query.until, query.mode, query.as_of, ranking=config.ranking
+    )
 
 
 def _off_topic(passages: list[Passage], config: AnswerConfig) -> bool:
     return not passages or max(p.similarity for p in passages) < config.min_passage_score
 
 
-def _gather_args(corpus: Corpus, config: AnswerConfig) -> tuple[Callable[[list[str]], np.ndarray], Callable[[list[str]], np.ndarray]]:
+def _gather_args(
+    corpus: Corpus, config: AnswerConfig
+) -> tuple[Callable[[list[str]], np.ndarray], Callable[[list[str]], np.ndarray]]:
     """How sentences and (for open categories) candidate phrases are embedded."""
     embed = corpus.embedder.encode_for_ranking if config.int8_sentences else corpus.embedder.encode_queries
     return embed, functools.partial(corpus.embedder.encode_for_ranking, batch_size=16)
 
 
-def question_pool(corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig()) -> tuple[list[Passage], Pool | None]:
+def question_pool(
+    corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig()
+) -> tuple[list[Passage], Pool | None]:
     """The passages :func:`answer` reads and the candidate answers it would choose from
     (None where it would not choose: nothing on the topic, no span of the asked shape, a
     true-or-false question): what the reader is trained on, by the same code that answers."""

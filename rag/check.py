@@ -46,12 +46,20 @@ class CheckReport:
         return not self.database and bool(self.vectors or self.lexical)
 
     def problems(self) -> list[str]:
-        return [*(f"database: {p}" for p in self.database), *(f"vectors: {p}" for p in self.vectors), *(f"lexical: {p}" for p in self.lexical)]
+        return [
+            *(f"database: {p}" for p in self.database),
+            *(f"vectors: {p}" for p in self.vectors),
+            *(f"lexical: {p}" for p in self.lexical),
+        ]
 
     def to_json(self) -> dict:
         return {
-            "path": self.path, "ok": self.ok, "articles": self.articles, "chunks": self.chunks,
-            "problems": self.problems(), "repaired": self.repaired,
+            "path": self.path,
+            "ok": self.ok,
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "problems": self.problems(),
+            "repaired": self.repaired,
         }
 
 
@@ -121,7 +129,9 @@ def repair(path: str | Path, progress: bool = False) -> CheckReport:
     IndexError_ when the database itself is damaged: nothing here can rebuild it."""
     report = check(path)
     if report.database:
-        raise IndexError_(f"{path}: the database is damaged ({report.database[0]}); it cannot be rebuilt from the other files: restore it from a copy or ingest the articles again into a new directory")
+        raise IndexError_(
+            f"{path}: the database is damaged ({report.database[0]}); it cannot be rebuilt from the other files: restore it from a copy or ingest the articles again into a new directory"
+        )
     if report.ok:
         return report
     with Index.open(path, skip_vectors=bool(report.vectors)) as index:

@@ -52,7 +52,9 @@ def _cut_long(text: str, start: int, end: int, budget: int, count: TokenCounter)
     return pieces
 
 
-def chunk_document(doc: Document, count: TokenCounter = whitespace_tokens, config: ChunkConfig = ChunkConfig()) -> list[Chunk]:
+def chunk_document(
+    doc: Document, count: TokenCounter = whitespace_tokens, config: ChunkConfig = ChunkConfig()
+) -> list[Chunk]:
     """Split one document into overlapping sentence-aligned chunks with character offsets."""
     spans = sentences.split_spans(doc.text)
     if not spans:
@@ -79,7 +81,11 @@ def chunk_document(doc: Document, count: TokenCounter = whitespace_tokens, confi
         # Step back over trailing sentences to overlap, as long as the next chunk still
         # reaches past this one.
         k, back = j, 0
-        while k - 1 > i and back + units[k - 1][2] <= config.overlap_tokens and back + units[k - 1][2] + units[j][2] <= config.max_tokens:
+        while (
+            k - 1 > i
+            and back + units[k - 1][2] <= config.overlap_tokens
+            and back + units[k - 1][2] + units[j][2] <= config.max_tokens
+        ):
             back += units[k - 1][2]
             k -= 1
         i = k

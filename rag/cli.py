@@ -27,7 +27,9 @@ from .load import load_paths, parse_date
 from .query import DEFAULT_MODE, Mode, Query
 from .vectors import IndexType
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles."
+)
 
 IndexOpt = Annotated[Path, typer.Option("--index", "-i", help="Index directory.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -35,7 +37,12 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="sentence-trans
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")]
 KOpt = Annotated[int, typer.Option("-k", "--top-k", help="Passages to return.")]
-AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Ask as of YYYY-MM-DD (default today): later articles are left out, recent ones preferred.")]
+AsOfOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--as-of", help="Ask as of YYYY-MM-DD (default today): later articles are left out, recent ones preferred."
+    ),
+]
 ModeOpt = Annotated[Mode, typer.Option("--mode", help="Retrieval: dense vectors, lexical BM25, or a hybrid of both.")]
 
 
@@ -54,7 +61,12 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
     except RagError as exc:
         _fail(error_code(exc)[0], str(exc), 1, as_json)
     except sqlite3.DatabaseError as exc:  # a page damaged past what the check at open reads
-        _fail("index_unavailable", f"index database is damaged ({exc}); restore it from a copy or rebuild the index with `rag ingest` into a new directory", 1, as_json)
+        _fail(
+            "index_unavailable",
+            f"index database is damaged ({exc}); restore it from a copy or rebuild the index with `rag ingest` into a new directory",
+            1,
+            as_json,
+        )
     except KeyboardInterrupt:
         _fail("interrupted", "interrupted; the index is as it was before this command", 130, as_json)
 
@@ -86,11 +98,17 @@ def ingest(
     model: ModelOpt = None,
     index_type: Annotated[
         Optional[IndexType],
-        typer.Option("--index-type", help="Vector index to keep: auto (flat below 200k chunks, then ivf-sq8), flat, ivf-sq8 or hnsw; remembered."),
+        typer.Option(
+            "--index-type",
+            help="Vector index to keep: auto (flat below 200k chunks, then ivf-sq8), flat, ivf-sq8 or hnsw; remembered.",
+        ),
     ] = None,
     backend: Annotated[
         Backend,
-        typer.Option("--backend", help="Embedding: auto (ONNX Runtime fp32 when installed, else torch), torch, onnx, or onnx-int8 (about 2x faster, vectors move slightly)."),
+        typer.Option(
+            "--backend",
+            help="Embedding: auto (ONNX Runtime fp32 when installed, else torch), torch, onnx, or onnx-int8 (about 2x faster, vectors move slightly).",
+        ),
     ] = Backend.AUTO,
     as_json: JsonOpt = False,
 ) -> None:
@@ -143,7 +161,10 @@ def ask(
             _emit(ans.to_json())
             return
         if ans.text is None:
-            typer.echo("No answer in the index." + (f"   (best candidate's chance of being right: {ans.confidence:.2f})" if ans.confidence else ""))
+            typer.echo(
+                "No answer in the index."
+                + (f"   (best candidate's chance of being right: {ans.confidence:.2f})" if ans.confidence else "")
+            )
         else:
             typer.echo(f"Answer: {ans.display}   (confidence {ans.confidence:.2f})")
             typer.echo(f"From {ans.doc_id}: {ans.sentence}")
@@ -190,7 +211,9 @@ def summarize(
     as_of: AsOfOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
-    timeline: Annotated[bool, typer.Option("--timeline", help="Group the sentences by the day of what they report.")] = False,
+    timeline: Annotated[
+        bool, typer.Option("--timeline", help="Group the sentences by the day of what they report.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A query-focused summary: sentences from several articles, no repeats, in date order."""
@@ -218,7 +241,10 @@ def summarize(
 @app.command()
 def remove(
     doc_ids: Annotated[Optional[list[str]], typer.Argument(help="Article ids to remove.")] = None,
-    source: Annotated[Optional[list[str]], typer.Option("--source", help="Remove every article from this source (path or URL); repeatable.")] = None,
+    source: Annotated[
+        Optional[list[str]],
+        typer.Option("--source", help="Remove every article from this source (path or URL); repeatable."),
+    ] = None,
     index: IndexOpt = DEFAULT_INDEX,
     as_json: JsonOpt = False,
 ) -> None:
@@ -259,14 +285,37 @@ def serve(
     index: IndexOpt = DEFAULT_INDEX,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    token: Annotated[Optional[str], typer.Option("--token", envvar="RAG_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
-    allow_no_token: Annotated[bool, typer.Option("--allow-no-token", help="Serve a non-loopback address without a token.")] = False,
-    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")] = 8 * 1024 * 1024,
+    token: Annotated[
+        Optional[str],
+        typer.Option("--token", envvar="RAG_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request."),
+    ] = None,
+    allow_no_token: Annotated[
+        bool, typer.Option("--allow-no-token", help="Serve a non-loopback address without a token.")
+    ] = False,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")] = 8
+    * 1024
+    * 1024,
     log_requests: Annotated[bool, typer.Option("--log-requests", help="Log every request on stderr.")] = False,
     model: ModelOpt = None,
-    backend: Annotated[Backend, typer.Option("--backend", help="Embedding of posted articles (see 'rag ingest --backend').")] = Backend.AUTO,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Server processes, each with the model loaded (default: 2 on 2 or more cores, else 1).")] = None,
-    lock_wait: Annotated[Optional[float], typer.Option("--lock-wait", min=0.0, help="Seconds a write waits for another worker's or process's write before a 409 (default: 30).")] = None,
+    backend: Annotated[
+        Backend, typer.Option("--backend", help="Embedding of posted articles (see 'rag ingest --backend').")
+    ] = Backend.AUTO,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes, each with the model loaded (default: 2 on 2 or more cores, else 1).",
+        ),
+    ] = None,
+    lock_wait: Annotated[
+        Optional[float],
+        typer.Option(
+            "--lock-wait",
+            min=0.0,
+            help="Seconds a write waits for another worker's or process's write before a 409 (default: 30).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the index as a JSON HTTP API (OpenAPI at /docs and /openapi.json); creates it if missing."""
@@ -275,7 +324,9 @@ def serve(
         from .serve import ServeOptions, check_exposure, default_workers, run
 
         check_exposure(host, token, allow_no_token)
-        options = ServeOptions(index, host, port, token, max_body, log_requests, model, backend, workers or default_workers())
+        options = ServeOptions(
+            index, host, port, token, max_body, log_requests, model, backend, workers or default_workers()
+        )
         if lock_wait is not None:
             options = replace(options, lock_wait=lock_wait)
         run(options, announce=_announce)
@@ -318,7 +369,10 @@ def list_articles(
 @app.command()
 def check(
     index: IndexOpt = DEFAULT_INDEX,
-    repair: Annotated[bool, typer.Option("--repair", help="Rebuild the vector and BM25 files from the database where they are damaged.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Rebuild the vector and BM25 files from the database where they are damaged."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Read the whole index and say whether it is whole (exit 1 if not); --repair rebuilds what can be."""
@@ -336,11 +390,15 @@ def check(
             if report.repaired:
                 typer.echo(f"rebuilt from the database: {', '.join(report.repaired)}")
             if report.ok:
-                typer.echo(f"ok: {report.path} ({report.articles} articles, {report.chunks} chunks): database, vectors and BM25 index whole")
+                typer.echo(
+                    f"ok: {report.path} ({report.articles} articles, {report.chunks} chunks): database, vectors and BM25 index whole"
+                )
             elif report.repairable:
                 typer.echo("the database is whole: `rag check --repair` rebuilds the rest from it")
             else:
-                typer.echo("the database is damaged and cannot be rebuilt from the other files: restore it from a copy, or ingest the articles again into a new directory")
+                typer.echo(
+                    "the database is damaged and cannot be rebuilt from the other files: restore it from a copy, or ingest the articles again into a new directory"
+                )
         if not report.ok:
             raise typer.Exit(1)
 
@@ -354,7 +412,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Dated, cited answers and summaries over news articles."""
 
 

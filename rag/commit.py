@@ -46,7 +46,9 @@ class Commits:
     """The committed generation of an index as this process last saw it (``meta``, its
     vectors and BM25 index, loaded), and the way to write the next one."""
 
-    def __init__(self, path: Path, store: Store, read_only: bool = False, vectors_index: faiss.Index | None = None) -> None:
+    def __init__(
+        self, path: Path, store: Store, read_only: bool = False, vectors_index: faiss.Index | None = None
+    ) -> None:
         self.path = path
         self.store = store
         self.read_only = read_only
@@ -147,4 +149,8 @@ class Commits:
         """Take the loaded files of ``other``, a view of the same commit (a snapshot taken
         after another with nothing committed between): reading them again would cost a
         second or more at a million chunks."""
-        self.vectors, self.lexical_index, self.filters = other.vectors, other.lexical_index, other.filters.copy(self.store)
+        self.vectors, self.lexical_index, self.filters = (
+            other.vectors,
+            other.lexical_index,
+            other.filters.copy(self.store),
+        )

@@ -46,7 +46,7 @@ class Corpus(Protocol):
 
     def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray: ...
 
-    def passages(self, ids: Sequence[int], scores: Sequence[float], sims: Sequence[float]) -> list[Passage]: ...
+    def passages(self, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) -> list[Passage]: ...
 
     def with_entities(self, passages: Sequence[Passage]) -> list[Passage]: ...
 
@@ -128,7 +128,14 @@ class Loaded:
     """The files of one commit, loaded: a :class:`Corpus`. ``load_lexical`` gives the
     BM25 index when first asked (reading it, or building one where there is none)."""
 
-    def __init__(self, store: Store, embedder: Embedder, faiss_index: faiss.Index | None, load_lexical: Callable[[], lexical.LexicalIndex], filters: DateFilters | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        faiss_index: faiss.Index | None,
+        load_lexical: Callable[[], lexical.LexicalIndex],
+        filters: DateFilters | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.vectors = faiss_index
@@ -162,7 +169,7 @@ class Loaded:
 
     def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks (``allowed``: a mask over ids)."""
-        if self.is_empty:
+        if self.vectors is None or self.vectors.ntotal == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores, ids = vectors.search(self.vectors, query_vector[None, :], k, allowed)
         keep = ids[0] >= 0
@@ -170,25 +177,29 @@ class Loaded:
 
     def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query with the stored vectors of ``ids``."""
-        if len(ids) == 0:
+        if len(ids) == 0 or self.vectors is None:
             return np.zeros(0, dtype=np.float32)
         return vectors.reconstruct(self.vectors, ids) @ query_vector
 
-    def passages(self, ids: Sequence[int], scores: Sequence[float], sims: Sequence[float]) -> list[Passage]:
+    def passages(self, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) -> list[Passage]:
         """Passages of chunk ``ids``, without entities (see :meth:`with_entities`)."""
         rows = self.store.chunks([int(i) for i in ids])
         out = []
         for i, score, sim in zip(ids, scores, sims):
             r = rows.get(int(i))
             if r is not None:
-                out.append(Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim)))
+                out.append(
+                    Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim))
+                )
         return out
 
     def with_entities(self, passages: Sequence[Passage]) -> list[Passage]:
         """The passages with the named entities inside them: looked up only for the few
         passages a search returns, not for every candidate it ranked."""
         return [
-            replace(p, entities=tuple(e.shifted(-p.start) for e in self.store.entities_within(p.doc_id, p.start, p.end)))
+            replace(
+                p, entities=tuple(e.shifted(-p.start) for e in self.store.entities_within(p.doc_id, p.start, p.end))
+            )
             for p in passages
         ]
 

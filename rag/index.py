@@ -45,7 +45,18 @@ class Index:
     one-line message for what the user can fix: :class:`rag.InputError` for bad input,
     :class:`rag.IndexError_` for a missing, damaged or incompatible index."""
 
-    def __init__(self, path: Path, store: Store, model: str | None, chunking: ChunkConfig, backend: Backend = Backend.AUTO, embedder: Embedder | None = None, read_only: bool = False, like: Index | None = None, skip_vectors: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store: Store,
+        model: str | None,
+        chunking: ChunkConfig,
+        backend: Backend = Backend.AUTO,
+        embedder: Embedder | None = None,
+        read_only: bool = False,
+        like: Index | None = None,
+        skip_vectors: bool = False,
+    ) -> None:
         self.path = path
         self.store = store
         self._commits = Commits(path, store, read_only)
@@ -56,10 +67,18 @@ class Index:
             self._commits.vectors = read_vectors(path, meta)
             _, n_chunks = store.counts()
             if self._commits.vectors is not None and self._commits.vectors.ntotal != n_chunks:
-                raise IndexError_(f"{path}: index is inconsistent ({self._commits.vectors.ntotal} vectors for {n_chunks} chunks); {REPAIR_HINT}")
-        wanted = canonical_name(embedder.name if embedder is not None else model) if (embedder is not None or model) else meta.model
+                raise IndexError_(
+                    f"{path}: index is inconsistent ({self._commits.vectors.ntotal} vectors for {n_chunks} chunks); {REPAIR_HINT}"
+                )
+        wanted = (
+            canonical_name(embedder.name if embedder is not None else model)
+            if (embedder is not None or model)
+            else meta.model
+        )
         if meta.model and wanted != meta.model:
-            raise ModelMismatchError(f"{path}: index was built with model {meta.model!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)")
+            raise ModelMismatchError(
+                f"{path}: index was built with model {meta.model!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)"
+            )
         self.embedder = embedder if embedder is not None else Embedder(wanted, backend=backend)
         self.chunking = ChunkConfig(
             meta.chunk_max_tokens or chunking.max_tokens,
@@ -67,7 +86,17 @@ class Index:
         )
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, create: bool = False, chunking: ChunkConfig = ChunkConfig(), backend: Backend = Backend.AUTO, shared: bool = False, lock_wait: float = 0.0, skip_vectors: bool = False) -> Index:
+    def open(
+        cls,
+        path: str | Path = DEFAULT_INDEX,
+        model: str | None = None,
+        create: bool = False,
+        chunking: ChunkConfig = ChunkConfig(),
+        backend: Backend = Backend.AUTO,
+        shared: bool = False,
+        lock_wait: float = 0.0,
+        skip_vectors: bool = False,
+    ) -> Index:
         """Open the index at ``path``; with ``create`` an empty one is made if it is missing.
         ``backend`` is how articles added through it are embedded (queries: see Embedder).
         A ``shared`` index may be used from several threads, one at a time. A write waits
@@ -90,7 +119,13 @@ class Index:
         return index
 
     @classmethod
-    def snapshot(cls, path: str | Path = DEFAULT_INDEX, model: str | None = None, embedder: Embedder | None = None, like: Index | None = None) -> Index:
+    def snapshot(
+        cls,
+        path: str | Path = DEFAULT_INDEX,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        like: Index | None = None,
+    ) -> Index:
         """A read-only view of the index as of its last commit, that stays so while
         writers commit: its SQLite reads run in one read transaction and its vector and
         lexical files stay open after a commit deletes them. It may be shared by threads;
@@ -159,7 +194,13 @@ class Index:
         loaded = load_paths(list(paths))
         return self.add_documents(loaded.documents, progress=progress, warnings=loaded.warnings)
 
-    def add_documents(self, docs: Sequence[Document], progress: bool = False, warnings: Sequence[str] = (), checkpoint_seconds: float = ingest.CHECKPOINT_SECONDS) -> IngestReport:
+    def add_documents(
+        self,
+        docs: Sequence[Document],
+        progress: bool = False,
+        warnings: Sequence[str] = (),
+        checkpoint_seconds: float = ingest.CHECKPOINT_SECONDS,
+    ) -> IngestReport:
         """Embed and store ``docs`` (see :func:`rag.ingest.add_documents`): unchanged
         articles are skipped, changed ones replaced, a checkpoint committed every
         ``checkpoint_seconds``."""
@@ -201,7 +242,9 @@ class Index:
         """The full texts of these articles, by id (those the index holds)."""
         return self.store.texts(doc_ids)
 
-    def articles(self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None) -> list[ArticleEntry]:
+    def articles(
+        self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None
+    ) -> list[ArticleEntry]:
         """What is indexed: each article's id, date, source, title and chunk count, oldest
         first (undated last), optionally only those in a date range or whose source
         contains ``source``."""
@@ -225,19 +268,48 @@ class Index:
 
     # -- asking: each takes a Query, or its text and fields (validated as one) ---------------
 
-    def search(self, query: Query | str, k: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> list[Passage]:
+    def search(
+        self,
+        query: Query | str,
+        k: int = DEFAULT_K,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = DEFAULT_MODE,
+        as_of: dt.date | None = None,
+    ) -> list[Passage]:
         """The ``k`` passages that best match the query, best first, each a window of
         whole sentences around the chunk that matched. ``as_of`` (default today) leaves
         out later articles and prefers recent ones."""
         return search(self.corpus, as_query(query, k, since, until, mode, as_of))
 
-    def ask(self, question: Query | str, k: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, config: AnswerConfig | None = None) -> Answer:
+    def ask(
+        self,
+        question: Query | str,
+        k: int = DEFAULT_K,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = DEFAULT_MODE,
+        as_of: dt.date | None = None,
+        config: AnswerConfig | None = None,
+    ) -> Answer:
         """A short answer with its date, the sentence it came from and the ``k`` passages
         read; ``text`` is None when the index holds no answer."""
         return answer(self.corpus, as_query(question, k, since, until, mode, as_of), config or AnswerConfig())
 
-    def summarize(self, query: Query | str, max_sentences: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None, timeline: bool = False, config: SummaryConfig | None = None) -> Summary:
+    def summarize(
+        self,
+        query: Query | str,
+        max_sentences: int = DEFAULT_K,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = DEFAULT_MODE,
+        as_of: dt.date | None = None,
+        timeline: bool = False,
+        config: SummaryConfig | None = None,
+    ) -> Summary:
         """At most ``max_sentences`` cited sentences on the topic from several articles,
         without repeats, in date order (``timeline``: grouped by the day of what they
         report); none when the index holds nothing on it."""
-        return summarize(self.corpus, as_query(query, max_sentences, since, until, mode, as_of), config or SummaryConfig(), timeline)
+        return summarize(
+            self.corpus, as_query(query, max_sentences, since, until, mode, as_of), config or SummaryConfig(), timeline
+        )

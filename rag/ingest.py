@@ -43,10 +43,20 @@ class Writer:
 
     def vector_fields(self) -> dict[str, object]:
         """What new vectors are recorded as made with (see :meth:`Commits.commit`)."""
-        return {"model": self.embedder.name, "chunk_max_tokens": self.chunking.max_tokens, "chunk_overlap_tokens": self.chunking.overlap_tokens}
+        return {
+            "model": self.embedder.name,
+            "chunk_max_tokens": self.chunking.max_tokens,
+            "chunk_overlap_tokens": self.chunking.overlap_tokens,
+        }
 
 
-def add_documents(w: Writer, docs: Sequence[Document], progress: bool = False, warnings: Sequence[str] = (), checkpoint_seconds: float = CHECKPOINT_SECONDS) -> IngestReport:
+def add_documents(
+    w: Writer,
+    docs: Sequence[Document],
+    progress: bool = False,
+    warnings: Sequence[str] = (),
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
+) -> IngestReport:
     """Embed and store ``docs``, committing a checkpoint every ``checkpoint_seconds``.
 
     Each checkpoint is an atomic write of the articles embedded so far, so an
@@ -88,7 +98,12 @@ def add_documents(w: Writer, docs: Sequence[Document], progress: bool = False, w
         return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
 
 
-def _write_pending(w: Writer, pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]], hashes: dict[str, str], known: dict[str, str]) -> None:
+def _write_pending(
+    w: Writer,
+    pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]],
+    hashes: dict[str, str],
+    known: dict[str, str],
+) -> None:
     if not pending:
         return
     docs = [d for d, _, _, _ in pending]
@@ -98,7 +113,15 @@ def _write_pending(w: Writer, pending: list[tuple[Document, list[Chunk], np.ndar
     _write(w, docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found)
 
 
-def _write(w: Writer, docs: Sequence[Document], hashes: dict[str, str], replaced: Sequence[str], chunks: Sequence[Chunk], embeddings: np.ndarray, found: dict[str, list[Entity]]) -> None:
+def _write(
+    w: Writer,
+    docs: Sequence[Document],
+    hashes: dict[str, str],
+    replaced: Sequence[str],
+    chunks: Sequence[Chunk],
+    embeddings: np.ndarray,
+    found: dict[str, list[Entity]],
+) -> None:
     store = w.commits.store
 
     def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
@@ -108,7 +131,9 @@ def _write(w: Writer, docs: Sequence[Document], hashes: dict[str, str], replaced
         ids = np.arange(first, first + len(chunks), dtype=np.int64)
         store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
         store.set_entities(found, entities.tagger_name())
-        return _updated_vectors(w, stale, ids, embeddings), _updated_lexical(w.commits, stale, ids, [c.text for c in chunks])
+        return _updated_vectors(w, stale, ids, embeddings), _updated_lexical(
+            w.commits, stale, ids, [c.text for c in chunks]
+        )
 
     w.commits.commit(change, w.vector_fields())
 
@@ -130,10 +155,14 @@ def _updated_vectors(w: Writer, stale: np.ndarray, ids: np.ndarray, embeddings: 
         return vectors.build(commits.index_type, embeddings, ids, w.embedder.dimension)
     have, vecs = vectors.contents(index)
     keep = ~np.isin(have, stale)
-    return vectors.build(commits.index_type, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), index.d)
+    return vectors.build(
+        commits.index_type, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), index.d
+    )
 
 
-def _updated_lexical(commits: Commits, stale: np.ndarray, ids: np.ndarray, texts: Sequence[str]) -> lexical.LexicalIndex:
+def _updated_lexical(
+    commits: Commits, stale: np.ndarray, ids: np.ndarray, texts: Sequence[str]
+) -> lexical.LexicalIndex:
     """The BM25 index with chunks ``stale`` removed and ``ids`` added: the committed one
     with a new delta (see :mod:`rag.lexical`), or built from every stored chunk when
     there is none of the current format. Runs after the store's change, in its transaction."""
@@ -194,7 +223,9 @@ def reembed(w: Writer, progress: bool = False) -> int:
         finally:
             bar.close()
         vecs = np.concatenate(parts)
-        w.commits.commit(lambda: (vectors.build(w.commits.index_type, vecs, ids, vecs.shape[1]), None), w.vector_fields())
+        w.commits.commit(
+            lambda: (vectors.build(w.commits.index_type, vecs, ids, vecs.shape[1]), None), w.vector_fields()
+        )
         return len(ids)
 
 
@@ -210,7 +241,7 @@ def set_index_type(w: Writer, kind: IndexType) -> bool:
         rebuild = current is not None and vectors.needs_rebuild(current, kind, current.ntotal)
 
         def change() -> tuple[faiss.Index | None, lexical.LexicalIndex | None]:
-            if not rebuild:
+            if not rebuild or current is None:
                 return None, None
             ids, vecs = vectors.contents(current)
             return vectors.build(kind, vecs, ids, current.d), None

@@ -86,7 +86,14 @@ class Segment:
 
 
 def empty_segment() -> Segment:
-    return Segment([], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16), np.zeros(0, np.int32), np.zeros(0, np.int64))
+    return Segment(
+        [],
+        np.zeros(1, np.int64),
+        np.zeros(0, np.int32),
+        np.zeros(0, np.uint16),
+        np.zeros(0, np.int32),
+        np.zeros(0, np.int64),
+    )
 
 
 def segment(chunk_ids: np.ndarray, texts: Sequence[str]) -> Segment:
@@ -103,7 +110,14 @@ def segment(chunk_ids: np.ndarray, texts: Sequence[str]) -> Segment:
     # (term, row) pairs with their counts, sorted by term then row
     keys, tf = np.unique(terms * max(len(texts), 1) + row_of, return_counts=True)
     col, rows = np.divmod(keys, max(len(texts), 1))
-    return Segment(list(vocab), _indptr(col, len(vocab)), rows.astype(np.int32), tf.astype(np.uint16), lengths, np.asarray(chunk_ids, np.int64))
+    return Segment(
+        list(vocab),
+        _indptr(col, len(vocab)),
+        rows.astype(np.int32),
+        tf.astype(np.uint16),
+        lengths,
+        np.asarray(chunk_ids, np.int64),
+    )
 
 
 def _indptr(col: np.ndarray, n_terms: int) -> np.ndarray:
@@ -126,7 +140,14 @@ def drop_rows(seg: Segment, rows: np.ndarray) -> Segment:
     keep_row[rows] = False
     renumber = (np.cumsum(keep_row) - 1).astype(np.int32)
     keep = keep_row[seg.rows]
-    return Segment(seg.terms, _indptr(_columns(seg)[keep], len(seg.terms)), renumber[seg.rows[keep]], seg.tf[keep], seg.lengths[keep_row], seg.chunk_ids[keep_row])
+    return Segment(
+        seg.terms,
+        _indptr(_columns(seg)[keep], len(seg.terms)),
+        renumber[seg.rows[keep]],
+        seg.tf[keep],
+        seg.lengths[keep_row],
+        seg.chunk_ids[keep_row],
+    )
 
 
 def concat(segments: Sequence[Segment]) -> Segment:
@@ -171,10 +192,20 @@ class LexicalIndex:
         self.dead = np.asarray(self.dead, np.int64)
         self.chunk_ids = np.concatenate([self.main.chunk_ids, self.delta.chunk_ids])
         self.live = self.main.n + self.delta.n - len(self.dead)
-        total = int(self.main.lengths.sum(dtype=np.int64)) - int(self.main.lengths[self.dead].sum(dtype=np.int64)) + int(self.delta.lengths.sum(dtype=np.int64))
+        total = (
+            int(self.main.lengths.sum(dtype=np.int64))
+            - int(self.main.lengths[self.dead].sum(dtype=np.int64))
+            + int(self.delta.lengths.sum(dtype=np.int64))
+        )
         avgdl = total / self.live if self.live and total else 1.0
+
         # The length part of BM25's denominator, per row: fixed until the next commit.
-        self._norm = tuple(np.float32(K1) * (np.float32(1 - B) + np.float32(B) * s.lengths.astype(np.float32) / np.float32(avgdl)) for s in (self.main, self.delta))
+        def norm(s: Segment) -> np.ndarray:
+            return np.float32(K1) * (
+                np.float32(1 - B) + np.float32(B) * s.lengths.astype(np.float32) / np.float32(avgdl)
+            )
+
+        self._norm = (norm(self.main), norm(self.delta))
         self._dead_mask = None
         if len(self.dead):
             self._dead_mask = np.zeros(self.main.n, bool)
@@ -220,7 +251,9 @@ def can_update(index: LexicalIndex, added_ids: np.ndarray) -> bool:
     return len(added_ids) == 0 or len(index.chunk_ids) == 0 or int(np.min(added_ids)) > int(index.chunk_ids[-1])
 
 
-def update(index: LexicalIndex, removed_ids: np.ndarray, added_ids: np.ndarray, added_texts: Sequence[str]) -> LexicalIndex:
+def update(
+    index: LexicalIndex, removed_ids: np.ndarray, added_ids: np.ndarray, added_texts: Sequence[str]
+) -> LexicalIndex:
     """``index`` without chunks ``removed_ids`` and with ``added_ids`` (see :func:`can_update`):
     tombstones in main, a new delta, and a merge once either passes ``MERGE_FRACTION``."""
     if not can_update(index, added_ids):
@@ -238,7 +271,9 @@ def update(index: LexicalIndex, removed_ids: np.ndarray, added_ids: np.ndarray, 
 
 def merged(index: LexicalIndex) -> LexicalIndex:
     """The same chunks as one main segment, without tombstones."""
-    return LexicalIndex(concat([drop_rows(index.main, index.dead), index.delta]), empty_segment(), np.zeros(0, np.int64))
+    return LexicalIndex(
+        concat([drop_rows(index.main, index.dead), index.delta]), empty_segment(), np.zeros(0, np.int64)
+    )
 
 
 def _rows_of(chunk_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -292,7 +327,9 @@ def read(path: Path) -> LexicalIndex:
             raise OldFormat(f"{path}: lexical index of an older format")
         stored = json.loads((path / FORMAT_FILE).read_text())
         if stored.get("format") != FORMAT:
-            raise IndexError_(f"{path}: lexical index format {stored.get('format')!r} is not one this rag reads ({FORMAT})")
+            raise IndexError_(
+                f"{path}: lexical index format {stored.get('format')!r} is not one this rag reads ({FORMAT})"
+            )
         index = LexicalIndex(_read_segment(path / "main"), _read_segment(path / "delta"), np.load(path / "dead.npy"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexError_(f"{path}: lexical index is damaged or unreadable ({type(exc).__name__})") from None

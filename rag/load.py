@@ -145,7 +145,9 @@ def load_jsonl(path: Path) -> LoadResult:
     return result
 
 
-def document_from_json(obj: object, where: str, default_id: str | None, default_source: str, clean: bool = True) -> Document:
+def document_from_json(
+    obj: object, where: str, default_id: str | None, default_source: str, clean: bool = True
+) -> Document:
     """One article from a JSON object ``{"id", "text", "date", "source", "title"}`` (a line
     of a .jsonl file, or an article posted to the server): ``text`` is required, the
     date is strict ISO or absent; text and title go through :func:`clean_text` if ``clean``."""
@@ -211,7 +213,9 @@ def load_paths(paths: list[str | Path], clean: bool = True) -> LoadResult:
             problems.append(f"{path}: article id {clash.id!r} also comes from {owner[clash.id]}")
             continue
         owner.update((doc.id, path) for doc in part.documents)
-        result.documents.extend(replace(d, text=clean_text(d.text), title=clean_text(d.title)) if clean else d for d in part.documents)
+        result.documents.extend(
+            replace(d, text=clean_text(d.text), title=clean_text(d.title)) if clean else d for d in part.documents
+        )
         result.warnings.extend(part.warnings)
     if problems:
         raise InputErrors(problems)

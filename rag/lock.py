@@ -49,7 +49,9 @@ class WriteLock:
                         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
                         os.close(fd)
                         waited = f" (waited {self.wait:g} s)" if self.wait else ""
-                        raise IndexBusyError(f"{self.path.parent}: another writer ({holder}) is changing this index{waited}; try again when it finishes") from None
+                        raise IndexBusyError(
+                            f"{self.path.parent}: another writer ({holder}) is changing this index{waited}; try again when it finishes"
+                        ) from None
                     time.sleep(POLL_SECONDS)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -38,7 +39,9 @@ def write(path: Path, payload: dict) -> None:
     tmp.replace(path)
 
 
-def read(path: Path, fmt: str, version: int, what: str, retrain: str, error: type[ModelFileError] = ModelFileError) -> dict:
+def read(
+    path: Path, fmt: str, version: int, what: str, retrain: str, error: type[ModelFileError] = ModelFileError
+) -> dict:
     """The payload stored at ``path``, checked for its format, version and checksum."""
     where = f"{what} {path}"
     try:
@@ -50,7 +53,9 @@ def read(path: Path, fmt: str, version: int, what: str, retrain: str, error: typ
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise error(f"{where} is not a rag {what}")
     if data.get("version") != version:
-        raise error(f"{where} is version {data.get('version')}, this rag reads version {version}; retrain with `{retrain}`")
+        raise error(
+            f"{where} is version {data.get('version')}, this rag reads version {version}; retrain with `{retrain}`"
+        )
     stored = data.pop("sha256", None)
     if stored != digest(data):
         raise error(f"{where} is damaged (checksum mismatch); restore it or retrain with `{retrain}`")
@@ -97,7 +102,19 @@ class Logistic:
         }
 
 
-def read_logistic(path: Path, fmt: str, version: int, features: Sequence[str], what: str, retrain: str, error: type[ModelFileError], cls: type[Logistic] = Logistic) -> Logistic:
+L = TypeVar("L", bound=Logistic)
+
+
+def read_logistic(
+    path: Path,
+    fmt: str,
+    version: int,
+    features: Sequence[str],
+    what: str,
+    retrain: str,
+    error: type[ModelFileError],
+    cls: type[L],
+) -> L:
     """The logistic model stored at ``path``, checked: format, version, checksum, features."""
     data = read(path, fmt, version, what, retrain, error)
     if tuple(data.get("features", ())) != tuple(features):

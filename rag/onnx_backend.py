@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,12 +45,20 @@ if TYPE_CHECKING:
 CACHE_ENV = "RAG_CACHE_DIR"
 MANIFEST = "rag-export.json"
 EXPORT_VERSION = 2  # 2: attention, GELU and layer norms fused
-ONNX_BATCH = 4  # measured: small batches run fastest on 2 cores (less padding, warm caches); 4 beat 8 by 4% with the fused graph
-_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}  # graph input -> tokenizers field
+ONNX_BATCH = (
+    4  # measured: small batches run fastest on 2 cores (less padding, warm caches); 4 beat 8 by 4% with the fused graph
+)
+_FIELDS = {
+    "input_ids": "ids",
+    "attention_mask": "attention_mask",
+    "token_type_ids": "type_ids",
+}  # graph input -> tokenizers field
 
 
 def cache_root() -> Path:
-    base = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rag")
+    base = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rag"
+    )
     return Path(base)
 
 
@@ -94,7 +102,14 @@ def find(model_name: str) -> Export | None:
     version = data.get("version")
     if not isinstance(version, int) or not 1 <= version <= EXPORT_VERSION or data.get("model") != model_name:
         return None
-    return Export(manifest.parent, tuple(data["inputs"]), int(data["max_tokens"]), int(data["dimension"]), int(data["pad_id"]), version)
+    return Export(
+        manifest.parent,
+        tuple(data["inputs"]),
+        int(data["max_tokens"]),
+        int(data["dimension"]),
+        int(data["pad_id"]),
+        version,
+    )
 
 
 def export(model_name: str, st: SentenceTransformer) -> Export:
@@ -127,7 +142,7 @@ def _config(st: SentenceTransformer) -> object | None:
 def _eager_attention(st: SentenceTransformer) -> Iterator[None]:
     """Trace a transformers model with its plain attention, not the fused SDPA call:
     the optimizer recognises the plain pattern (the maths are the same)."""
-    config = _config(st)
+    config: Any = _config(st)
     before = getattr(config, "_attn_implementation", None)
     if before is None:
         yield
@@ -179,7 +194,9 @@ def _export(model_name: str, st: SentenceTransformer, torch) -> Export:
         sample = tok(["a first sentence", "and a second, longer sentence"], padding=True, return_tensors="pt")
         inputs = tuple(sample.keys())
         if not set(inputs) <= set(_FIELDS):
-            raise InputError(f"model {model_name!r} takes inputs {list(inputs)}; the ONNX backend knows {list(_FIELDS)}")
+            raise InputError(
+                f"model {model_name!r} takes inputs {list(inputs)}; the ONNX backend knows {list(_FIELDS)}"
+            )
 
         class Pipeline(torch.nn.Module):
             def __init__(self) -> None:
@@ -205,7 +222,10 @@ def _export(model_name: str, st: SentenceTransformer, torch) -> Export:
         _fuse(tmp / "plain.onnx", tmp / "model.onnx", st, feed)
         # fused operators are outside ONNX's shape inference: their outputs are float
         quantize_dynamic(
-            str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8, per_channel=True,
+            str(tmp / "model.onnx"),
+            str(tmp / "model-int8.onnx"),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         tok.backend_tokenizer.save(str(tmp / "tokenizer.json"))
@@ -213,8 +233,8 @@ def _export(model_name: str, st: SentenceTransformer, torch) -> Export:
             "version": EXPORT_VERSION,
             "model": model_name,
             "inputs": list(inputs),
-            "max_tokens": int(st.max_seq_length),
-            "dimension": int(st.get_embedding_dimension()),
+            "max_tokens": int(st.max_seq_length or 0),
+            "dimension": int(st.get_embedding_dimension() or 0),
             "pad_id": int(tok.pad_token_id or 0),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest))
@@ -258,7 +278,7 @@ class OnnxModel:
         self.tokenizer.enable_truncation(exp.max_tokens)
         self.tokenizer.enable_padding(pad_id=exp.pad_id)
         self.session = self._session(self.threads)
-        self._single: object | None = None  # the one-thread session, made when callers first overlap
+        self._single: Any = None  # the one-thread session, made when callers first overlap
         self._running = 0
         self._guard = threading.Lock()
 
@@ -270,9 +290,13 @@ class OnnxModel:
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin and threads > 1 else "0")
         try:
-            return ort.InferenceSession(str(self.export.graph(self.quantized)), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(
+                str(self.export.graph(self.quantized)), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # ONNX Runtime raises its own exception types
-            raise InputError(f"cannot load the ONNX export in {self.export.folder}: {first_line(exc)} (delete the folder to re-export)") from None
+            raise InputError(
+                f"cannot load the ONNX export in {self.export.folder}: {first_line(exc)} (delete the folder to re-export)"
+            ) from None
 
     def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         with self._guard:
@@ -293,7 +317,13 @@ class OnnxModel:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
 
-    def encode(self, texts: Sequence[str], batch_size: int = ONNX_BATCH, spread: bool = False, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = ONNX_BATCH,
+        spread: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """Unit-length float32 vectors; texts are batched by length to pad little.
 
         ``spread``: a one-thread session's batches go to as many threads as there are
@@ -306,7 +336,9 @@ class OnnxModel:
 
         def run(rows: np.ndarray) -> None:
             enc = self.tokenizer.encode_batch([texts[i] for i in rows])
-            feed = {name: np.array([getattr(e, _FIELDS[name]) for e in enc], dtype=np.int64) for name in self.export.inputs}
+            feed = {
+                name: np.array([getattr(e, _FIELDS[name]) for e in enc], dtype=np.int64) for name in self.export.inputs
+            }
             out[rows] = self._run(feed)
             if on_batch is not None:
                 on_batch(len(rows))
@@ -315,7 +347,12 @@ class OnnxModel:
         if spread and self.threads == 1 and cores > 1 and len(batches) > 1:
             with ThreadPoolExecutor(cores - 1) as pool:  # the caller's thread is the last
                 shares = [batches[k::cores] for k in range(cores)]
-                waiting = [pool.submit(lambda share: [run(b) for b in share], share) for share in shares[1:]]
+
+                def run_all(share: list[np.ndarray]) -> None:
+                    for rows in share:
+                        run(rows)
+
+                waiting = [pool.submit(run_all, share) for share in shares[1:]]
                 for b in shares[0]:
                     run(b)
                 for w in waiting:

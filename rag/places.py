@@ -108,7 +108,9 @@ _SOUTHERN_EUROPE = (
     "north macedonia, macedonia, portugal, san marino, serbia, slovenia, spain, vatican, vatican city, holy see"
 )
 _CENTRAL_AMERICA = "belize, costa rica, el salvador, guatemala, honduras, nicaragua, panama"
-_SOUTH_AMERICA = "argentina, bolivia, brazil, chile, colombia, ecuador, guyana, paraguay, peru, suriname, uruguay, venezuela"
+_SOUTH_AMERICA = (
+    "argentina, bolivia, brazil, chile, colombia, ecuador, guyana, paraguay, peru, suriname, uruguay, venezuela"
+)
 _CARIBBEAN = (
     "antigua and barbuda, bahamas, barbados, cuba, dominica, dominican republic, grenada, haiti, jamaica, "
     "saint kitts and nevis, saint lucia, saint vincent and the grenadines, trinidad and tobago"
@@ -121,19 +123,40 @@ _OCEANIA = (
 _AFRICA = ", ".join((_NORTH_AFRICA, _WEST_AFRICA, _EAST_AFRICA, _CENTRAL_AFRICA, _SOUTHERN_AFRICA))
 _CAUCASUS = "armenia, azerbaijan, georgia"  # counted in Asia by the UN, often in Europe by the news
 _ASIA = ", ".join((_EAST_ASIA, _SOUTHEAST_ASIA, _SOUTH_ASIA, _CENTRAL_ASIA, _MIDDLE_EAST, _CAUCASUS))
-_EUROPE = ", ".join((_NORDIC, _BALTIC, _WESTERN_EUROPE, _EASTERN_EUROPE, _BALKANS, _SOUTHERN_EUROPE, _CAUCASUS, "cyprus"))
+_EUROPE = ", ".join(
+    (_NORDIC, _BALTIC, _WESTERN_EUROPE, _EASTERN_EUROPE, _BALKANS, _SOUTHERN_EUROPE, _CAUCASUS, "cyprus")
+)
 REGIONS = {
     key: _names(names)
     for key, names in (
-        ("african", _AFRICA), ("north african", _NORTH_AFRICA), ("west african", _WEST_AFRICA),
-        ("east african", _EAST_AFRICA), ("central african", _CENTRAL_AFRICA), ("southern african", _SOUTHERN_AFRICA),
-        ("asian", _ASIA), ("east asian", _EAST_ASIA), ("southeast asian", _SOUTHEAST_ASIA), ("south asian", _SOUTH_ASIA),
-        ("central asian", _CENTRAL_ASIA), ("middle eastern", _MIDDLE_EAST), ("gulf", _GULF), ("arab", _ARAB),
-        ("european", _EUROPE), ("nordic", _NORDIC), ("scandinavian", _NORDIC), ("baltic", _BALTIC),
-        ("western european", _WESTERN_EUROPE), ("eastern european", _EASTERN_EUROPE), ("balkan", _BALKANS),
-        ("southern european", _SOUTHERN_EUROPE), ("latin american", ", ".join((_CENTRAL_AMERICA, _SOUTH_AMERICA, "mexico, cuba, dominican republic, haiti"))),
-        ("south american", _SOUTH_AMERICA), ("central american", _CENTRAL_AMERICA), ("caribbean", _CARIBBEAN),
-        ("north american", _NORTH_AMERICA), ("pacific", _OCEANIA),
+        ("african", _AFRICA),
+        ("north african", _NORTH_AFRICA),
+        ("west african", _WEST_AFRICA),
+        ("east african", _EAST_AFRICA),
+        ("central african", _CENTRAL_AFRICA),
+        ("southern african", _SOUTHERN_AFRICA),
+        ("asian", _ASIA),
+        ("east asian", _EAST_ASIA),
+        ("southeast asian", _SOUTHEAST_ASIA),
+        ("south asian", _SOUTH_ASIA),
+        ("central asian", _CENTRAL_ASIA),
+        ("middle eastern", _MIDDLE_EAST),
+        ("gulf", _GULF),
+        ("arab", _ARAB),
+        ("european", _EUROPE),
+        ("nordic", _NORDIC),
+        ("scandinavian", _NORDIC),
+        ("baltic", _BALTIC),
+        ("western european", _WESTERN_EUROPE),
+        ("eastern european", _EASTERN_EUROPE),
+        ("balkan", _BALKANS),
+        ("southern european", _SOUTHERN_EUROPE),
+        ("latin american", ", ".join((_CENTRAL_AMERICA, _SOUTH_AMERICA, "mexico, cuba, dominican republic, haiti"))),
+        ("south american", _SOUTH_AMERICA),
+        ("central american", _CENTRAL_AMERICA),
+        ("caribbean", _CARIBBEAN),
+        ("north american", _NORTH_AMERICA),
+        ("pacific", _OCEANIA),
     )
 }
 

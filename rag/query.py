@@ -76,7 +76,14 @@ class Query:
             raise InputError(f"mode must be one of {', '.join(m.value for m in Mode)} (got {self.mode!r})") from None
 
 
-def as_query(query: Query | str, k: int = DEFAULT_K, since: dt.date | None = None, until: dt.date | None = None, mode: Mode = DEFAULT_MODE, as_of: dt.date | None = None) -> Query:
+def as_query(
+    query: Query | str,
+    k: int = DEFAULT_K,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    mode: Mode = DEFAULT_MODE,
+    as_of: dt.date | None = None,
+) -> Query:
     """``query`` itself when it is a Query (the other arguments must then be left at
     their defaults), else a Query of that text and those fields."""
     if not isinstance(query, Query):

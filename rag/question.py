@@ -30,8 +30,12 @@ WORK_NOUNS = frozenset(
     "film movie show series sitcom book memoir novel song album play musical documentary podcast game "
     "painting poem opera ballet artwork title biography".split()
 )
-EVENT_NOUNS = frozenset("event awards ceremony tournament championship festival holiday war storm hurricane cyclone summit".split())
-PRODUCT_NOUNS = frozenset("product car vehicle phone device drug vaccine medication pill aircraft jet rocket spacecraft telescope chatbot software".split())
+EVENT_NOUNS = frozenset(
+    "event awards ceremony tournament championship festival holiday war storm hurricane cyclone summit".split()
+)
+PRODUCT_NOUNS = frozenset(
+    "product car vehicle phone device drug vaccine medication pill aircraft jet rocket spacecraft telescope chatbot software".split()
+)
 NORP_NOUNS = frozenset("nationality religion ethnicity".split())
 QUANTITY_NOUNS = frozenset(
     "number amount percentage percent price cost figure age total rate sum score share magnitude limit toll "
@@ -136,7 +140,11 @@ _COPULA = frozenset("is was are were".split())  # 'what was the cause' asks for 
 
 
 def _ends_focus(low: str) -> bool:
-    return low in ("except", "near", "now", "back", "still", "soon", "also") or (low.endswith("ly") and len(low) >= 5) or stem(low) in _FOCUS_VERBS
+    return (
+        low in ("except", "near", "now", "back", "still", "soon", "also")
+        or (low.endswith("ly") and len(low) >= 5)
+        or stem(low) in _FOCUS_VERBS
+    )
 
 
 def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
@@ -190,13 +198,25 @@ def analyse(text: str) -> Question:
     # '... thrilled this week when the trailer came out for which remake?': a wh-word right
     # after a content word ('week when', 'passengers who') joins a clause to it; the question
     # is asked by one that opens a sentence or follows a function word ('for which')
-    asking = [i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative and (i == 0 or lower[i - 1] in STOPWORDS or mark[i] in (".", "?", "!", ":", ";"))]
-    wh = asking[0] if asking else next((i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative), None)
+    asking = [
+        i
+        for i, t in enumerate(lower)
+        if t in QUESTION_WORDS
+        and i not in relative
+        and (i == 0 or lower[i - 1] in STOPWORDS or mark[i] in (".", "?", "!", ":", ";"))
+    ]
+    wh = (
+        asking[0]
+        if asking
+        else next((i for i, t in enumerate(lower) if t in QUESTION_WORDS and i not in relative), None)
+    )
     if wh is None:
         wh = next((i for i, t in enumerate(lower) if t in QUESTION_WORDS), None)
     if wh is None:
         # A quiz's statement form: "Biden held talks with this leader" asks "which leader".
-        wh = next((i for i, t in enumerate(lower[:-1]) if t in ("this", "these") and lower[i + 1] not in _THIS_TIME), None)
+        wh = next(
+            (i for i, t in enumerate(lower[:-1]) if t in ("this", "these") and lower[i + 1] not in _THIS_TIME), None
+        )
         if wh is not None:
             lower[wh] = "which"
     if wh is not None:

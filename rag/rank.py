@@ -136,7 +136,9 @@ class Ranker(modelfile.Logistic):
 
 def read_ranker(path: Path = MODEL_FILE) -> Ranker:
     """The ranker stored at ``path``, checked: format, version, checksum and features."""
-    return modelfile.read_logistic(path, FORMAT, VERSION, RANK_FEATURES, "ranker model", RETRAIN, RankerModelError, Ranker)
+    return modelfile.read_logistic(
+        path, FORMAT, VERSION, RANK_FEATURES, "ranker model", RETRAIN, RankerModelError, Ranker
+    )
 
 
 def default_ranker() -> Ranker:

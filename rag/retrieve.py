@@ -76,7 +76,15 @@ def recency_boost(passages: list[Passage], query: str, as_of: dt.date) -> np.nda
     return strength * np.exp(-np.maximum(ages, 0) / RECENCY_DAYS)
 
 
-def candidates(corpus: Corpus, query: str, query_vector: np.ndarray, pool: int, allowed: np.ndarray | None, mode: Mode, alpha: float = HYBRID_ALPHA) -> tuple[list[Passage], np.ndarray]:
+def candidates(
+    corpus: Corpus,
+    query: str,
+    query_vector: np.ndarray,
+    pool: int,
+    allowed: np.ndarray | None,
+    mode: Mode,
+    alpha: float = HYBRID_ALPHA,
+) -> tuple[list[Passage], np.ndarray]:
     """The ``pool`` best chunks of each list the mode uses (``allowed``: a mask over chunk
     ids), as passages scored by the mode, and their BM25 scores (zeros in dense mode)."""
     if mode is Mode.DENSE:
@@ -195,7 +203,9 @@ def collapse_duplicates(ranked: list[Passage], k: int, threshold: float = DUPLIC
     """
     kept: list[Passage] = []
     kept_shingles: list[set] = []
-    verbatim: dict[str, int] = {}  # a text seen -> the kept place it is or copies: a copy word for word needs no shingles
+    verbatim: dict[
+        str, int
+    ] = {}  # a text seen -> the kept place it is or copies: a copy word for word needs no shingles
     for p in ranked:
         twin = verbatim.get(p.text)
         if twin is None:
@@ -218,4 +228,14 @@ def search(corpus: Corpus, query: Query) -> list[Passage]:
     """The ``query.k`` passages of ``corpus`` that best match ``query``, best first: each a
     window of whole sentences around a chunk that matched (:mod:`rag.windows`)."""
     vector = corpus.embedder.encode_queries([query.text])[0]
-    return retrieve(corpus, query.text, vector, query.k, query.since, query.until, query.mode, query.as_of, window_words=WINDOW_WORDS)
+    return retrieve(
+        corpus,
+        query.text,
+        vector,
+        query.k,
+        query.since,
+        query.until,
+        query.mode,
+        query.as_of,
+        window_words=WINDOW_WORDS,
+    )

@@ -60,7 +60,9 @@ _NUMBER = re.compile(r"\d[\d,.]*%?|\$\d")
 _QUOTES = "\"“‘'"
 
 
-def salience_features(q: Question, sents: Sequence[Sentence], vecs: np.ndarray, query_vector: np.ndarray, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
+def salience_features(
+    q: Question, sents: Sequence[Sentence], vecs: np.ndarray, query_vector: np.ndarray, as_of: dt.date
+) -> tuple[np.ndarray, np.ndarray]:
     """One row of :data:`SALIENCE_FEATURES` per sentence, and the sentences' cosine
     matrix (the summariser's redundancy)."""
     from .answer import lexical_overlap
@@ -122,7 +124,9 @@ class Salience(modelfile.Logistic):
 
 def read_salience(path: Path = MODEL_FILE) -> Salience:
     """The model stored at ``path``, checked: format, version, checksum and features."""
-    return modelfile.read_logistic(path, FORMAT, VERSION, SALIENCE_FEATURES, "salience model", RETRAIN, SalienceModelError, Salience)
+    return modelfile.read_logistic(
+        path, FORMAT, VERSION, SALIENCE_FEATURES, "salience model", RETRAIN, SalienceModelError, Salience
+    )
 
 
 def default_salience() -> Salience:

@@ -36,7 +36,9 @@ def _not_bool(value: object) -> object:
     return value
 
 
-Day = Annotated[dt.date | None, BeforeValidator(_iso_day), Field(default=None, description="YYYY-MM-DD", examples=["2023-01-05"])]
+Day = Annotated[
+    dt.date | None, BeforeValidator(_iso_day), Field(default=None, description="YYYY-MM-DD", examples=["2023-01-05"])
+]
 # At least one character that is not white space, by Python's reckoning and JSON Schema's
 # alike: a request the schema accepts is never refused as empty.
 SOME_TEXT = r"[^\s\x1c-\x1f\x85]"
@@ -70,7 +72,9 @@ class SearchIn(_Filtered):
 class SummarizeIn(_Filtered):
     query: QueryText
     max_sentences: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_not_bool)] = 5
-    timeline: Annotated[bool, Field(strict=True, description="order the sentences by the day of what they report, grouped")] = False
+    timeline: Annotated[
+        bool, Field(strict=True, description="order the sentences by the day of what they report, grouped")
+    ] = False
 
 
 class ArticleIn(_In):
@@ -116,7 +120,9 @@ class SentenceOut(BaseModel):
     text: str
     doc_id: str
     date: str | None
-    event_date: str | None = Field(description="the day of what the sentence reports (its first date mention), else its article's")
+    event_date: str | None = Field(
+        description="the day of what the sentence reports (its first date mention), else its article's"
+    )
     also_in: list[str] = Field(description="other articles that report the same")
 
 
@@ -128,7 +134,9 @@ class TimelineDayOut(BaseModel):
 class SummaryOut(BaseModel):
     query: str
     sentences: list[SentenceOut]
-    timeline: list[TimelineDayOut] | None = Field(None, description="with timeline: the sentences grouped by event_date")
+    timeline: list[TimelineDayOut] | None = Field(
+        None, description="with timeline: the sentences grouped by event_date"
+    )
 
 
 class IngestOut(BaseModel):

@@ -49,7 +49,9 @@ def is_loopback(host: str) -> bool:
 def check_exposure(host: str, token: str | None, allow_no_token: bool) -> None:
     """Anyone who can reach a non-loopback address could read and change the index."""
     if token is None and not allow_no_token and not is_loopback(host):
-        raise InputError(f"refusing to serve on {host} without --token (anyone on the network could read and change the index); pass --allow-no-token to do it anyway")
+        raise InputError(
+            f"refusing to serve on {host} without --token (anyone on the network could read and change the index); pass --allow-no-token to do it anyway"
+        )
     if token is not None and not token.strip():
         raise InputError("--token is empty")
 
@@ -87,9 +89,18 @@ def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> No
     url = f"http://{options.host}:{options.port}"
     level = "info" if options.log_requests else "warning"
     if options.workers <= 1:
-        service = Service(options.path, model=options.model, backend=options.backend, create=True, lock_wait=options.lock_wait)
+        service = Service(
+            options.path, model=options.model, backend=options.backend, create=True, lock_wait=options.lock_wait
+        )
         try:
-            config = uvicorn.Config(create_app(service, options.token, options.max_body), host=options.host, port=options.port, log_level=level, access_log=options.log_requests, lifespan="off")
+            config = uvicorn.Config(
+                create_app(service, options.token, options.max_body),
+                host=options.host,
+                port=options.port,
+                log_level=level,
+                access_log=options.log_requests,
+                lifespan="off",
+            )
             announce(url, service.info())
             uvicorn.Server(config).run()  # on a port in use, uvicorn logs one line and exits 3
         finally:

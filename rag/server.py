@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +24,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
+from starlette.types import Message, Receive, Scope, Send
 
 from . import __doc__ as package_doc
 from . import __version__
@@ -53,7 +53,6 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 DOCS_ASSETS = "/docs-assets"  # where the documentation pages' scripts and styles are served
 
 log = logging.getLogger("rag.server")
-
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -108,29 +107,55 @@ def create_app(service: Service, token: str | None = None, max_body: int = MAX_B
     def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method of the path, not only those of the first route matched
-            methods = {m for r in app.router.routes if isinstance(r, Route) and r.methods and r.matches(request.scope)[0] is not Match.NONE for m in r.methods}
+            methods = {
+                m
+                for r in app.router.routes
+                if isinstance(r, Route) and r.methods and r.matches(request.scope)[0] is not Match.NONE
+                for m in r.methods
+            }
             headers["Allow"] = ", ".join(sorted(methods))
-        return _error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail), headers)
+        return _error(
+            exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail), headers
+        )
 
     @app.exception_handler(Exception)
     def crash(_request, exc: Exception) -> JSONResponse:
         log.exception("internal error")
         return _error(500, "internal", f"internal error ({type(exc).__name__}); see the server log")
 
-    @app.post("/ask", response_model=AskOut, responses=_READ_ERRORS, summary="Answer a question with a dated span and its passages")
+    @app.post(
+        "/ask",
+        response_model=AskOut,
+        responses=_READ_ERRORS,
+        summary="Answer a question with a dated span and its passages",
+    )
     def ask(req: AskIn) -> dict:
         return service.ask(Query(req.question, req.k, req.since, req.until, req.mode, req.as_of)).to_json()
 
-    @app.post("/search", response_model=SearchOut, responses=_READ_ERRORS, summary="The passages most similar to a query")
+    @app.post(
+        "/search", response_model=SearchOut, responses=_READ_ERRORS, summary="The passages most similar to a query"
+    )
     def search(req: SearchIn) -> dict:
         passages = service.search(Query(req.query, req.k, req.since, req.until, req.mode, req.as_of))
         return {"query": req.query, "passages": [p.to_json() for p in passages]}
 
-    @app.post("/summarize", response_model=SummaryOut, responses=_READ_ERRORS, summary="A cited summary of a topic, without repeats")
+    @app.post(
+        "/summarize",
+        response_model=SummaryOut,
+        responses=_READ_ERRORS,
+        summary="A cited summary of a topic, without repeats",
+    )
     def summarize(req: SummarizeIn) -> dict:
-        return service.summarize(Query(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of), req.timeline).to_json()
+        return service.summarize(
+            Query(req.query, req.max_sentences, req.since, req.until, req.mode, req.as_of), req.timeline
+        ).to_json()
 
-    @app.post("/articles", response_model=IngestOut, responses=_WRITE_ERRORS, summary="Add or replace articles (acknowledged once committed)")
+    @app.post(
+        "/articles",
+        response_model=IngestOut,
+        responses=_WRITE_ERRORS,
+        summary="Add or replace articles (acknowledged once committed)",
+    )
     def add_articles(req: ArticlesIn) -> dict:
         docs, warnings, seen = [], [], set()
         for n, article in enumerate(req.articles):
@@ -144,17 +169,32 @@ def create_app(service: Service, token: str | None = None, max_body: int = MAX_B
         report, info = service.add(docs, warnings)
         return {**report.to_json(), "index": info.to_json()}
 
-    @app.get("/articles/{doc_id:path}", response_model=ArticleOut, responses=_ARTICLE_ERRORS, summary="One stored article")
+    @app.get(
+        "/articles/{doc_id:path}", response_model=ArticleOut, responses=_ARTICLE_ERRORS, summary="One stored article"
+    )
     def get_article(doc_id: Annotated[str, PathParam(min_length=1)]) -> dict:
         doc = service.article(doc_id)
-        return {"id": doc.id, "source": doc.source, "title": doc.title, "date": doc.date.isoformat() if doc.date else None, "text": doc.text}
+        return {
+            "id": doc.id,
+            "source": doc.source,
+            "title": doc.title,
+            "date": doc.date.isoformat() if doc.date else None,
+            "text": doc.text,
+        }
 
-    @app.delete("/articles/{doc_id:path}", response_model=RemoveOut, responses=_WRITE_ERRORS, summary="Remove an article, its chunks and vectors")
+    @app.delete(
+        "/articles/{doc_id:path}",
+        response_model=RemoveOut,
+        responses=_WRITE_ERRORS,
+        summary="Remove an article, its chunks and vectors",
+    )
     def delete_article(doc_id: Annotated[str, PathParam(min_length=1)]) -> dict:
         removed, info = service.remove([doc_id])
         return {"removed": removed, "index": info.to_json()}
 
-    @app.get("/health", response_model=HealthOut, responses={401: _READ_ERRORS[401]}, summary="Whether the server is up")
+    @app.get(
+        "/health", response_model=HealthOut, responses={401: _READ_ERRORS[401]}, summary="Whether the server is up"
+    )
     def health() -> dict:
         return {"status": "ok", "worker": os.getpid()}
 
@@ -178,7 +218,7 @@ class _Guard:
     def __getattr__(self, name: str) -> Any:  # openapi(), routes, ...: the wrapped app's
         return getattr(self.app, name)
 
-    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -186,7 +226,15 @@ class _Guard:
         if self.token is not None:
             given = headers.get(b"authorization", b"").decode("latin-1")
             if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
-                await _send(send, _error(401, "unauthorized", "missing or wrong token (send 'Authorization: Bearer TOKEN')", {"WWW-Authenticate": "Bearer"}))
+                await _send(
+                    send,
+                    _error(
+                        401,
+                        "unauthorized",
+                        "missing or wrong token (send 'Authorization: Bearer TOKEN')",
+                        {"WWW-Authenticate": "Bearer"},
+                    ),
+                )
                 return
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
@@ -205,7 +253,7 @@ class _Guard:
                 break
         replayed = False
 
-        async def replay() -> dict:
+        async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
@@ -215,6 +263,6 @@ class _Guard:
         await self.app(scope, replay, send)
 
 
-async def _send(send: Callable[[dict], Awaitable[None]], response: JSONResponse) -> None:
+async def _send(send: Send, response: JSONResponse) -> None:
     await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -26,7 +26,6 @@ from .query import Query
 from .store import connect
 from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
 
-
 FOLLOW_SECONDS = 1.0
 
 
@@ -41,16 +40,28 @@ class _Held:
 class Service:
     """Thread-safe reads and serialised writes over the index at ``path``."""
 
-    def __init__(self, path: str | Path, model: str | None = None, backend: Backend = Backend.AUTO, create: bool = False, lock_wait: float = 0.0, follow_seconds: float = FOLLOW_SECONDS) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        model: str | None = None,
+        backend: Backend = Backend.AUTO,
+        create: bool = False,
+        lock_wait: float = 0.0,
+        follow_seconds: float = FOLLOW_SECONDS,
+    ) -> None:
         """``lock_wait``: how long a write waits for another process's write to finish."""
         self.path = Path(path)
-        self._writer = Index.open(self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait)
+        self._writer = Index.open(
+            self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait
+        )
         self.embedder = self._writer.embedder
         self.embedder.spread = False  # concurrent queries: see Embedder
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._watch = connect(self.path / DB_NAME, create=False, shared=True)
-        self._log = connect(self.path / DB_NAME, create=False, shared=True)  # checkpoints, from the writer or the follower
+        self._log = connect(
+            self.path / DB_NAME, create=False, shared=True
+        )  # checkpoints, from the writer or the follower
         self._log_lock = threading.Lock()
         if not self._writer.is_empty:
             self._writer.lexical()  # commits a BM25 index of the current format if it lacks one, before readers snapshot it

@@ -75,7 +75,10 @@ _LOCATIVE = frozenset("in to at from near into across toward towards of visit vi
 # a name's word: capitalised, or 'iPhone', 'eBay'; a trailing '+' is part of 'Apple TV+'
 _NAME_WORD = r"(?:[A-Z]|(?<!\w)[a-z][A-Z])[\w'’.-]*\+?"
 _PROPER = re.compile(_NAME_WORD + r"(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:" + _NAME_WORD + r"|\d+(?![\d,.-])))*")
-_MANNER = re.compile(r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.IGNORECASE)
+_MANNER = re.compile(
+    r"\b(?:by|aboard|via|on (?:a|an|the|his|her|its|their)|in (?:a|an|his|her|their))\s+((?:[\w-]+\s+){0,3}[\w-]+)",
+    re.IGNORECASE,
+)
 
 
 def _verb_like(low: str) -> bool:
@@ -102,7 +105,7 @@ def proper_phrases(sentence: str) -> list[tuple[int, int, str]]:
     """Runs of capitalised words, minus a capitalised stop word that merely opens the sentence.
 
     A possessive ends a name ('Elon Musk’s Tesla' is two names)."""
-    out = []
+    out: list[tuple[int, int, str]] = []
     for m in _PROPER.finditer(sentence):
         for part in re.finditer(r".+?(?:['’]s\b|$)", m.group(0), re.DOTALL):  # a name may span a line break
             piece = part.group(0)
@@ -134,7 +137,7 @@ def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]], after: st
 def _words_after(sentence: str, end: int, limit: int) -> list[tuple[int, int, str]]:
     """The unit after a number: up to ``limit`` words, ending at a stop word, a verb-looking
     word ('crossed', 'walking') or punctuation."""
-    out = []
+    out: list[tuple[int, int, str]] = []
     for m in _TOKEN.finditer(sentence, end):
         word = m.group(0).rstrip(".,")
         low = word.lower()
@@ -228,7 +231,11 @@ def _label_factor(label: str | None, q: Question) -> float:
     return 1.0
 
 
-_PLACE_FOCUS = {stem("country"): PlaceKind.COUNTRY, stem("nation"): PlaceKind.COUNTRY, stem("state"): PlaceKind.US_STATE}
+_PLACE_FOCUS = {
+    stem("country"): PlaceKind.COUNTRY,
+    stem("nation"): PlaceKind.COUNTRY,
+    stem("state"): PlaceKind.US_STATE,
+}
 PLACE_FIT = 1.3  # "which country": a country
 PLACE_OTHER = 0.1  # ... a US state (and "which state": a country)
 PLACE_UNKNOWN = 0.7  # ... a name on neither list: a region, a city, a newspaper
@@ -312,7 +319,9 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
             close()
         last = m.start() + len(word)
         low = word.lower()
-        if low in _PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or _verb_like(low):  # (a stop word's first part is one)
+        if (
+            low in _PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or _verb_like(low)
+        ):  # (a stop word's first part is one)
             close()
             continue
         run.append((m.start(), m.start() + len(word), word))
@@ -321,7 +330,15 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
 
 
 _COARSENESS = {Granularity.DAY: 0, Granularity.WEEK: 1, Granularity.MONTH: 2, Granularity.YEAR: 3}
-_ASKED = {stem(w): g for w, g in (("day", Granularity.DAY), ("date", Granularity.DAY), ("month", Granularity.MONTH), ("year", Granularity.YEAR))}
+_ASKED = {
+    stem(w): g
+    for w, g in (
+        ("day", Granularity.DAY),
+        ("date", Granularity.DAY),
+        ("month", Granularity.MONTH),
+        ("year", Granularity.YEAR),
+    )
+}
 
 
 def _date_prior(d: DateMention, q: Question) -> float:
@@ -349,7 +366,13 @@ def description_candidates(sentence: str, q: Question) -> list[Candidate]:
         keep: list[re.Match] = []
         for t in reversed(before):
             low = t.group(0).lower()
-            if not re.match(r"\w", low) or low in STOPWORDS or _verb_like(low) or low.endswith("ing") or len(keep) == DESCRIPTOR_WORDS:
+            if (
+                not re.match(r"\w", low)
+                or low in STOPWORDS
+                or _verb_like(low)
+                or low.endswith("ing")
+                or len(keep) == DESCRIPTOR_WORDS
+            ):
                 break
             keep.insert(0, t)
         if keep:
@@ -378,10 +401,17 @@ def candidates(sentence: str, ref: dt.date | None, q: Question, entities: Sequen
     if q.type in (AnswerType.ENTITY, AnswerType.PERSON, AnswerType.PLACE):
         named = entity_candidates(sentence, q, entities)
         # a piece of a tagged name is not another answer: 'Mafia' of 'Three 6 Mafia'
-        found = [c for c in found if not any(n.start <= c.start and c.end <= n.end and n.end - n.start > c.end - c.start for n in named)]
+        found = [
+            c
+            for c in found
+            if not any(n.start <= c.start and c.end <= n.end and n.end - n.start > c.end - c.start for n in named)
+        ]
         found += named
     labelled = [(c, _label_of(c, entities)) for c in found]
-    found = [replace(c, label=label, prior=c.prior * _label_factor(label, q) * _place_factor(c.text, q)) for c, label in labelled]
+    found = [
+        replace(c, label=label, prior=c.prior * _label_factor(label, q) * _place_factor(c.text, q))
+        for c, label in labelled
+    ]
     if not dates:
         return found
     out = []
@@ -432,11 +462,11 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             if before == "of" and focus_set & {stem(n) for n in PLACE_NOUNS}:
                 prior = 1.3
         elif q.type is AnswerType.PERSON:
-            tokens = text.split()
-            prior = 1.0 if len(tokens) >= 2 else 0.7
-            if any(t.lower().rstrip(".") in _NOT_PERSON for t in tokens):
+            names = text.split()
+            prior = 1.0 if len(names) >= 2 else 0.7
+            if any(t.lower().rstrip(".") in _NOT_PERSON for t in names):
                 prior *= 0.5
-            if tokens[0].lower().rstrip(".") in _TITLES or before in _TITLES:
+            if names[0].lower().rstrip(".") in _TITLES or before in _TITLES:
                 prior *= 1.3
         if focus_set:
             # "the Chinese border city of Dandong", "Foreign Minister Choe Son Hui", "Yakutsk,
@@ -456,27 +486,40 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
         for m in _QUOTED.finditer(sentence):
             inner = m.group(1).strip()
             first = re.split(r"['’\s]", inner.lower())[0]
-            if 1 <= len(inner.split()) <= 8 and inner[:1].isupper() and first not in STOPWORDS and inner[-1] not in ".!?,":
+            if (
+                1 <= len(inner.split()) <= 8
+                and inner[:1].isupper()
+                and first not in STOPWORDS
+                and inner[-1] not in ".!?,"
+            ):
                 out.append(Candidate(m.start(1), m.start(1) + len(inner), inner, 0.9))
     if q.type is AnswerType.ENTITY and focus_set:
         # "the chemical vinyl chloride": a common noun phrase right after the focus noun
         for m in re.finditer(r"[\w'’-]+", sentence):
             if stem(m.group(0)) in focus_set:
                 after = _words_after(sentence, m.end(), 3)
-                if after and not after[0][2][:1].isupper() and not all(stem(w) in q.question_stems for _, _, w in after):
+                if (
+                    after
+                    and not after[0][2][:1].isupper()
+                    and not all(stem(w) in q.question_stems for _, _, w in after)
+                ):
                     out.append(Candidate(after[0][0], after[-1][1], sentence[after[0][0] : after[-1][1]], 0.6))
         # "the 80th anniversary": the focus noun with the modifiers before it
         for m in re.finditer(r"[\w'’-]+", sentence):
             if stem(m.group(0)) in focus_set:
                 mods = re.findall(r"[\w'’-]+", sentence[max(0, m.start() - 40) : m.start()])[-3:]
-                keep: list[str] = []
+                modifiers: list[str] = []
                 for w in reversed(mods):
                     if w.lower() in STOPWORDS:
                         break
-                    keep.insert(0, w)
+                    modifiers.insert(0, w)
                 # 'the 80th anniversary', 'sesame seeds' name one of the category; 'the largest
                 # movie theater chain', 'the newest federal holiday' only praise or date one
-                if keep and not any(_describes(w) for w in keep) and not all(stem(w) in q.question_stems for w in keep):
-                    start = sentence.rfind(keep[0], max(0, m.start() - 40), m.start())
+                if (
+                    modifiers
+                    and not any(_describes(w) for w in modifiers)
+                    and not all(stem(w) in q.question_stems for w in modifiers)
+                ):
+                    start = sentence.rfind(modifiers[0], max(0, m.start() - 40), m.start())
                     out.append(Candidate(start, m.end(), sentence[start : m.end()], 1.2))
     return out

@@ -93,7 +93,9 @@ def connect(path: Path, create: bool, shared: bool = False, check: bool = False)
         conn.execute("PRAGMA journal_mode = WAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > FORMAT_VERSION:
-            raise IndexError_(f"{path}: written by a newer rag (format {version}, this one reads up to {FORMAT_VERSION})")
+            raise IndexError_(
+                f"{path}: written by a newer rag (format {version}, this one reads up to {FORMAT_VERSION})"
+            )
         if version < FORMAT_VERSION:
             if not create and version == 0:
                 raise IndexError_(f"{path}: not a rag index database")
@@ -148,7 +150,9 @@ class Store:
 
     def update_meta(self, **fields: object) -> None:
         """Write these :class:`IndexMeta` fields, leaving the others as they are."""
-        self.conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(IndexMeta.rows(**fields).items()))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(IndexMeta.rows(**fields).items())
+        )
 
     def _where_in(self, sql: str, keys: Sequence) -> Iterable[tuple]:
         """Rows of ``sql`` (whose ``{marks}`` is an IN list) for ``keys``, 500 at a time:
@@ -200,7 +204,9 @@ class Store:
 
     def chunk_dates(self) -> tuple[np.ndarray, np.ndarray]:
         """Every chunk's id and its date as a proleptic ordinal (0 when undated), ids ascending."""
-        rows = self.conn.execute("SELECT id, CAST(julianday(date) - 1721424.5 AS INTEGER) FROM chunks ORDER BY id").fetchall()
+        rows = self.conn.execute(
+            "SELECT id, CAST(julianday(date) - 1721424.5 AS INTEGER) FROM chunks ORDER BY id"
+        ).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         arr = np.array([(i, d if d is not None else 0) for i, d in rows], dtype=np.int64)
@@ -256,7 +262,9 @@ class Store:
         row = self.conn.execute("SELECT id, text, date, source, title FROM articles WHERE id = ?", (doc_id,)).fetchone()
         return Document(row[0], row[1], _date(row[2]), row[3], row[4]) if row else None
 
-    def listing(self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None) -> list[ArticleEntry]:
+    def listing(
+        self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None
+    ) -> list[ArticleEntry]:
         """The stored articles (id, date, source, title, chunks), oldest first, undated
         last; ``since``/``until`` keep dated ones in the range, ``source`` those whose
         source contains it."""

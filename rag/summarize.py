@@ -24,13 +24,13 @@ from enum import Enum
 import numpy as np
 
 from .answer import Sentence, lexical_overlap, sentences_of
+from .corpus import Corpus
 from .dates import Granularity, find_dates
 from .discourse import is_boilerplate, needs_context
 from .qa.features import relevance_features
 from .qa.reader import default_reader
-from .question import Question, analyse
-from .corpus import Corpus
 from .query import Query
+from .question import Question, analyse
 from .retrieve import retrieve
 from .salience import default_salience, salience_features
 from .text import content_stems
@@ -50,7 +50,9 @@ HAND_DIVERSITY = 0.5
 @dataclass(frozen=True)
 class SummaryConfig:
     read_passages: int = 20
-    diversity: float | None = None  # MMR trade-off, 0 salience only, 1 novelty only; None: the salience model's (chosen with it), 0.5 by hand
+    diversity: float | None = (
+        None  # MMR trade-off, 0 salience only, 1 novelty only; None: the salience model's (chosen with it), 0.5 by hand
+    )
     query_weight: float = 1.0  # the hand scoring's weights
     centrality_weight: float = 0.75
     lexical_weight: float = 0.3
@@ -58,7 +60,9 @@ class SummaryConfig:
     duplicate_jaccard: float = 0.5
     min_words: int = 6
     max_words: int = 60
-    int8_sentences: bool = True  # embed sentences with int8 weights: RealTimeQA summaries 348 ms against 556 (eval/README.md)
+    int8_sentences: bool = (
+        True  # embed sentences with int8 weights: RealTimeQA summaries 348 ms against 556 (eval/README.md)
+    )
     topic_gate: bool = True  # an off-topic query gets no sentences (the reader's learned relevance)
     scoring: Scoring = Scoring.LEARNED
     standalone: bool = True  # never choose boilerplate or sentences that need the one before
@@ -72,9 +76,13 @@ def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold or a <= b or b <= a
 
 
-def summary_passages(corpus: Corpus, query: Query, query_vector: np.ndarray, config: SummaryConfig = SummaryConfig()) -> list[Passage]:
+def summary_passages(
+    corpus: Corpus, query: Query, query_vector: np.ndarray, config: SummaryConfig = SummaryConfig()
+) -> list[Passage]:
     """The passages a summary of ``query`` reads (eval/ gives the same ones to its peers)."""
-    return retrieve(corpus, query.text, query_vector, config.read_passages, query.since, query.until, query.mode, query.as_of)
+    return retrieve(
+        corpus, query.text, query_vector, config.read_passages, query.since, query.until, query.mode, query.as_of
+    )
 
 
 def readable(sents: list[Sentence], config: SummaryConfig) -> list[Sentence]:
@@ -100,15 +108,28 @@ def event_date(s: Sentence) -> dt.date | None:
     return s.passage.date
 
 
-def hand_scores(q: Question, sents: list[Sentence], vecs: np.ndarray, query_vector: np.ndarray, sims: np.ndarray, config: SummaryConfig) -> np.ndarray:
+def hand_scores(
+    q: Question,
+    sents: list[Sentence],
+    vecs: np.ndarray,
+    query_vector: np.ndarray,
+    sims: np.ndarray,
+    config: SummaryConfig,
+) -> np.ndarray:
     """The hand-weighed score (:attr:`Scoring.HAND`): similarity to the query, centrality
     among the sentences read (``sims``, their cosine matrix) and keyword overlap."""
     centrality = (sims.sum(axis=1) - 1.0) / max(1, len(sents) - 1)
     lexical = np.array([lexical_overlap(q, s.text) for s in sents])
-    return config.query_weight * (vecs @ query_vector) + config.centrality_weight * centrality + config.lexical_weight * lexical
+    return (
+        config.query_weight * (vecs @ query_vector)
+        + config.centrality_weight * centrality
+        + config.lexical_weight * lexical
+    )
 
 
-def select(scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, config: SummaryConfig) -> tuple[list[int], dict[int, list[int]]]:
+def select(
+    scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, config: SummaryConfig
+) -> tuple[list[int], dict[int, list[int]]]:
     """Up to ``k`` sentences by maximal marginal relevance, and for each the sentences
     dropped as its repeats."""
     chosen: list[int] = []
@@ -116,15 +137,19 @@ def select(scores: np.ndarray, sims: np.ndarray, bags: list[set[str]], k: int, c
     candidates = set(range(len(scores)))
     diversity = HAND_DIVERSITY if config.diversity is None else config.diversity
     while candidates and len(chosen) < k:
+
         def mmr(i: int) -> float:
             redundancy = max((float(sims[i, j]) for j in chosen), default=0.0)
             return (1 - diversity) * scores[i] - diversity * redundancy
+
         best = max(candidates, key=lambda i: (mmr(i), -i))
         candidates.discard(best)
         chosen.append(best)
         repeats[best] = []
         for i in sorted(candidates):
-            if float(sims[i, best]) >= config.duplicate_cosine or says_the_same(bags[i], bags[best], config.duplicate_jaccard):
+            if float(sims[i, best]) >= config.duplicate_cosine or says_the_same(
+                bags[i], bags[best], config.duplicate_jaccard
+            ):
                 candidates.discard(i)
                 repeats[best].append(i)
     return chosen, repeats
@@ -160,8 +185,17 @@ def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfi
     picked = []
     for i in chosen:
         s = sents[i]
-        others = tuple(dict.fromkeys(sents[j].passage.doc_id for j in repeats[i] if sents[j].passage.doc_id != s.passage.doc_id))
-        picked.append((SummarySentence(s.text, s.passage.doc_id, s.passage.date, float(scores[i]), also_in=others, event_date=event_date(s)), s.passage.start + s.start))
+        others = tuple(
+            dict.fromkeys(sents[j].passage.doc_id for j in repeats[i] if sents[j].passage.doc_id != s.passage.doc_id)
+        )
+        picked.append(
+            (
+                SummarySentence(
+                    s.text, s.passage.doc_id, s.passage.date, float(scores[i]), also_in=others, event_date=event_date(s)
+                ),
+                s.passage.start + s.start,
+            )
+        )
     if timeline:
         picked.sort(key=lambda t: (t[0].event_date or dt.date.max, t[0].date or dt.date.max))
     else:

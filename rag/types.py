@@ -60,7 +60,9 @@ class Passage:
     similarity: float = 0.0  # cosine similarity with the query, whatever the mode
     also_in: tuple[str, ...] = ()  # articles that carry the same text (wire copy), collapsed into this one
     entities: tuple[Entity, ...] = ()  # named entities in ``text`` (offsets into it), tagged at ingest
-    matched: tuple[int, int] | None = None  # article offsets of the chunk that matched, when ``text`` is a window around it
+    matched: tuple[int, int] | None = (
+        None  # article offsets of the chunk that matched, when ``text`` is a window around it
+    )
 
     @property
     def match_span(self) -> tuple[int, int]:
@@ -174,7 +176,13 @@ class ArticleEntry:
     chunks: int
 
     def to_json(self) -> dict:
-        return {"id": self.id, "date": self.date.isoformat() if self.date else None, "source": self.source, "title": self.title, "chunks": self.chunks}
+        return {
+            "id": self.id,
+            "date": self.date.isoformat() if self.date else None,
+            "source": self.source,
+            "title": self.title,
+            "chunks": self.chunks,
+        }
 
 
 @dataclass(frozen=True)

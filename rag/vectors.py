@@ -30,9 +30,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .types import IndexType
 from .errors import IndexError_
-
+from .types import IndexType
 
 FLAT_MAX = 200_000  # exact search up to here (~10 ms a query on 2 cores)
 IVF_LIST_SIZE = 64  # vectors per cluster the IVF aims at: nlist ~ n / 64, a power of two
@@ -144,7 +143,11 @@ def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     else:
         inner = faiss.extract_index_ivf(index)
         invlists = inner.invlists
-        parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy() for i in range(inner.nlist) if invlists.list_size(i)]
+        parts = [
+            faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+            for i in range(inner.nlist)
+            if invlists.list_size(i)
+        ]
         ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
     ids.sort()
     return ids, reconstruct(index, ids) if len(ids) else np.zeros((0, index.d), np.float32)
@@ -203,7 +206,9 @@ def _params(index: faiss.Index, selector: faiss.IDSelector, share: float) -> fai
     return faiss.SearchParameters(sel=selector)
 
 
-def search(index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) per query row, best first; missing hits have id -1.
 
     ``allowed`` is a boolean mask over ids. A mask that keeps few vectors is searched

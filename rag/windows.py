@@ -85,14 +85,18 @@ def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: 
             if inside is not None:
                 if p.also_in:
                     w = kept[inside]
-                    kept[inside] = replace(w, also_in=w.also_in + tuple(d for d in p.also_in if d not in w.also_in and d != w.doc_id))
+                    kept[inside] = replace(
+                        w, also_in=w.also_in + tuple(d for d in p.also_in if d not in w.also_in and d != w.doc_id)
+                    )
                 continue
             lo = max((e for s, e, _ in shown if e <= mid), default=0)
             hi = min((s for s, e, _ in shown if s > mid), default=len(text))
             place = sentence_window(text, p.start, p.end, words, lo, hi)
-        if place is not None and place != (p.start, p.end):
+        if text is not None and place is not None and place != (p.start, p.end):
             s, e = place
             matched = (max(p.start, s), min(p.end, e))
-            p = replace(p, text=text[s:e], start=s, end=e, entities=(), matched=matched)  # the caller looks entities up anew
+            p = replace(
+                p, text=text[s:e], start=s, end=e, entities=(), matched=matched
+            )  # the caller looks entities up anew
         kept.append(p)
     return kept

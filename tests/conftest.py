@@ -59,14 +59,23 @@ def serving_a_copy(built_index: Path, folder: Path, *args: str) -> Iterator:
 def snapshot(path: Path) -> dict[str, bytes]:
     """Every file of an index directory, to check that a failed command changed nothing
     (but the writer's lock file, which names the last process to take it)."""
-    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file() and f.name != "write.lock"}
+    return {
+        str(f.relative_to(path)): f.read_bytes()
+        for f in sorted(path.rglob("*"))
+        if f.is_file() and f.name != "write.lock"
+    }
 
 
 @contextmanager
 def write_lock_held_elsewhere(index: Path) -> Iterator[None]:
     """Another process holding the index's write lock, as a `rag ingest` in progress would."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time, pathlib; from rag.lock import WriteLock; WriteLock(pathlib.Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(120)", str(index)],
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, pathlib; from rag.lock import WriteLock; WriteLock(pathlib.Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(120)",
+            str(index),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -28,7 +28,9 @@ def test_who_question_gets_a_person(index):
     assert "Maya Lindqvist" in ans.text
 
 
-@pytest.mark.xfail(strict=True, reason="the learned reader prefers 'National Stadium': no feature says what 'beat' takes as its object")
+@pytest.mark.xfail(
+    strict=True, reason="the learned reader prefers 'National Stadium': no feature says what 'beat' takes as its object"
+)
 def test_which_question_gets_a_name_not_a_word_of_the_question(index):
     ans = index.ask("Which team did Riverton Rovers beat in the final?")
     assert ans.text == "Port Ellis"
@@ -55,14 +57,20 @@ def test_question_the_articles_cannot_answer_gets_no_answer(index, question):
 
 
 def test_who_is_a_name_gets_how_the_articles_describe_it(index):
-    from rag.answer import Sentence, answer_passages, AnswerConfig
+    from rag.answer import AnswerConfig, Sentence, answer_passages
     from rag.question import analyse
     from rag.types import Passage
 
     text = "The agency, quoting harbour authority spokesman Halden Voss, said the bridge was safe."
     passage = Passage(0, "a", "a.txt", "", None, text, 0, len(text), 0.6, 0.6)
     vec = index.embedder.encode_queries(["Who is Halden Voss?"])[0]
-    best, _ = answer_passages(analyse("Who is Halden Voss?"), [Sentence(passage, 0, len(text), text)], index.embedder.encode_queries, vec, AnswerConfig())
+    best, _ = answer_passages(
+        analyse("Who is Halden Voss?"),
+        [Sentence(passage, 0, len(text), text)],
+        index.embedder.encode_queries,
+        vec,
+        AnswerConfig(),
+    )
     assert best is not None and best.candidate.text == "harbour authority spokesman"
 
 
@@ -70,11 +78,26 @@ def test_answer_json_shape(index):
     data = index.ask("Who is the city's chief engineer?", k=2).to_json()
     assert set(data) == {"question", "answer", "date", "confidence", "passages"}
     assert len(data["passages"]) == 2
-    assert set(data["passages"][0]) == {"doc_id", "source", "date", "text", "score", "similarity", "also_in", "start", "end", "match_start", "match_end"}
+    assert set(data["passages"][0]) == {
+        "doc_id",
+        "source",
+        "date",
+        "text",
+        "score",
+        "similarity",
+        "also_in",
+        "start",
+        "end",
+        "match_start",
+        "match_end",
+    }
     assert "Lena Okafor" in data["answer"]
 
 
-@pytest.mark.xfail(strict=True, reason="the reader finds 'Ana Ribeiro' but gives it .05, under its .09 threshold for no answer, on this five-article index")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the reader finds 'Ana Ribeiro' but gives it .05, under its .09 threshold for no answer, on this five-article index",
+)
 def test_who_is_the_mayor_gets_the_mayor(index):
     assert "Ana Ribeiro" in (index.ask("Who is the mayor of Vellmar?").text or "")
 
@@ -88,7 +111,9 @@ def test_summary_has_no_repeats_is_in_date_order_and_cites_articles(index):
     assert sum(t.startswith("The Vellmar Harbour Bridge opened to traffic on Monday") for t in texts) <= 1
     dates = [s.date for s in summary.sentences]
     assert dates == sorted(dates)
-    assert all(s.doc_id in {"vellmar-bridge-opens", "vellmar-bridge-first-day", "harbour-festival"} for s in summary.sentences)
+    assert all(
+        s.doc_id in {"vellmar-bridge-opens", "vellmar-bridge-first-day", "harbour-festival"} for s in summary.sentences
+    )
 
 
 def test_summary_sentences_come_from_their_cited_article(index):
@@ -114,7 +139,13 @@ def test_type_fit_ranks_candidates_by_closeness_to_the_category():
     from rag.question import analyse
     from rag.spans import Candidate
 
-    axes = {"fruit": [1, 0], "strawberries": [0.9, 0.44], "pesticides": [0.3, 0.95], "Dirty Dozen": [0.1, 1], "80th": [0.8, 0.6]}
+    axes = {
+        "fruit": [1, 0],
+        "strawberries": [0.9, 0.44],
+        "pesticides": [0.3, 0.95],
+        "Dirty Dozen": [0.1, 1],
+        "80th": [0.8, 0.6],
+    }
     seen: list[list[str]] = []
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -123,7 +154,9 @@ def test_type_fit_ranks_candidates_by_closeness_to_the_category():
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
     cands = [Candidate(0, 1, t, 0.7) for t in ("strawberries", "pesticides", "Dirty Dozen", "80th fruit")]
-    fit = _type_fit(analyse("Which fruit holds the top spot?"), [cands], embed, AnswerConfig(type_power=1.0, name_fit_floor=0.5))
+    fit = _type_fit(
+        analyse("Which fruit holds the top spot?"), [cands], embed, AnswerConfig(type_power=1.0, name_fit_floor=0.5)
+    )
     assert fit["strawberries"] == 1.0 and fit["pesticides"] < 0.5
     assert fit["dirty dozen"] == 0.5  # a name is not judged below the floor: the model knows few names
     assert "80th" in seen[0] and "80th fruit" not in seen[0]  # the category's own word is not evidence
@@ -153,14 +186,21 @@ def test_a_first_or_last_question_takes_the_best_supported_span_of_the_chosen_da
     passage = Passage(0, "a", "a.txt", "", dt.date(2023, 1, 12), "A green comet passes Earth.", 0, 27, 1.0)
     items = {
         key: [_Scored(Candidate(0, 1, key, 1.0, when=when), Sentence(passage, 0, 27, passage.text), 0.5, 0.5)]
-        for key, when in (("green", day), ("earth", day), ("moon", day - dt.timedelta(days=1)), ("mars", day + dt.timedelta(days=1)))
+        for key, when in (
+            ("green", day),
+            ("earth", day),
+            ("moon", day - dt.timedelta(days=1)),
+            ("mars", day + dt.timedelta(days=1)),
+        )
     }
     totals = {"green": 1.0, "earth": 0.9, "moon": 0.85, "mars": 0.5}
     ranked = sorted(totals, key=lambda k: -totals[k])
     expected = "green" if recency == "latest" else "moon"  # 'mars' is beyond the margin
     assert _by_recency(Recency(recency), ranked, items, totals, 0.8) == expected
     assert _by_recency(Recency.LATEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"
-    assert _by_recency(Recency.EARLIEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"  # was 'earth'
+    assert (
+        _by_recency(Recency.EARLIEST, ["green", "earth"], items, {"green": 1.0, "earth": 0.9}, 0.8) == "green"
+    )  # was 'earth'
 
 
 def test_summary_lists_the_articles_that_report_the_same_and_stands_alone(index):
@@ -172,7 +212,9 @@ def test_summary_lists_the_articles_that_report_the_same_and_stands_alone(index)
         assert not is_boilerplate(s.text) and not needs_context(s.text)
         assert s.doc_id not in s.also_in and all(d in index.store.texts([d]) for d in s.also_in)
     # Two sample articles share their opening sentence: whichever is cited lists the other.
-    opening = [s for s in summary.sentences if s.text.startswith("The Vellmar Harbour Bridge opened to traffic on Monday")]
+    opening = [
+        s for s in summary.sentences if s.text.startswith("The Vellmar Harbour Bridge opened to traffic on Monday")
+    ]
     assert all(s.also_in for s in opening) and cited
 
 

@@ -10,7 +10,9 @@ from .conftest import SAMPLES, snapshot
 
 
 def rag(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
@@ -33,10 +35,32 @@ def test_ingest_then_ask_as_json(tmp_path):
 
 
 def test_search_summarize_and_info_print_json(sample_index):
-    search = json.loads(rag("search", "Kourou launch", "-k", "2", "--since", "2024-05-01", "--until", "2024-05-31", "--index", str(sample_index), "--json").stdout)
+    search = json.loads(
+        rag(
+            "search",
+            "Kourou launch",
+            "-k",
+            "2",
+            "--since",
+            "2024-05-01",
+            "--until",
+            "2024-05-31",
+            "--index",
+            str(sample_index),
+            "--json",
+        ).stdout
+    )
     assert search["query"] == "Kourou launch" and [p["doc_id"] for p in search["passages"]] == ["tessera-lunar-landing"]
-    summary = json.loads(rag("summarize", "harbour bridge", "--max-sentences", "3", "--index", str(sample_index), "--json").stdout)
-    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date", "event_date", "also_in"}
+    summary = json.loads(
+        rag("summarize", "harbour bridge", "--max-sentences", "3", "--index", str(sample_index), "--json").stdout
+    )
+    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {
+        "text",
+        "doc_id",
+        "date",
+        "event_date",
+        "also_in",
+    }
     info = json.loads(rag("info", "--index", str(sample_index), "--json").stdout)
     assert info["articles"] == 5 and info["dimension"] == 384
 
@@ -92,7 +116,9 @@ def test_rejected_input_does_not_create_an_index(tmp_path):
 
 def test_another_model_is_refused_and_named(sample_index):
     before = snapshot(sample_index)
-    result = rag("ingest", str(SAMPLES), "--index", str(sample_index), "--model", "sentence-transformers/all-mpnet-base-v2")
+    result = rag(
+        "ingest", str(SAMPLES), "--index", str(sample_index), "--model", "sentence-transformers/all-mpnet-base-v2"
+    )
     assert_one_line_error(result, "built with model 'sentence-transformers/all-MiniLM-L6-v2'")
     assert snapshot(sample_index) == before
 
@@ -141,7 +167,9 @@ def test_a_long_passage_is_printed_from_the_text_that_matched():
 
     context, chunk = "Context sentence. " * 40, "The match is here."
     text = context + chunk
-    window = Passage(0, "d", "s", "", None, text, 100, 100 + len(text), 1.0, matched=(100 + len(context), 100 + len(text)))
+    window = Passage(
+        0, "d", "s", "", None, text, 100, 100 + len(text), 1.0, matched=(100 + len(context), 100 + len(text))
+    )
     shown = _excerpt(window, size=60)
     assert shown.startswith("…") and chunk in shown and len(shown) <= 62
     plain = Passage(0, "d", "s", "", None, text, 0, len(text), 1.0)
@@ -154,9 +182,13 @@ def test_list_shows_what_is_indexed_with_filters(sample_index):
     lines = out.stdout.splitlines()
     assert len(lines) == 5 and lines[0].split("\t")[:2] == ["vellmar-bridge-opens", "2024-03-04"]
     assert out.stderr.strip() == "5 articles"
-    data = json.loads(rag("list", "--index", str(sample_index), "--since", "2024-05-01", "--source", "example.org", "--json").stdout)
+    data = json.loads(
+        rag("list", "--index", str(sample_index), "--since", "2024-05-01", "--source", "example.org", "--json").stdout
+    )
     assert [a["id"] for a in data["articles"]] == ["rovers-cup-final"] and data["articles"][0]["chunks"] >= 1
-    assert_one_line_error(rag("list", "--index", str(sample_index), "--since", "2024-06-01", "--until", "2024-05-01"), "is after until")
+    assert_one_line_error(
+        rag("list", "--index", str(sample_index), "--since", "2024-06-01", "--until", "2024-05-01"), "is after until"
+    )
 
 
 def test_version_prints_the_installed_version():
@@ -172,7 +204,13 @@ def test_a_damaged_database_fails_every_command_in_one_line_and_is_left_as_it_wa
     data[8192:12288] = bytes(4096)  # a page in the middle overwritten with zeros
     db.write_bytes(bytes(data))
     before = snapshot(sample_index)
-    for args in (("info",), ("ask", "When did the bridge open?"), ("search", "bridge"), ("list",), ("ingest", str(SAMPLES))):
+    for args in (
+        ("info",),
+        ("ask", "When did the bridge open?"),
+        ("search", "bridge"),
+        ("list",),
+        ("ingest", str(SAMPLES)),
+    ):
         assert_one_line_error(rag(*args, "--index", str(sample_index)), "database is damaged")
     assert snapshot(sample_index) == before
 
@@ -212,11 +250,19 @@ def test_ingest_progress_moves_per_batch_of_chunks_on_a_terminal(tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
     for n in range(40):
-        body = " ".join(f"Report {n} paragraph {p}: the council of town {n} met on day {p} and voted on budget item {p * n}." for p in range(12))
+        body = " ".join(
+            f"Report {n} paragraph {p}: the council of town {n} met on day {p} and voted on budget item {p * n}."
+            for p in range(12)
+        )
         (folder / f"a{n:02}.txt").write_text(f"date 2024-01-{n % 28 + 1:02}\nTitle {n}\n\n{body}\n")
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))  # a new pty is 0 columns wide
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(folder), "--index", str(tmp_path / "idx")], stdout=secondary, stderr=secondary, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--index", str(tmp_path / "idx")],
+        stdout=secondary,
+        stderr=secondary,
+        close_fds=True,
+    )
     os.close(secondary)
     seen = b""
     while True:
@@ -245,8 +291,17 @@ def test_a_folder_ingest_reports_all_bad_files_and_writes_nothing(sample_index, 
     before = snapshot(sample_index)
     out = rag("ingest", str(folder), "--index", str(sample_index))
     lines = out.stderr.splitlines()
-    assert out.returncode == 1 and "Traceback" not in out.stderr and len(lines) == 3 and all(line.startswith("error: ") for line in lines)
-    assert "one.txt" in lines[0] + lines[1] and "two.jsonl" in lines[0] + lines[1] and "2 inputs cannot be used" in lines[2]
+    assert (
+        out.returncode == 1
+        and "Traceback" not in out.stderr
+        and len(lines) == 3
+        and all(line.startswith("error: ") for line in lines)
+    )
+    assert (
+        "one.txt" in lines[0] + lines[1]
+        and "two.jsonl" in lines[0] + lines[1]
+        and "2 inputs cannot be used" in lines[2]
+    )
     data = json.loads(rag("ingest", str(folder), "--index", str(sample_index), "--json").stdout)["error"]
     assert data["code"] == "bad_input" and len(data["problems"]) == 2
     assert snapshot(sample_index) == before
@@ -271,7 +326,9 @@ def test_check_finds_a_damaged_derived_file_and_repair_rebuilds_it(sample_index,
     fixed = json.loads(rag("check", "--repair", "--index", str(sample_index), "--json").stdout)
     assert fixed["ok"] and fixed["repaired"] == [damage]
     again = json.loads(rag("ask", BRIDGE_Q, "--as-of", "2024-12-31", "--index", str(sample_index), "--json").stdout)
-    assert again["answer"] == expected["answer"] and [p["doc_id"] for p in again["passages"]] == [p["doc_id"] for p in expected["passages"]]
+    assert again["answer"] == expected["answer"] and [p["doc_id"] for p in again["passages"]] == [
+        p["doc_id"] for p in expected["passages"]
+    ]
 
 
 def test_check_reports_a_damaged_database_and_repair_leaves_it_as_it_was(sample_index):
@@ -282,5 +339,7 @@ def test_check_reports_a_damaged_database_and_repair_leaves_it_as_it_was(sample_
     before = snapshot(sample_index)
     found = rag("check", "--index", str(sample_index))
     assert found.returncode == 1 and "problem: database:" in found.stdout and "cannot be rebuilt" in found.stdout
-    assert_one_line_error(rag("check", "--repair", "--index", str(sample_index)), "cannot be rebuilt from the other files")
+    assert_one_line_error(
+        rag("check", "--repair", "--index", str(sample_index)), "cannot be rebuilt from the other files"
+    )
     assert snapshot(sample_index) == before

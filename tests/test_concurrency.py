@@ -43,7 +43,9 @@ def test_a_snapshot_keeps_its_view_while_a_writer_commits(sample_index):
     try:
         before = snap.info()
         with Index.open(sample_index) as writer:
-            writer.add_documents([_doc("harbour-festival", "The festival was replaced by a quiet regatta of paper boats.")])
+            writer.add_documents(
+                [_doc("harbour-festival", "The festival was replaced by a quiet regatta of paper boats.")]
+            )
             writer.add_documents([_doc("kites", "A kite festival filled the sky over the harbour.")])
         assert snap.info().articles == before.articles and snap.info().chunks == before.chunks
         hits = snap.search("paper boats regatta kite festival", k=20, as_of=dt.date(2024, 12, 31))
@@ -57,7 +59,10 @@ def test_a_snapshot_keeps_its_view_while_a_writer_commits(sample_index):
         assert fresh.info().articles == before.articles + 1
         for view in (fresh, same):
             assert view.search("kite festival in the sky", k=1, as_of=dt.date(2024, 12, 31))[0].doc_id == "kites"
-            assert view.search("kite festival in the sky", k=1, mode=Mode.LEXICAL, as_of=dt.date(2024, 12, 31))[0].doc_id == "kites"
+            assert (
+                view.search("kite festival in the sky", k=1, mode=Mode.LEXICAL, as_of=dt.date(2024, 12, 31))[0].doc_id
+                == "kites"
+            )
     finally:
         fresh.close()
         same.close()
@@ -79,7 +84,9 @@ def test_a_service_keeps_the_write_ahead_log_from_growing_with_each_commit(sampl
     try:
         sizes = []
         for n in range(8):
-            service.add([_doc(f"wal-{n}", f"Bulletin {n}: the Ostrand ferry ran {n * 7} extra crossings this week. " * 30)])
+            service.add(
+                [_doc(f"wal-{n}", f"Bulletin {n}: the Ostrand ferry ran {n * 7} extra crossings this week. " * 30)]
+            )
             with service.reading() as index:  # a reader is always there, as in a server
                 index.search("ferry crossings", k=1)
             sizes.append((sample_index / "rag.sqlite-wal").stat().st_size)
@@ -97,7 +104,9 @@ def test_two_services_on_one_index_keep_the_write_ahead_log_bounded(sample_index
     try:
         sizes = []
         for n in range(8):
-            writer.add([_doc(f"wal2-{n}", f"Bulletin {n}: the Ostrand ferry ran {n * 7} extra crossings this week. " * 30)])
+            writer.add(
+                [_doc(f"wal2-{n}", f"Bulletin {n}: the Ostrand ferry ran {n * 7} extra crossings this week. " * 30)]
+            )
             time.sleep(0.6)  # the idle one follows within 0.05 s
             sizes.append((sample_index / "rag.sqlite-wal").stat().st_size)
         with idle.reading() as index:

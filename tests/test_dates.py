@@ -51,7 +51,10 @@ def test_numbers_that_are_not_years_are_not_dates():
     assert resolve("It cost $2019 and 2,019,000 people and 2019.5 units.", MONDAY) == []
 
 
-@given(st.dates(dt.date(1990, 1, 1), dt.date(2090, 1, 1)), st.sampled_from(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
+@given(
+    st.dates(dt.date(1990, 1, 1), dt.date(2090, 1, 1)),
+    st.sampled_from(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]),
+)
 def test_weekdays_resolve_within_a_week_on_the_right_side(ref, day):
     past = find_dates(f"They met on {day}.", ref)[0]
     future = find_dates(f"They will meet on {day}.", ref)[0]

@@ -7,49 +7,61 @@ from rag.discourse import is_boilerplate, needs_context
 STATEMENT = "Mayor Ana Ribeiro opened the harbour bridge at 7:30 on Monday."
 
 
-@pytest.mark.parametrize("text", [
-    "Editor's Note: This page is a summary of news on the storm for Saturday.",
-    "Follow us on Twitter for the latest updates.",
-    "Sign up for our morning newsletter.",
-    "Who is the next speaker?:Kevin McCarthy was once rejected for an internship.",
-    "'A huge vulnerability':Lawmakers vow probe of the outage",
-    "The latest: Thousands of flights delayed after the outage",
-    "Related: Video shows the moment the balloon was shot down",
-    "The Associated Press contributed to this report.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Editor's Note: This page is a summary of news on the storm for Saturday.",
+        "Follow us on Twitter for the latest updates.",
+        "Sign up for our morning newsletter.",
+        "Who is the next speaker?:Kevin McCarthy was once rejected for an internship.",
+        "'A huge vulnerability':Lawmakers vow probe of the outage",
+        "The latest: Thousands of flights delayed after the outage",
+        "Related: Video shows the moment the balloon was shot down",
+        "The Associated Press contributed to this report.",
+    ],
+)
 def test_page_furniture_is_boilerplate(text):
     assert is_boilerplate(text)
 
 
-@pytest.mark.parametrize("text", [
-    STATEMENT,
-    "The vote was 52.1% to 47.9%, the party said: a narrow win.",
-    "Officials said the ratio was 3:1 in favour of the plan.",
-    "Residents: about 30,000 people walked across the bridge on Saturday.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        STATEMENT,
+        "The vote was 52.1% to 47.9%, the party said: a narrow win.",
+        "Officials said the ratio was 3:1 in favour of the plan.",
+        "Residents: about 30,000 people walked across the bridge on Saturday.",
+    ],
+)
 def test_reporting_is_not_boilerplate(text):
     assert not is_boilerplate(text)
 
 
-@pytest.mark.parametrize("text", [
-    "He said the bridge would open on Monday.",
-    "Before that, the city had argued for a decade.",
-    "However, the project cost 200 million euros more than planned.",
-    "“They have been waiting for years,” she said.",
-    "But the mayor disagreed.",
-    "Its span is 1.4 kilometres.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He said the bridge would open on Monday.",
+        "Before that, the city had argued for a decade.",
+        "However, the project cost 200 million euros more than planned.",
+        "“They have been waiting for years,” she said.",
+        "But the mayor disagreed.",
+        "Its span is 1.4 kilometres.",
+    ],
+)
 def test_openings_that_point_back_need_context(text):
     assert needs_context(text)
 
 
-@pytest.mark.parametrize("text", [
-    STATEMENT,
-    "Thousands walked across the bridge.",
-    "Hebrides ferries were cancelled on Monday.",  # 'He...' is not 'He'
-    "Butler scored 40 points.",  # nor is 'But...' 'But'
-    "This week the city opened its new bridge.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        STATEMENT,
+        "Thousands walked across the bridge.",
+        "Hebrides ferries were cancelled on Monday.",  # 'He...' is not 'He'
+        "Butler scored 40 points.",  # nor is 'But...' 'But'
+        "This week the city opened its new bridge.",
+    ],
+)
 def test_sentences_that_stand_alone_do_not(text):
     assert not needs_context(text)
 
@@ -59,6 +71,9 @@ def test_detectors_take_any_text(text):
     assert isinstance(is_boilerplate(text), bool) and isinstance(needs_context(text), bool)
 
 
-@given(st.sampled_from(["However, ", "He ", "Meanwhile, ", "But ", "Since then, "]), st.text(alphabet="abcdefghij ,.", max_size=80))
+@given(
+    st.sampled_from(["However, ", "He ", "Meanwhile, ", "But ", "Since then, "]),
+    st.text(alphabet="abcdefghij ,.", max_size=80),
+)
 def test_a_pointing_opening_needs_context_whatever_follows(opening, rest):
     assert needs_context(opening + rest)

@@ -36,7 +36,12 @@ def test_lines_fit_the_terminal_and_words_are_not_broken(monkeypatch, capsys):
 
 def test_passages_that_hardly_matter_show_their_heading_alone(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "100")
-    print_passages([passage("A relevant passage about the bridge.", 0.4, "good"), passage("An unrelated passage about football.", 0.01, "weak")])
+    print_passages(
+        [
+            passage("A relevant passage about the bridge.", 0.4, "good"),
+            passage("An unrelated passage about football.", 0.01, "weak"),
+        ]
+    )
     out = capsys.readouterr().out
     assert "A relevant passage" in out and "unrelated passage" not in out
     assert re.search(r"2\. \[0\.010\] weak .*\(low score\)", out)

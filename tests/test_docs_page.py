@@ -31,15 +31,30 @@ def server(tmp_path_factory, built_index):
         yield srv
 
 
-@pytest.mark.skipif(CHROMIUM is None and not __import__("os").environ.get("CI"), reason="Chromium is not installed (apt-get install chromium)")
-@pytest.mark.parametrize("page, rendered", [("/docs", r'class="opblock-summary-path"[^>]*>.*?/ask'), ("/redoc", r'data-item-id="operation/ask_ask_post"')])
+@pytest.mark.skipif(
+    CHROMIUM is None and not __import__("os").environ.get("CI"),
+    reason="Chromium is not installed (apt-get install chromium)",
+)
+@pytest.mark.parametrize(
+    "page, rendered",
+    [("/docs", r'class="opblock-summary-path"[^>]*>.*?/ask'), ("/redoc", r'data-item-id="operation/ask_ask_post"')],
+)
 def test_the_documentation_renders_offline_in_a_real_browser(server, tmp_path, page, rendered):
     assert CHROMIUM is not None, "CI must have Chromium: the README's test command installs it"
     html = server.client().get(page).text
     assert not re.search(r"""(src|href)=["']https?://""", html), "the page loads something from another host"
     out = subprocess.run(
-        [CHROMIUM, *OFFLINE, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", server.url + page],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            *OFFLINE,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            server.url + page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(rendered, out.stdout, re.S), out.stdout[-3000:]

@@ -24,8 +24,22 @@ def test_squad_exact_match_and_f1():
 
 def run(module: str, gold: str, index) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", module, "--gold", str(FIXTURES / gold), "--articles", str(SAMPLES), "--index", str(index), "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--gold",
+            str(FIXTURES / gold),
+            "--articles",
+            str(SAMPLES),
+            "--index",
+            str(index),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -79,20 +93,29 @@ def test_tune_answer_scores_each_half_and_a_setting_can_change_it(sample_index):
 def test_search_bench_compares_every_type_with_exact_search(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "eval.bench", "search", "--sizes", "3000", "--queries", "20", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     rows = {r["method"]: r for r in json.loads(out.stdout)["rows"]}
     assert set(rows) == {"flat", "numpy", "ivf-sq8", "hnsw"}
     assert rows["flat"]["recall@10"] == rows["numpy"]["recall@10"] == 1.0
-    assert 0.5 < rows["ivf-sq8"]["recall@10"] <= 1.0 and rows["ivf-sq8"]["bytes_per_vector"] < rows["flat"]["bytes_per_vector"] / 3
+    assert (
+        0.5 < rows["ivf-sq8"]["recall@10"] <= 1.0
+        and rows["ivf-sq8"]["bytes_per_vector"] < rows["flat"]["bytes_per_vector"] / 3
+    )
     assert all(r["p50_ms_1t"] > 0 and r["speedup_vs_flat_1t"] > 0 for r in rows.values())
 
 
 def test_ask_bench_reports_ingest_rate_cold_and_warm_asks():
     out = subprocess.run(
         [sys.executable, "-m", "eval.bench", "ask", "--articles", str(SAMPLES), "--repeat", "1", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -102,9 +125,29 @@ def test_ask_bench_reports_ingest_rate_cold_and_warm_asks():
 
 def test_the_load_test_reports_every_phase_without_errors(built_index):
     out = subprocess.run(
-        [sys.executable, "-m", "eval.load", "--index", str(built_index), "--gold", str(FIXTURES / "samples-qa.jsonl"), "--articles", str(SAMPLES / "wire.jsonl"),
-         "--concurrency", "1", "3", "--requests", "6", "--time-limit", "60", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "eval.load",
+            "--index",
+            str(built_index),
+            "--gold",
+            str(FIXTURES / "samples-qa.jsonl"),
+            "--articles",
+            str(SAMPLES / "wire.jsonl"),
+            "--concurrency",
+            "1",
+            "3",
+            "--requests",
+            "6",
+            "--time-limit",
+            "60",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     phases = json.loads(out.stdout)["phases"]
@@ -116,8 +159,26 @@ def test_the_load_test_reports_every_phase_without_errors(built_index):
 def test_the_scale_bench_grows_an_archive_that_opens_and_answers(built_index, tmp_path):
     out_dir = tmp_path / "scaled"
     out = subprocess.run(
-        [sys.executable, "-m", "eval.scale", "--index", str(built_index), "--gold", str(FIXTURES / "samples-qa.jsonl"), "--chunks", "40", "--out", str(out_dir), "--ingest", "2", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "eval.scale",
+            "--index",
+            str(built_index),
+            "--gold",
+            str(FIXTURES / "samples-qa.jsonl"),
+            "--chunks",
+            "40",
+            "--out",
+            str(out_dir),
+            "--ingest",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     data = json.loads(out.stdout)

@@ -34,7 +34,9 @@ def test_ingesting_the_same_articles_again_adds_nothing(sample_index):
 def test_changed_article_replaces_its_old_chunks(sample_index):
     with Index.open(sample_index) as index:
         before = index.info()
-        report = index.add_documents([Document("harbour-festival", "A short replacement text.", dt.date(2024, 3, 10), "x")])
+        report = index.add_documents(
+            [Document("harbour-festival", "A short replacement text.", dt.date(2024, 3, 10), "x")]
+        )
         after = index.info()
         hits = index.search("replacement text", k=1)
     assert (report.added, report.replaced) == (0, 1)
@@ -135,7 +137,9 @@ def test_an_interrupted_ingest_keeps_its_checkpoints_and_resumes(tmp_path, monke
     from rag import ingest
 
     monkeypatch.setattr(ingest, "DOCS_PER_BATCH", 2)
-    docs = [Document(f"a{i}", f"Article number {i} reports on topic {i}.", dt.date(2024, 1, 1 + i), "x") for i in range(6)]
+    docs = [
+        Document(f"a{i}", f"Article number {i} reports on topic {i}.", dt.date(2024, 1, 1 + i), "x") for i in range(6)
+    ]
     with Index.open(tmp_path / "idx", create=True) as index:
         real = index.embedder.encode
         calls = []
@@ -192,7 +196,9 @@ def test_a_chosen_index_type_is_built_kept_and_searched(sample_index, kind):
     with Index.open(sample_index) as index:
         assert index.info().index_type.startswith(kind.value)
         assert [p.doc_id for p in index.search("When did the bridge open?", k=3, mode=Mode.DENSE)][:1] == exact[:1]
-        index.add_documents([Document("late-news", "The bridge reopened after repairs on Friday.", dt.date(2024, 6, 7), "x")])
+        index.add_documents(
+            [Document("late-news", "The bridge reopened after repairs on Friday.", dt.date(2024, 6, 7), "x")]
+        )
         index.remove(["harbour-festival"])
         info = index.info()
     assert info.index_type.startswith(kind.value) and info.vectors == info.chunks
@@ -231,7 +237,16 @@ def test_ingest_and_removal_change_the_lexical_index_by_a_delta_scoring_as_a_reb
     monkeypatch.setattr(lexical, "MERGE_FRACTION", 10.0)  # the sample index is small: keep the delta
     with Index.open(sample_index) as index:
         main = index.lexical().main
-        index.add_documents([Document("ferry-strike", "Ferry crews in Vellmar walked out on Friday over pay.", dt.date(2024, 3, 8), "ferry.txt")])
+        index.add_documents(
+            [
+                Document(
+                    "ferry-strike",
+                    "Ferry crews in Vellmar walked out on Friday over pay.",
+                    dt.date(2024, 3, 8),
+                    "ferry.txt",
+                )
+            ]
+        )
         index.remove(["harbour-festival"])
         lex = index.lexical()
         assert lex.main is main and lex.delta.n == len(_chunk_ids_of(index, "ferry-strike")) and len(lex.dead) > 0
@@ -249,10 +264,14 @@ def test_ingest_and_removal_change_the_lexical_index_by_a_delta_scoring_as_a_reb
 
 def test_chunk_ids_are_not_reused_after_the_newest_article_is_removed(sample_index):
     with Index.open(sample_index) as index:
-        index.add_documents([Document("late-news", "A late story about the tram line.", dt.date(2024, 3, 9), "late.txt")])
+        index.add_documents(
+            [Document("late-news", "A late story about the tram line.", dt.date(2024, 3, 9), "late.txt")]
+        )
         first = _chunk_ids_of(index, "late-news")
         index.remove(["late-news"])
-        index.add_documents([Document("later-news", "A later story about the ferry pier.", dt.date(2024, 3, 9), "later.txt")])
+        index.add_documents(
+            [Document("later-news", "A later story about the ferry pier.", dt.date(2024, 3, 9), "later.txt")]
+        )
         assert min(_chunk_ids_of(index, "later-news")) > max(first)
 
 

@@ -69,7 +69,9 @@ def test_a_built_index_scores_as_bm25s_does(texts, batch):
 @settings(max_examples=60, deadline=None)
 @given(
     first=st.lists(text_strategy(), min_size=1, max_size=25),
-    steps=st.lists(st.tuples(st.lists(text_strategy(), max_size=6), st.lists(st.integers(0, 200), max_size=4)), max_size=6),
+    steps=st.lists(
+        st.tuples(st.lists(text_strategy(), max_size=6), st.lists(st.integers(0, 200), max_size=4)), max_size=6
+    ),
     merge_fraction=st.sampled_from([0.1, 0.5, 10.0]),
 )
 def test_updates_score_as_an_index_rebuilt_from_the_live_chunks(first, steps, merge_fraction):

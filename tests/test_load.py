@@ -93,10 +93,17 @@ def test_the_same_article_id_from_two_files_is_refused(tmp_path):
         load_paths([tmp_path / "a", tmp_path / "b"])
 
 
-_body = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.just("\n"), min_size=1, max_size=300).filter(str.strip)
+_body = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.just("\n"), min_size=1, max_size=300
+).filter(str.strip)
 
 
-@given(day=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)), body=_body, indent=st.sampled_from(["", " ", "\t "]), same_line=st.booleans())
+@given(
+    day=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
+    body=_body,
+    indent=st.sampled_from(["", " ", "\t "]),
+    same_line=st.booleans(),
+)
 @settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_date_line_and_body_round_trip(tmp_path, day, body, indent, same_line):
     sep = " " if same_line else "\n"
@@ -107,7 +114,11 @@ def test_date_line_and_body_round_trip(tmp_path, day, body, indent, same_line):
 
 
 def test_html_character_references_become_characters(tmp_path):
-    f = write(tmp_path / "a.jsonl", json.dumps({"id": "a", "title": "M&amp;M&#8217;s", "text": "Laverne &amp; Shirley &#x2014; AT&T, R&D &amp"}) + "\n")
+    f = write(
+        tmp_path / "a.jsonl",
+        json.dumps({"id": "a", "title": "M&amp;M&#8217;s", "text": "Laverne &amp; Shirley &#x2014; AT&T, R&D &amp"})
+        + "\n",
+    )
     doc = load_paths([f]).documents[0]
     assert doc.title == "M&M’s"
     assert doc.text == "Laverne & Shirley — AT&T, R&D &amp"  # a reference without its ';' is left alone
@@ -137,4 +148,6 @@ def test_a_folder_with_several_bad_files_reports_every_one(tmp_path):
         load_paths([tmp_path, tmp_path / "missing.txt"])
     problems = exc.value.problems
     assert len(problems) == 4 and not any("good.txt" in p for p in problems)
-    assert {name for name in ("bad-date.txt", "empty.md", "bytes.txt", "missing.txt") if any(name in p for p in problems)} == {"bad-date.txt", "empty.md", "bytes.txt", "missing.txt"}
+    assert {
+        name for name in ("bad-date.txt", "empty.md", "bytes.txt", "missing.txt") if any(name in p for p in problems)
+    } == {"bad-date.txt", "empty.md", "bytes.txt", "missing.txt"}

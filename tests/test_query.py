@@ -24,7 +24,10 @@ def test_text_is_stripped_and_fields_kept():
         ({"k": MAX_K + 1}, f"at most {MAX_K}"),
         ({"k": True}, "whole number"),
         ({"k": 2.5}, "whole number"),
-        ({"since": dt.date(2024, 2, 1), "until": dt.date(2024, 1, 1)}, "since (2024-02-01) is after until (2024-01-01)"),
+        (
+            {"since": dt.date(2024, 2, 1), "until": dt.date(2024, 1, 1)},
+            "since (2024-02-01) is after until (2024-01-01)",
+        ),
         ({"as_of": dt.datetime(2024, 1, 1, 12)}, "as_of must be a date"),
         ({"mode": "fuzzy"}, "mode must be one of dense, lexical, hybrid"),
     ],

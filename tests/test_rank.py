@@ -21,7 +21,16 @@ from .conftest import ROOT
 DAY = dt.date(2025, 9, 1)
 
 
-def _passage(i: int, text: str, *, title: str = "", date: dt.date | None = DAY, start: int = 0, doc: str | None = None, sim: float = 0.5) -> Passage:
+def _passage(
+    i: int,
+    text: str,
+    *,
+    title: str = "",
+    date: dt.date | None = DAY,
+    start: int = 0,
+    doc: str | None = None,
+    sim: float = 0.5,
+) -> Passage:
     return Passage(i, doc or f"d{i}", "src", title, date, text, start, start + len(text), sim, sim)
 
 
@@ -123,7 +132,11 @@ def test_hybrid_search_ranks_by_the_learned_model_and_blend_stays_available(samp
     assert learned and all(0.0 <= p.score <= 1.0 for p in learned)  # probabilities
     assert [p.score for p in learned] == sorted((p.score for p in learned), reverse=True)
     assert [p.score for p in blend] != [p.score for p in learned]
-    assert all(p.score == pytest.approx(p.similarity + 0.1 * np.exp(-max((DAY - p.date).days, 0) / 30)) for p in dense if p.date)
+    assert all(
+        p.score == pytest.approx(p.similarity + 0.1 * np.exp(-max((DAY - p.date).days, 0) / 30))
+        for p in dense
+        if p.date
+    )
 
 
 def test_cli_with_a_damaged_ranker_prints_one_error_line(tmp_path, sample_index):
@@ -131,7 +144,11 @@ def test_cli_with_a_damaged_ranker_prints_one_error_line(tmp_path, sample_index)
     bad.write_text("{truncated")
     out = subprocess.run(
         [sys.executable, "-m", "rag.cli", "search", "cup final", "--index", str(sample_index)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, env={**os.environ, "RAG_RANKER_MODEL": str(bad)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "RAG_RANKER_MODEL": str(bad)},
     )
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: ranker model") and len(out.stderr.strip().splitlines()) == 1

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from rag.qa.features import FEATURES
 from rag.modelfile import digest
+from rag.qa.features import FEATURES
 from rag.qa.reader import MODEL_FILE, Reader, ReaderModelError, read_model
 
 from .conftest import ROOT
@@ -28,8 +28,14 @@ def test_shipped_model_loads_with_the_features_rag_computes():
 def _tiny(hidden: int | None) -> Reader:
     rng = np.random.default_rng(0)
     n = len(FEATURES)
-    layers = ((rng.normal(size=(n, hidden)), rng.normal(size=hidden)), (rng.normal(size=(hidden, 1)), rng.normal(size=1))) if hidden else ((rng.normal(size=(n, 1)), rng.normal(size=1)),)
-    return Reader(FEATURES, rng.normal(size=n), rng.uniform(0.5, 2, size=n), layers, (1.0, 0.5, -1.0), 0.3, {"note": "test"})
+    layers = (
+        ((rng.normal(size=(n, hidden)), rng.normal(size=hidden)), (rng.normal(size=(hidden, 1)), rng.normal(size=1)))
+        if hidden
+        else ((rng.normal(size=(n, 1)), rng.normal(size=1)),)
+    )
+    return Reader(
+        FEATURES, rng.normal(size=n), rng.uniform(0.5, 2, size=n), layers, (1.0, 0.5, -1.0), 0.3, {"note": "test"}
+    )
 
 
 @pytest.mark.parametrize("hidden", [None, 4])
@@ -56,7 +62,11 @@ def test_inference_matches_sklearn_for_both_model_kinds():
         from sklearn.neural_network import MLPClassifier
 
         z = (x - mean) / scale
-        ref = LogisticRegression(C=1.0, max_iter=2000).fit(z, y) if spec["kind"] == "logistic" else MLPClassifier(hidden_layer_sizes=(8,), alpha=1e-3, max_iter=400, random_state=0).fit(z, y)
+        ref = (
+            LogisticRegression(C=1.0, max_iter=2000).fit(z, y)
+            if spec["kind"] == "logistic"
+            else MLPClassifier(hidden_layer_sizes=(8,), alpha=1e-3, max_iter=400, random_state=0).fit(z, y)
+        )
         assert np.allclose(p, ref.predict_proba(z)[:, 1], atol=1e-6)
 
 
@@ -98,7 +108,11 @@ def test_cli_with_a_damaged_model_prints_one_error_line(tmp_path, sample_index):
     bad.write_text("{truncated")
     out = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", "Who scored twice in the cup final?", "--index", str(sample_index)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, env={**__import__("os").environ, "RAG_READER_MODEL": str(bad)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**__import__("os").environ, "RAG_READER_MODEL": str(bad)},
     )
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: reader model") and len(out.stderr.strip().splitlines()) == 1

@@ -21,7 +21,13 @@ def test_top_rows_and_blend():
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), size=st.sampled_from([50, 5_000, 200_000]), n=st.integers(1, 80), filtered=st.booleans(), zeros=st.floats(0.0, 0.99))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.sampled_from([50, 5_000, 200_000]),
+    n=st.integers(1, 80),
+    filtered=st.booleans(),
+    zeros=st.floats(0.0, 0.99),
+)
 def test_top_rows_are_the_n_best_allowed_positive_rows(seed, size, n, filtered, zeros):
     """Against a plain sort; sizes over SAMPLE_FROM take the sampled floor."""
     rng = np.random.default_rng(seed)
@@ -44,7 +50,9 @@ def _reference_collapse(ranked: list[Passage], k: int, threshold: float = 0.5) -
     kept, kept_shingles = [], []
     for p in ranked:
         sh = shingles(p.text)
-        twin = next((i for i, other in enumerate(kept_shingles) if len(sh & other) / len(sh | other) >= threshold), None)
+        twin = next(
+            (i for i, other in enumerate(kept_shingles) if len(sh & other) / len(sh | other) >= threshold), None
+        )
         if twin is not None:
             if p.doc_id != kept[twin].doc_id and p.doc_id not in kept[twin].also_in:
                 kept[twin] = replace(kept[twin], also_in=kept[twin].also_in + (p.doc_id,))
@@ -66,9 +74,14 @@ STORIES = [
 
 
 @settings(max_examples=200, deadline=None)
-@given(picks=st.lists(st.tuples(st.integers(0, len(STORIES) - 1), st.sampled_from("abcdef")), max_size=25), k=st.integers(1, 6))
+@given(
+    picks=st.lists(st.tuples(st.integers(0, len(STORIES) - 1), st.sampled_from("abcdef")), max_size=25),
+    k=st.integers(1, 6),
+)
 def test_collapsing_copies_gives_what_comparing_shingles_gives(picks, k):
-    ranked = [Passage(i, doc, "s", "", None, STORIES[story], 0, 1, 1.0 - i / 100) for i, (story, doc) in enumerate(picks)]
+    ranked = [
+        Passage(i, doc, "s", "", None, STORIES[story], 0, 1, 1.0 - i / 100) for i, (story, doc) in enumerate(picks)
+    ]
     assert collapse_duplicates(ranked, k) == _reference_collapse(ranked, k)
 
 
@@ -123,7 +136,9 @@ def test_undated_articles_are_found_unless_a_date_is_asked_for(sample_index):
     from rag.types import Document
 
     with Index.open(sample_index) as index:
-        index.add_documents([Document("undated", "The lighthouse keeper Oskar Brandt retired after forty years.", None, "x")])
+        index.add_documents(
+            [Document("undated", "The lighthouse keeper Oskar Brandt retired after forty years.", None, "x")]
+        )
         assert index.search("lighthouse keeper Oskar Brandt", k=1)[0].doc_id == "undated"
         dated = index.search("lighthouse keeper Oskar Brandt", k=10, as_of=dt.date(2030, 1, 1))
         assert "undated" not in {p.doc_id for p in dated}
@@ -133,7 +148,16 @@ def test_articles_dated_after_today_are_left_out_by_default(sample_index):
     from rag.types import Document
 
     with Index.open(sample_index) as index:
-        index.add_documents([Document("future", "The lighthouse keeper Oskar Brandt will retire.", dt.date.today() + dt.timedelta(days=30), "x")])
+        index.add_documents(
+            [
+                Document(
+                    "future",
+                    "The lighthouse keeper Oskar Brandt will retire.",
+                    dt.date.today() + dt.timedelta(days=30),
+                    "x",
+                )
+            ]
+        )
         assert "future" not in {p.doc_id for p in index.search("lighthouse keeper Oskar Brandt", k=10)}
 
 
@@ -145,11 +169,19 @@ def test_a_date_range_asked_again_after_a_write_sees_the_write(sample_index, mod
     query, day = "lighthouse keeper Oskar Brandt retired", dt.date(2025, 6, 1)
     with Index.open(sample_index) as index:
         before = index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))
-        index.add_documents([Document("keeper", "The lighthouse keeper Oskar Brandt retired after forty years.", dt.date(2025, 5, 30), "x")])
+        index.add_documents(
+            [
+                Document(
+                    "keeper", "The lighthouse keeper Oskar Brandt retired after forty years.", dt.date(2025, 5, 30), "x"
+                )
+            ]
+        )
         after = index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))
         assert "keeper" not in {p.doc_id for p in before} and after[0].doc_id == "keeper"
         index.remove(["keeper"])
-        assert "keeper" not in {p.doc_id for p in index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))}
+        assert "keeper" not in {
+            p.doc_id for p in index.search(query, k=10, mode=mode, as_of=day, since=dt.date(2020, 1, 1))
+        }
 
 
 TOWNS = ["Arlen", "Brisk", "Corvale", "Dunmere", "Eskby", "Farrow", "Gildon", "Harth", "Istow", "Jorvik"]

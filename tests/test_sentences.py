@@ -62,4 +62,3 @@ def test_word_before_a_period_matches_the_end_anchored_regex_it_replaced(text, d
     end = data.draw(st.integers(0, len(text)))
     m = _REFERENCE_WORD_BEFORE.search(text, 0, end)
     assert _word_before(text, end) == (m.group(1) if m else "")
-

@@ -8,11 +8,11 @@ import time
 import httpx
 import pytest
 
+from eval.serving import start
 from rag import Index
 from rag.query import MAX_K, MAX_QUERY_CHARS
 
 from .conftest import serving_a_copy, write_lock_held_elsewhere
-from eval.serving import start
 from .test_cli import assert_one_line_error, rag
 
 BRIDGE = "When did the Vellmar Harbour Bridge open to traffic?"
@@ -37,28 +37,53 @@ def test_answers_match_the_library_and_the_cli_json(server, client, built_index)
     with Index.open(built_index) as index:
         expected = index.ask(BRIDGE, k=3, as_of=dt.date(2024, 12, 31)).to_json()
     assert got.json() == expected
-    cli = json.loads(rag("ask", BRIDGE, "-k", "3", "--as-of", "2024-12-31", "--index", str(built_index), "--json").stdout)
+    cli = json.loads(
+        rag("ask", BRIDGE, "-k", "3", "--as-of", "2024-12-31", "--index", str(built_index), "--json").stdout
+    )
     assert got.json() == cli
 
 
 def test_search_summarize_info_and_health(client):
-    search = client.post("/search", json={"query": "Kourou launch", "k": 2, "since": "2024-05-01", "until": "2024-05-31"}).json()
+    search = client.post(
+        "/search", json={"query": "Kourou launch", "k": 2, "since": "2024-05-01", "until": "2024-05-31"}
+    ).json()
     assert search["query"] == "Kourou launch" and [p["doc_id"] for p in search["passages"]] == ["tessera-lunar-landing"]
     summary = client.post("/summarize", json={"query": "harbour bridge", "max_sentences": 3}).json()
-    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {"text", "doc_id", "date", "event_date", "also_in"}
+    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {
+        "text",
+        "doc_id",
+        "date",
+        "event_date",
+        "also_in",
+    }
     info = client.get("/info").json()
     assert info["chunks"] == info["vectors"] > 0 and info["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     health = client.get("/health").json()
     assert health["status"] == "ok" and isinstance(health["worker"], int)
-    assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/search", "/summarize", "/articles", "/articles/{doc_id}", "/health", "/info"}
+    assert client.get("/openapi.json").json()["paths"].keys() >= {
+        "/ask",
+        "/search",
+        "/summarize",
+        "/articles",
+        "/articles/{doc_id}",
+        "/health",
+        "/info",
+    }
 
 
 def test_articles_can_be_added_read_and_deleted(client):
-    article = {"id": "ferry-line", "text": "On Monday the Vellmar council approved a night ferry line to Ostrand.", "date": "2024-06-03", "title": "Night ferry"}
+    article = {
+        "id": "ferry-line",
+        "text": "On Monday the Vellmar council approved a night ferry line to Ostrand.",
+        "date": "2024-06-03",
+        "title": "Night ferry",
+    }
     added = client.post("/articles", json={"articles": [article]})
     assert added.status_code == 200 and added.json()["added"] == 1
     assert client.get("/articles/ferry-line").json() == {**article, "source": "api"}
-    answer = client.post("/ask", json={"question": "When was the night ferry line to Ostrand approved?", "as_of": "2024-12-31"}).json()
+    answer = client.post(
+        "/ask", json={"question": "When was the night ferry line to Ostrand approved?", "as_of": "2024-12-31"}
+    ).json()
     assert answer["date"] == "2024-06-03" and answer["passages"][0]["doc_id"] == "ferry-line"
     again = client.post("/articles", json={"articles": [article]}).json()
     assert (again["added"], again["skipped"]) == (0, 1)
@@ -91,8 +116,20 @@ def _error(response: httpx.Response, status: int, code: str, fragment: str = "")
         ("/search", b'{"query": "bridge", "colour": "red"}', 422, "invalid_request", "colour"),
         ("/summarize", b'{"query": "bridge", "max_sentences": -1}', 422, "invalid_request", "max_sentences"),
         ("/articles", b'{"articles": []}', 422, "invalid_request", "articles"),
-        ("/articles", b'{"articles": [{"id": "a", "text": "  "}]}', 422, "invalid_request", "articles.0.text: is empty"),
-        ("/articles", b'{"articles": [{"id": "a", "text": "One."}, {"id": "a", "text": "Two."}]}', 400, "bad_input", "duplicate id"),
+        (
+            "/articles",
+            b'{"articles": [{"id": "a", "text": "  "}]}',
+            422,
+            "invalid_request",
+            "articles.0.text: is empty",
+        ),
+        (
+            "/articles",
+            b'{"articles": [{"id": "a", "text": "One."}, {"id": "a", "text": "Two."}]}',
+            400,
+            "bad_input",
+            "duplicate id",
+        ),
     ],
 )
 def test_bad_input_gets_a_4xx_json_error(client, path, body, status, code, fragment):
@@ -104,7 +141,12 @@ def test_unknown_articles_routes_and_methods_are_json_errors(client):
     _error(client.delete("/articles/no-such-article"), 404, "not_found", "no-such-article")
     _error(client.get("/nowhere"), 404, "not_found")
     _error(client.put("/ask", json={}), 405, "http_error")
-    _error(client.post("/ask", content=b"question=bridge", headers={"content-type": "application/x-www-form-urlencoded"}), 422, "invalid_request", "JSON object")
+    _error(
+        client.post("/ask", content=b"question=bridge", headers={"content-type": "application/x-www-form-urlencoded"}),
+        422,
+        "invalid_request",
+        "JSON object",
+    )
 
 
 def test_a_body_over_the_limit_is_refused_whether_declared_or_streamed(client):
@@ -124,9 +166,16 @@ def test_with_a_token_requests_without_it_get_401(sample_index):
     try:
         with srv.client() as c:
             _error(c.get("/info"), 401, "unauthorized")
-            _error(c.post("/ask", json={"question": "bridge"}, headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+            _error(
+                c.post("/ask", json={"question": "bridge"}, headers={"Authorization": "Bearer wrong"}),
+                401,
+                "unauthorized",
+            )
             assert c.get("/info", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-            assert c.post("/ask", json={"question": "bridge"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+            assert (
+                c.post("/ask", json={"question": "bridge"}, headers={"Authorization": "Bearer s3cret"}).status_code
+                == 200
+            )
     finally:
         srv.stop()
 
@@ -140,7 +189,12 @@ def test_a_write_while_another_process_writes_waits_then_is_refused_with_409(sam
     try:
         with srv.client() as client, write_lock_held_elsewhere(sample_index):
             began = time.monotonic()
-            _error(client.post("/articles", json={"articles": [{"id": "x", "text": "Some text."}]}), 409, "busy", "another writer")
+            _error(
+                client.post("/articles", json={"articles": [{"id": "x", "text": "Some text."}]}),
+                409,
+                "busy",
+                "another writer",
+            )
             assert time.monotonic() - began >= 1.0
             assert client.post("/search", json={"query": "bridge"}).status_code == 200
     finally:
@@ -161,12 +215,28 @@ def test_a_write_waits_for_another_process_to_finish(server, client):
 
 def test_two_workers_answer_from_one_index(server):
     with server.client() as c:
-        assert c.post("/articles", json={"articles": [{"id": "twin", "text": "The Quillon observatory opened its dome to visitors.", "date": "2024-09-09"}]}).status_code == 200
+        assert (
+            c.post(
+                "/articles",
+                json={
+                    "articles": [
+                        {
+                            "id": "twin",
+                            "text": "The Quillon observatory opened its dome to visitors.",
+                            "date": "2024-09-09",
+                        }
+                    ]
+                },
+            ).status_code
+            == 200
+        )
     answered_by: set[int] = set()
     for _ in range(100):  # a fresh connection each time: either worker may accept it
         with httpx.Client(base_url=server.url, timeout=60) as c:
             worker = c.get("/health").json()["worker"]
-            hits = c.post("/search", json={"query": "Quillon observatory dome", "k": 1, "as_of": "2024-12-31"}).json()["passages"]
+            hits = c.post("/search", json={"query": "Quillon observatory dome", "k": 1, "as_of": "2024-12-31"}).json()[
+                "passages"
+            ]
         assert hits[0]["doc_id"] == "twin", worker
         answered_by.add(worker)
         if len(answered_by) == 2:
@@ -184,7 +254,9 @@ def test_the_server_sees_what_a_cli_ingest_committed(server, client, tmp_path):
     article = tmp_path / "cli-added.txt"
     article.write_text("date 2024-07-01\nThe Ostrand lighthouse reopened after a decade of repairs.\n")
     assert rag("ingest", str(article), "--index", server_index(client)).returncode == 0
-    hits = client.post("/search", json={"query": "Ostrand lighthouse reopened", "k": 1, "as_of": "2024-12-31"}).json()["passages"]
+    hits = client.post("/search", json={"query": "Ostrand lighthouse reopened", "k": 1, "as_of": "2024-12-31"}).json()[
+        "passages"
+    ]
     assert hits[0]["doc_id"] == "cli-added"
     assert client.delete("/articles/cli-added").status_code == 200
 
@@ -195,7 +267,16 @@ def test_queries_during_ingests_see_the_index_before_or_after_never_a_mix(server
     ids = [f"gen-{n}" for n in range(6)]
 
     def generation(g: int) -> dict:
-        return {"articles": [{"id": i, "text": f"Zephyrine bulletin number {i}: the marker of this edition is generation{g}.", "date": "2024-08-01"} for i in ids]}
+        return {
+            "articles": [
+                {
+                    "id": i,
+                    "text": f"Zephyrine bulletin number {i}: the marker of this edition is generation{g}.",
+                    "date": "2024-08-01",
+                }
+                for i in ids
+            ]
+        }
 
     assert client.post("/articles", json=generation(0)).status_code == 200
     seen: list[set[str]] = []
@@ -205,7 +286,15 @@ def test_queries_during_ingests_see_the_index_before_or_after_never_a_mix(server
     def read() -> None:
         with httpx.Client(base_url=client.base_url, timeout=120) as c:
             while not done.is_set():
-                r = c.post("/search", json={"query": "Zephyrine bulletin edition marker", "k": 40, "mode": "lexical", "as_of": "2024-12-31"})
+                r = c.post(
+                    "/search",
+                    json={
+                        "query": "Zephyrine bulletin edition marker",
+                        "k": 40,
+                        "mode": "lexical",
+                        "as_of": "2024-12-31",
+                    },
+                )
                 if r.status_code != 200:
                     problems.append(r.text)
                     continue
@@ -246,7 +335,12 @@ def test_concurrent_ingests_are_serialised(server, client):
 
     def post(n: int) -> None:
         with httpx.Client(base_url=client.base_url, timeout=120) as c:
-            results.append(c.post("/articles", json={"articles": [{"id": f"par-{n}", "text": f"Parallel article {n} about the harbour tram."}]}).status_code)
+            results.append(
+                c.post(
+                    "/articles",
+                    json={"articles": [{"id": f"par-{n}", "text": f"Parallel article {n} about the harbour tram."}]},
+                ).status_code
+            )
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(4)]
     for t in threads:
@@ -272,7 +366,9 @@ def test_the_cli_and_http_share_one_rule_for_queries(client, built_index, field,
     def cli(fields: dict) -> int:
         flags = [x for key in ("since", "until") if key in fields for x in (f"--{key}", fields[key])]
         k = ["-k", str(fields["k"])] if "k" in fields else []
-        return rag("ask", fields.get("question", "bridge"), *k, *flags, "--index", str(built_index), "--json").returncode
+        return rag(
+            "ask", fields.get("question", "bridge"), *k, *flags, "--index", str(built_index), "--json"
+        ).returncode
 
     for fields, ok in ((good, True), (bad, False)):
         http = client.post("/ask", json={"question": "bridge", **fields})

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import httpx
 
-from rag import Index
-
 from eval.serving import start
+from rag import Index
 
 ROUNDS = 20
 
 
 def _batch(tag: str, n: int) -> dict:
-    text = " ".join(f"Dispatch {tag}-{i} reports that the Ostrand ferry carried {i * 37 + 11} passengers in a storm." for i in range(12))
+    text = " ".join(
+        f"Dispatch {tag}-{i} reports that the Ostrand ferry carried {i * 37 + 11} passengers in a storm."
+        for i in range(12)
+    )
     return {"articles": [{"id": f"{tag}-{i}", "text": f"{text} Item {i}.", "date": "2024-09-02"} for i in range(n)]}
 
 
@@ -62,7 +64,9 @@ def test_a_server_killed_mid_ingest_restarts_holding_every_acknowledged_article(
     srv = start(sample_index)
     try:
         with srv.client() as client:
-            answer = client.post("/ask", json={"question": "How many passengers did the Ostrand ferry carry?", "as_of": "2024-12-31"})
+            answer = client.post(
+                "/ask", json={"question": "How many passengers did the Ostrand ferry carry?", "as_of": "2024-12-31"}
+            )
             assert answer.status_code == 200 and answer.json()["answer"]
     finally:
         srv.stop()
@@ -99,7 +103,12 @@ def test_a_worker_that_cannot_start_stops_the_server_with_its_reason(sample_inde
         shutil.copy(real / name, broken / name)
     for name in ("model.onnx", "model-int8.onnx"):
         (broken / name).write_bytes(b"not a graph")
-    out = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--index", str(sample_index), "--port", "0", "--workers", "2"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "serve", "--index", str(sample_index), "--port", "0", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
     assert "error: a worker could not start" in out.stderr and "cannot load the ONNX export" in out.stderr
     assert "serving" not in out.stderr  # announced only once every worker serves

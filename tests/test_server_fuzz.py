@@ -20,9 +20,28 @@ def test_fuzzed_requests_get_no_5xx_and_match_the_schema(tmp_path, built_index):
     srv = start(tmp_path / "index")
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(CONFIG), "run", f"{srv.url}/openapi.json",
-             "--checks", "all", "--max-examples", EXAMPLES, "--seed", "20241125", "--workers", "1"],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its cache folder goes there
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "--no-color",
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{srv.url}/openapi.json",
+                "--checks",
+                "all",
+                "--max-examples",
+                EXAMPLES,
+                "--seed",
+                "20241125",
+                "--workers",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,  # its cache folder goes there
         )
     finally:
         srv.stop()

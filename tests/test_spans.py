@@ -46,7 +46,11 @@ def test_a_quoted_full_sentence_is_not_a_title():
 
 
 def test_percentage_questions_prefer_a_percentage():
-    found = candidates("About 785 million people, or 10% of the world, lack clean water.", MONDAY, analyse("What percentage of people lack clean water?"))
+    found = candidates(
+        "About 785 million people, or 10% of the world, lack clean water.",
+        MONDAY,
+        analyse("What percentage of people lack clean water?"),
+    )
     best = max(found, key=lambda c: c.prior)
     assert best.text.startswith("10%")
 
@@ -64,17 +68,26 @@ def test_names_are_found_in_any_text_at_their_offsets(sentence):
 
 def test_open_category_questions_also_get_common_noun_phrases():
     q = analyse("Which kitchen appliance could be banned?")
-    found = [c.text for c in noun_phrases("The regulator said gas stoves could be banned over indoor air pollution.", q)]
+    found = [
+        c.text for c in noun_phrases("The regulator said gas stoves could be banned over indoor air pollution.", q)
+    ]
     assert "gas stoves" in found and "indoor air pollution" in found
     assert not any(t in found for t in ("said", "banned", "regulator said"))  # verbs end a phrase
-    cause = [c.text for c in noun_phrases("The crash was due to human error.", analyse("What was the main cause of the crash?"))]
+    cause = [
+        c.text
+        for c in noun_phrases("The crash was due to human error.", analyse("What was the main cause of the crash?"))
+    ]
     assert cause == ["error", "human error"]  # 'due' is no noun
-    assert "gas stoves" in texts("The regulator said gas stoves could be banned.", "Which kitchen appliance could be banned?")
+    assert "gas stoves" in texts(
+        "The regulator said gas stoves could be banned.", "Which kitchen appliance could be banned?"
+    )
 
 
 def test_a_noun_phrase_naming_the_category_again_is_not_an_answer():
     q = analyse("Which virus did the advisers vote on?")
-    assert "respiratory virus" not in [c.text for c in noun_phrases("They voted on vaccines for the respiratory virus.", q)]
+    assert "respiratory virus" not in [
+        c.text for c in noun_phrases("They voted on vaccines for the respiratory virus.", q)
+    ]
 
 
 def test_named_categories_get_no_noun_phrases():
@@ -102,7 +115,9 @@ def test_a_magnitude_is_a_number():
 
 
 def test_a_modifier_that_only_ranks_the_category_is_no_answer():
-    assert "largest movie theater chain" not in texts("AMC, the largest movie theater chain, will charge more.", "Which movie theater chain will charge more?")
+    assert "largest movie theater chain" not in texts(
+        "AMC, the largest movie theater chain, will charge more.", "Which movie theater chain will charge more?"
+    )
 
 
 def test_a_noun_ending_in_est_is_no_superlative():
@@ -111,18 +126,51 @@ def test_a_noun_ending_in_est_is_no_superlative():
 
 
 def test_names_may_start_lower_case_or_end_in_a_plus():
-    assert [t for _, _, t in proper_phrases("He sold an iPhone on eBay and watched Apple TV+.")] == ["iPhone", "eBay", "Apple TV+"]
+    assert [t for _, _, t in proper_phrases("He sold an iPhone on eBay and watched Apple TV+.")] == [
+        "iPhone",
+        "eBay",
+        "Apple TV+",
+    ]
 
 
-_WORDS = st.sampled_from(["by", "a", "on", "the", "7.8", "Ann", "Bo", "Lee’s", "apple", "anniversary", "Monday", "in", "train", "-", "“Spare”"])
-_SENTENCES = st.lists(st.tuples(_WORDS, st.sampled_from([" ", "  ", "\n", ", ", ". "])), max_size=12).map(lambda parts: "".join(w + s for w, s in parts))
+_WORDS = st.sampled_from(
+    [
+        "by",
+        "a",
+        "on",
+        "the",
+        "7.8",
+        "Ann",
+        "Bo",
+        "Lee’s",
+        "apple",
+        "anniversary",
+        "Monday",
+        "in",
+        "train",
+        "-",
+        "“Spare”",
+    ]
+)
+_SENTENCES = st.lists(st.tuples(_WORDS, st.sampled_from([" ", "  ", "\n", ", ", ". "])), max_size=12).map(
+    lambda parts: "".join(w + s for w, s in parts)
+)
 
 
 @example("A 7.8 anniversary", "Which anniversary was it?")  # was joined as '7 8 anniversary'
 @example("He came by Ann  Bo train.", "How did he come?")  # was 'Ann Bo train' at the offsets of 'Ann  Bo trai'
 @given(
     _SENTENCES,
-    st.sampled_from(["Which anniversary was it?", "How did he come?", "How many vehicles crossed?", "Who won?", "Which fruit was it?", "Where did they meet?"]),
+    st.sampled_from(
+        [
+            "Which anniversary was it?",
+            "How did he come?",
+            "How many vehicles crossed?",
+            "Who won?",
+            "Which fruit was it?",
+            "Where did they meet?",
+        ]
+    ),
 )
 def test_every_candidate_is_the_text_at_its_offsets(sentence, question):
     for c in candidates(sentence, MONDAY, analyse(question)):
@@ -130,19 +178,35 @@ def test_every_candidate_is_the_text_at_its_offsets(sentence, question):
 
 
 def test_which_country_prefers_a_country_to_a_us_state():
-    found = {c.text: c.prior for c in candidates("A balloon from China drifted over South Carolina.", MONDAY, analyse("Which country sent the balloon?"))}
+    found = {
+        c.text: c.prior
+        for c in candidates(
+            "A balloon from China drifted over South Carolina.", MONDAY, analyse("Which country sent the balloon?")
+        )
+    }
     assert found["China"] > 5 * found["South Carolina"]
-    found = {c.text: c.prior for c in candidates("Storms hit Texas and Mexico.", MONDAY, analyse("Which state did the storms hit?"))}
+    found = {
+        c.text: c.prior
+        for c in candidates("Storms hit Texas and Mexico.", MONDAY, analyse("Which state did the storms hit?"))
+    }
     assert found["Texas"] > 5 * found["Mexico"]
 
 
 def test_which_south_asian_country_prefers_one_of_that_region():
-    found = {c.text: c.prior for c in candidates("Flights from China to Nepal resumed.", MONDAY, analyse("Which South Asian country resumed flights?"))}
+    found = {
+        c.text: c.prior
+        for c in candidates(
+            "Flights from China to Nepal resumed.", MONDAY, analyse("Which South Asian country resumed flights?")
+        )
+    }
     assert found["Nepal"] > 3 * found["China"]
 
 
 def test_a_date_coarser_than_the_question_asks_for_is_unlikely():
-    found = {c.text: c.prior for c in candidates("The rule of 1944 ends on May 11.", MONDAY, analyse("In which month does the rule end?"))}
+    found = {
+        c.text: c.prior
+        for c in candidates("The rule of 1944 ends on May 11.", MONDAY, analyse("In which month does the rule end?"))
+    }
     assert found["May 11"] > 3 * found["1944"]
 
 
@@ -156,7 +220,9 @@ def test_a_description_is_the_title_before_the_name_or_an_appositive_after_it():
 
     q = analyse("Who is Halden Voss?")
     found = lambda s: [c.text for c in description_candidates(s, q)]  # noqa: E731
-    assert found("The agency, quoting harbour authority spokesman Halden Voss, said the bridge was safe.") == ["harbour authority spokesman"]
+    assert found("The agency, quoting harbour authority spokesman Halden Voss, said the bridge was safe.") == [
+        "harbour authority spokesman"
+    ]
     assert found("Halden Voss, a retired engineer from Vellmar, designed it.") == ["a retired engineer from Vellmar"]
     assert found("Halden Voss is the city's chief engineer.") == ["the city's chief engineer"]
     assert found("Nobody by that name was there.") == []

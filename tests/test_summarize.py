@@ -30,7 +30,11 @@ def test_select_drops_repeats_and_records_them():
 
     scores = np.array([0.9, 0.8, 0.1])
     sims = np.array([[1.0, 0.95, 0.1], [0.95, 1.0, 0.1], [0.1, 0.1, 1.0]])
-    bags = [bag("The bridge opened on Monday."), bag("The bridge opened Monday morning."), bag("Critics attacked the cost.")]
+    bags = [
+        bag("The bridge opened on Monday."),
+        bag("The bridge opened Monday morning."),
+        bag("Critics attacked the cost."),
+    ]
     chosen, repeats = select(scores, sims, bags, 3, SummaryConfig(diversity=0.0))
     assert chosen == [0, 2] and repeats[0] == [1]
 

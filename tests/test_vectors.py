@@ -97,7 +97,9 @@ def test_an_ivf_is_rebuilt_once_it_has_grown_past_its_clusters(data):
     assert vectors.needs_rebuild(index, IndexType.IVF_SQ8, vectors.IVF_LIST_SIZE * index.nlist * vectors.RETRAIN_GROWTH)
     assert vectors.needs_rebuild(index, IndexType.FLAT, len(x))
     flat = vectors.build(IndexType.AUTO, x, ids, DIM)
-    assert vectors.needs_rebuild(flat, IndexType.AUTO, vectors.FLAT_MAX) and not vectors.needs_rebuild(flat, IndexType.AUTO, len(x))
+    assert vectors.needs_rebuild(flat, IndexType.AUTO, vectors.FLAT_MAX) and not vectors.needs_rebuild(
+        flat, IndexType.AUTO, len(x)
+    )
 
 
 def test_an_empty_filter_finds_nothing(data):

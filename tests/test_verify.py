@@ -33,7 +33,10 @@ def judge(question: str, passages: list[Passage] | None = None):
         ("True or false: 12 engineers from Halden & Co. worked on the bridge.", True),  # 'Twelve' is 12
         ("True or false: Thirty engineers from Halden & Co. worked on the bridge.", False),  # another number
         ("True or false: Cyclists will not get a lane until June.", True),
-        ("True or false: The Vellmar Harbour Bridge did not open to traffic.", False),  # the negation is the claim's alone
+        (
+            "True or false: The Vellmar Harbour Bridge did not open to traffic.",
+            False,
+        ),  # the negation is the claim's alone
         ("True or false: The Vellmar Harbour Bridge opened to traffic on Monday.", True),
     ],
 )

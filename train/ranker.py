@@ -45,12 +45,16 @@ def collect(index, qs: list[dict]) -> list[dict]:
         day = dt.date.fromisoformat(q["question_date"])
         passages, bm = candidates(corpus, query, vec, POOL, corpus.allowed_ids(None, day), DEFAULT_MODE)
         hand = np.array([p.score for p in passages]) + recency_boost(passages, query, day) if passages else np.zeros(0)
-        out.append({
-            "id": q["id"], "week": q["question_date"], "passages": passages,
-            "x": rank_features(query, passages, bm, day),
-            "y": np.array([contains_answer(p.text, q["answers"]) for p in passages], dtype=np.float64),
-            "hand": hand,
-        })
+        out.append(
+            {
+                "id": q["id"],
+                "week": q["question_date"],
+                "passages": passages,
+                "x": rank_features(query, passages, bm, day),
+                "y": np.array([contains_answer(p.text, q["answers"]) for p in passages], dtype=np.float64),
+                "hand": hand,
+            }
+        )
         if n % 500 == 0:
             _log(f"  {n}/{len(qs)} questions ({(time.perf_counter() - start) / n * 1000:.0f} ms each)")
     return out
@@ -101,18 +105,29 @@ def train(index, qs: list[dict], out: Path | None = None) -> dict:
     rows = collect(index, qs)
     fold = folds_of(rows)
     report: dict = {"questions": len(rows), "with_answer_in_candidates": sum(bool(r["y"].any()) for r in rows)}
-    report["hand_blend"] = {f"hit@{k}": round(hit_rate(rows, [r["hand"] for r in rows], k), 4) for k in (1, TARGET_K, READ_K)}
+    report["hand_blend"] = {
+        f"hit@{k}": round(hit_rate(rows, [r["hand"] for r in rows], k), 4) for k in (1, TARGET_K, READ_K)
+    }
     _log(f"  hand blend: {report['hand_blend']}")
     best = None
     for C in C_GRID:
         s = out_of_fold(rows, fold, C)
         report[f"logistic C={C}"] = {f"hit@{k}": round(hit_rate(rows, s, k), 4) for k in (1, TARGET_K, READ_K)}
         _log(f"  logistic C={C}: {report[f'logistic C={C}']}")
-        if best is None or report[f"logistic C={C}"][f"hit@{TARGET_K}"] > report[f"logistic C={best}"][f"hit@{TARGET_K}"]:
+        if (
+            best is None
+            or report[f"logistic C={C}"][f"hit@{TARGET_K}"] > report[f"logistic C={best}"][f"hit@{TARGET_K}"]
+        ):
             best = C
     report["chosen_C"] = best
     ranker = fit(rows, best)
-    ranker = type(ranker)(ranker.mean, ranker.scale, ranker.weights, ranker.bias, info={"trained_on": "RealTimeQA training weeks from 2023-04", **report})
+    ranker = type(ranker)(
+        ranker.mean,
+        ranker.scale,
+        ranker.weights,
+        ranker.bias,
+        info={"trained_on": "RealTimeQA training weeks from 2023-04", **report},
+    )
     ranker.save(out or MODEL_FILE)
     _log(f"  wrote {out or MODEL_FILE}; weights:")
     for name, w in sorted(zip(RANK_FEATURES, ranker.weights), key=lambda t: -abs(t[1])):

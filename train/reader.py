@@ -96,21 +96,25 @@ def collect(index, qs: list[dict], pools: str = POOLS) -> list[dict]:
     """Each question's candidate rows: features, labels, what each shows."""
     from eval.common import contains_answer
     from rag.answer import AnswerConfig, question_pool
+    from rag.qa.features import features, relevance_features
     from rag.query import Query
-    from rag.retrieve import Ranking
-    from rag.qa.features import features
-    from rag.types import Answer
-
-    from rag.qa.features import relevance_features
     from rag.question import analyse
+    from rag.retrieve import Ranking
+    from rag.types import Answer
 
     config = AnswerConfig(ranking=Ranking(pools))
     out = []
     start = time.perf_counter()
     for n, q in enumerate(qs, 1):
-        passages, pool = question_pool(index.corpus, Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])), config)
+        passages, pool = question_pool(
+            index.corpus, Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])), config
+        )
         row = {
-            "id": q["id"], "week": q["question_date"], "x": np.zeros((0, 0)), "y": np.zeros(0), "shown": [],
+            "id": q["id"],
+            "week": q["question_date"],
+            "x": np.zeros((0, 0)),
+            "y": np.zeros(0),
+            "shown": [],
             "relevance": relevance_features(analyse(q["question"]), passages),
             "on_topic": any(contains_answer(p.text, q["answers"]) for p in passages[:8]),
         }
@@ -134,7 +138,7 @@ def label(shown: str, answers: list[str]) -> bool:
     """A candidate is right when it contains an answer (the gold rule) and says little
     else: a reader trained on containment alone learns to prefer long spans
     ('striker Maya Lindqvist'), which contain more and answer less exactly."""
-    from eval.common import squad_tokens, contains_answer
+    from eval.common import contains_answer, squad_tokens
 
     if not contains_answer(shown, answers):
         return False
@@ -184,7 +188,13 @@ def fit(x: np.ndarray, y: np.ndarray, spec: dict):
         m = LogisticRegression(C=spec["C"], max_iter=2000).fit(z, y)
         layers = [(m.coef_.T.copy(), m.intercept_.copy())]
     else:
-        m = MLPClassifier(hidden_layer_sizes=(spec["hidden"],), alpha=spec["alpha"], max_iter=400, early_stopping=False, random_state=SEED).fit(z, y)
+        m = MLPClassifier(
+            hidden_layer_sizes=(spec["hidden"],),
+            alpha=spec["alpha"],
+            max_iter=400,
+            early_stopping=False,
+            random_state=SEED,
+        ).fit(z, y)
         layers = [(w.copy(), b.copy()) for w, b in zip(m.coefs_, m.intercepts_)]
     return mean, scale, layers
 
@@ -240,13 +250,21 @@ def ece(p: np.ndarray, right: np.ndarray, bins: int = BINS) -> float:
     """Expected calibration error: |mean confidence - accuracy| over equal-width bins, weighted."""
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    return float(sum(abs(p[which == b].mean() - right[which == b].mean()) * np.mean(which == b) for b in range(bins) if np.any(which == b)))
+    return float(
+        sum(
+            abs(p[which == b].mean() - right[which == b].mean()) * np.mean(which == b)
+            for b in range(bins)
+            if np.any(which == b)
+        )
+    )
 
 
 MAX_RIGHT_LOST = 0.05  # a "no answer" threshold may cost at most this share of the right answers
 
 
-def choose_threshold(p: np.ndarray, right: np.ndarray, holds: np.ndarray, max_lost: float = MAX_RIGHT_LOST) -> tuple[float, dict]:
+def choose_threshold(
+    p: np.ndarray, right: np.ndarray, holds: np.ndarray, max_lost: float = MAX_RIGHT_LOST
+) -> tuple[float, dict]:
     """The highest threshold that keeps all but ``max_lost`` of the right answers: as
     many "no answer"s as that allows, most of them to questions whose answer no indexed
     article holds (``p``: each question's confidence, 0 where there was no candidate)."""
@@ -309,11 +327,20 @@ SPECS = [
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m train.reader", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="../shared/realtimeqa-train", help="the RealTimeQA training weeks")
-    parser.add_argument("--index", default="indexes/rtqa-train", help="where the training articles' index is built once and reused")
+    parser.add_argument(
+        "--index", default="indexes/rtqa-train", help="where the training articles' index is built once and reused"
+    )
     parser.add_argument("--out", default=None, help="model file to write (default: the one rag ships)")
     parser.add_argument("--cache", default=None, help="keep the candidate rows here (.npz) and reuse them")
-    parser.add_argument("--keep-ranker", action="store_true", help="keep the passage ranker as it is instead of retraining it first")
-    parser.add_argument("--pools", choices=["blend", "learned"], default=POOLS, help="the passage order the reader learns from (default: %(default)s)")
+    parser.add_argument(
+        "--keep-ranker", action="store_true", help="keep the passage ranker as it is instead of retraining it first"
+    )
+    parser.add_argument(
+        "--pools",
+        choices=["blend", "learned"],
+        default=POOLS,
+        help="the passage order the reader learns from (default: %(default)s)",
+    )
     args = parser.parse_args()
     from rag.qa.features import FEATURES
     from rag.qa.reader import MODEL_FILE, Reader
@@ -323,7 +350,9 @@ def main() -> None:
     qs = questions(data)
     arts = articles(data)
     holds = np.array(answerable(qs, arts))
-    _log(f"{len(qs)} questions from {QUESTIONS_FROM} ({int(holds.sum())} with the answer in an indexed article), {len(arts)} articles from {ARTICLES_FROM}")
+    _log(
+        f"{len(qs)} questions from {QUESTIONS_FROM} ({int(holds.sum())} with the answer in an indexed article), {len(arts)} articles from {ARTICLES_FROM}"
+    )
     cache = Path(args.cache) if args.cache else None
     if cache and cache.exists():
         rows = _load_rows(cache)
@@ -345,7 +374,9 @@ def main() -> None:
         acc = top1(rows, scores)
         results.append((acc, spec, scores))
         _log(f"  {spec}: top-1 right {acc:.4f} (held-out weeks), {time.perf_counter() - t0:.0f} s")
-    baseline = float(np.mean([bool(len(r["y"])) and bool(r["y"][0]) for r in rows]))  # the hand-weighed evidence's first key
+    baseline = float(
+        np.mean([bool(len(r["y"])) and bool(r["y"][0]) for r in rows])
+    )  # the hand-weighed evidence's first key
     oracle = float(np.mean([bool(np.any(r["y"])) for r in rows]))  # some candidate scored is right
     acc, spec, scores = max(results, key=lambda r: r[0])
     has = np.array([bool(len(s)) for s in scores])
@@ -388,7 +419,20 @@ def main() -> None:
 def _save_rows(path: Path, rows: list[dict]) -> None:
     np.savez_compressed(
         path,
-        meta=np.array(json.dumps([{"id": r["id"], "week": r["week"], "shown": r["shown"], "on_topic": r["on_topic"], "relevance": r["relevance"].tolist()} for r in rows])),
+        meta=np.array(
+            json.dumps(
+                [
+                    {
+                        "id": r["id"],
+                        "week": r["week"],
+                        "shown": r["shown"],
+                        "on_topic": r["on_topic"],
+                        "relevance": r["relevance"].tolist(),
+                    }
+                    for r in rows
+                ]
+            )
+        ),
         **{f"x{i}": r["x"] for i, r in enumerate(rows)},
         **{f"y{i}": r["y"] for i, r in enumerate(rows)},
     )
@@ -397,7 +441,9 @@ def _save_rows(path: Path, rows: list[dict]) -> None:
 def _load_rows(path: Path) -> list[dict]:
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
-        return [{**m, "relevance": np.array(m["relevance"]), "x": z[f"x{i}"], "y": z[f"y{i}"]} for i, m in enumerate(meta)]
+        return [
+            {**m, "relevance": np.array(m["relevance"]), "x": z[f"x{i}"], "y": z[f"y{i}"]} for i, m in enumerate(meta)
+        ]
 
 
 if __name__ == "__main__":

@@ -60,12 +60,18 @@ def collect(index, qs: list[dict]) -> list[dict]:
         vecs = index.embedder.encode_for_ranking([s.text for s in sents])
         x, sims = salience_features(qa, sents, vecs, qvec, day)
         hand = hand_scores(qa, sents, vecs, qvec, sims, defaults)
-        out.append({
-            "id": q["id"], "week": q["question_date"], "x": x, "sims": sims.astype(np.float32),
-            "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),
-            "hand": hand, "bags": [set(content_stems(s.text)) for s in sents],
-            "standalone": np.array([not (is_boilerplate(s.text) or needs_context(s.text)) for s in sents]),
-        })
+        out.append(
+            {
+                "id": q["id"],
+                "week": q["question_date"],
+                "x": x,
+                "sims": sims.astype(np.float32),
+                "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),
+                "hand": hand,
+                "bags": [set(content_stems(s.text)) for s in sents],
+                "standalone": np.array([not (is_boilerplate(s.text) or needs_context(s.text)) for s in sents]),
+            }
+        )
         if n % 100 == 0:
             _log(f"  {n}/{len(qs)} questions ({(time.perf_counter() - start) / n * 1000:.0f} ms each)")
     return out
@@ -115,7 +121,11 @@ def out_of_fold(rows: list[dict], fold: np.ndarray, C: float) -> list[np.ndarray
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m train.salience", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="../shared/realtimeqa-train", help="the RealTimeQA training weeks")
-    parser.add_argument("--index", default="indexes/rtqa-train", help="the training articles' index (built once by train.reader, reused)")
+    parser.add_argument(
+        "--index",
+        default="indexes/rtqa-train",
+        help="the training articles' index (built once by train.reader, reused)",
+    )
     parser.add_argument("--every", type=int, default=2, help="take every n-th question (default: %(default)s)")
     parser.add_argument("--out", default=None, help="model file to write (default: the one rag ships)")
     args = parser.parse_args()
@@ -144,7 +154,15 @@ def main() -> None:
     C, diversity, _ = best
     report.update(chosen_C=C, chosen_diversity=diversity)
     model = fit(rows, C)
-    model = dataclasses.replace(model, info={"trained_on": "RealTimeQA training weeks from 2023-04", "trained": dt.date.today().isoformat(), "seed": SEED, **report})
+    model = dataclasses.replace(
+        model,
+        info={
+            "trained_on": "RealTimeQA training weeks from 2023-04",
+            "trained": dt.date.today().isoformat(),
+            "seed": SEED,
+            **report,
+        },
+    )
     out = Path(args.out) if args.out else MODEL_FILE
     model.save(out)
     _log(f"  wrote {out}; weights:")

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from collections.abc import Sequence
 
 from ..question import Question, Recency
 from ..text import stem, words
@@ -32,7 +31,15 @@ if TYPE_CHECKING:
 
 MAX_CANDIDATES = 24  # keys scored per question, best by hand-weighed evidence first
 
-_QTYPES = (AnswerType.DATE, AnswerType.NUMBER, AnswerType.DURATION, AnswerType.PLACE, AnswerType.PERSON, AnswerType.MANNER, AnswerType.ENTITY)
+_QTYPES = (
+    AnswerType.DATE,
+    AnswerType.NUMBER,
+    AnswerType.DURATION,
+    AnswerType.PLACE,
+    AnswerType.PERSON,
+    AnswerType.MANNER,
+    AnswerType.ENTITY,
+)
 # OntoNotes labels in the groups a question type cares about
 _LABEL_GROUPS = (
     ("person", frozenset({"PERSON"})),
@@ -45,16 +52,46 @@ _LABEL_GROUPS = (
 )
 
 FEATURES: tuple[str, ...] = (
-    "evidence", "evidence_share", "evidence_rank", "margin",
-    "sentence_score", "mention_score", "prior", "proximity", "fit",
-    "dense", "dense_max", "lexical", "lexical_max",
-    "passage_rank", "passage_similarity", "docs", "mentions",
-    "words", "question_overlap", "in_title", "recency_pick", "has_when", "ahead",
-    "phrase_question", "phrase_focus", "phrase_focus_share", "phrase_question_share",
+    "evidence",
+    "evidence_share",
+    "evidence_rank",
+    "margin",
+    "sentence_score",
+    "mention_score",
+    "prior",
+    "proximity",
+    "fit",
+    "dense",
+    "dense_max",
+    "lexical",
+    "lexical_max",
+    "passage_rank",
+    "passage_similarity",
+    "docs",
+    "mentions",
+    "words",
+    "question_overlap",
+    "in_title",
+    "recency_pick",
+    "has_when",
+    "ahead",
+    "phrase_question",
+    "phrase_focus",
+    "phrase_focus_share",
+    "phrase_question_share",
     "top_similarity",
-    "kind_date", "kind_number", "kind_name", "kind_phrase",
-    *(f"label_{name}" for name, _ in _LABEL_GROUPS), "label_none", "label_fit", "label_misfit",
-    *(f"q_{t.value}" for t in _QTYPES), "q_open", "q_recency", "q_labels",
+    "kind_date",
+    "kind_number",
+    "kind_name",
+    "kind_phrase",
+    *(f"label_{name}" for name, _ in _LABEL_GROUPS),
+    "label_none",
+    "label_fit",
+    "label_misfit",
+    *(f"q_{t.value}" for t in _QTYPES),
+    "q_open",
+    "q_recency",
+    "q_labels",
 )
 
 
@@ -78,7 +115,11 @@ def features(pool: Pool, limit: int = MAX_CANDIDATES) -> tuple[list[str], np.nda
     q = pool.question
     keys = pool.ranked[:limit]
     best_total = pool.totals[pool.ranked[0]] or 1e-9
-    q_row = [float(q.type is t) for t in _QTYPES] + [float(q.open_category), float(q.recency is not Recency.ANY), float(bool(q.labels))]
+    q_row = [float(q.type is t) for t in _QTYPES] + [
+        float(q.open_category),
+        float(q.recency is not Recency.ANY),
+        float(bool(q.labels)),
+    ]
     fits = [pool.phrase_fit.get(k, (0.0, 0.0)) for k in keys]
     best_q = max((f[0] for f in fits), default=0.0) or 1e-9
     best_f = max((f[1] for f in fits), default=0.0) or 1e-9
@@ -147,5 +188,7 @@ def relevance_features(q: Question, passages: Sequence[Passage]) -> np.ndarray:
         return np.zeros(len(RELEVANCE_FEATURES))
     sims = [p.similarity for p in top]
     keys = set(q.keywords)
-    coverage = max((len(keys & {stem(w) for w in words(p.text)}) / len(keys) for p in top), default=0.0) if keys else 0.0
+    coverage = (
+        max((len(keys & {stem(w) for w in words(p.text)}) / len(keys) for p in top), default=0.0) if keys else 0.0
+    )
     return np.array([max(sims), sum(sims) / len(sims), coverage])

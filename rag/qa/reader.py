@@ -17,6 +17,7 @@ refused with one clear line.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,12 @@ class Reader:
             "layers": [{"weights": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
             "calibration": list(self.calibration),
             "threshold": self.threshold,
-            "relevance": {"features": list(RELEVANCE_FEATURES), "weights": self.relevance[0].tolist(), "bias": self.relevance[1], "threshold": self.relevance_threshold},
+            "relevance": {
+                "features": list(RELEVANCE_FEATURES),
+                "weights": self.relevance[0].tolist(),
+                "bias": self.relevance[1],
+                "threshold": self.relevance_threshold,
+            },
             "info": self.info,
         }
 
@@ -106,16 +112,24 @@ def read_model(path: Path = MODEL_FILE) -> Reader:
     """The reader stored at ``path``, checked: format, version, checksum and features."""
     where = f"reader model {path}"
     data = modelfile.read(path, FORMAT, VERSION, "reader model", RETRAIN, ReaderModelError)
-    if tuple(data["features"]) != FEATURES or tuple(data.get("relevance", {}).get("features", ())) != RELEVANCE_FEATURES:
-        raise ReaderModelError(f"{where} was trained on other features than this rag computes; retrain with `{RETRAIN}`")
+    if (
+        tuple(data["features"]) != FEATURES
+        or tuple(data.get("relevance", {}).get("features", ())) != RELEVANCE_FEATURES
+    ):
+        raise ReaderModelError(
+            f"{where} was trained on other features than this rag computes; retrain with `{RETRAIN}`"
+        )
     try:
-        layers = tuple((np.asarray(l["weights"], dtype=np.float64), np.asarray(l["bias"], dtype=np.float64)) for l in data["layers"])
+        layers = tuple(
+            (np.asarray(layer["weights"], dtype=np.float64), np.asarray(layer["bias"], dtype=np.float64))
+            for layer in data["layers"]
+        )
         reader = Reader(
             features=FEATURES,
             mean=np.asarray(data["mean"], dtype=np.float64),
             scale=np.asarray(data["scale"], dtype=np.float64),
             layers=layers,
-            calibration=tuple(float(v) for v in data["calibration"]),
+            calibration=_triple(data["calibration"]),
             threshold=float(data["threshold"]),
             info=dict(data.get("info", {})),
             relevance=(np.asarray(data["relevance"]["weights"], dtype=np.float64), float(data["relevance"]["bias"])),
@@ -132,3 +146,8 @@ def default_reader() -> Reader:
     """The shipped reader (or the one ``$RAG_READER_MODEL`` names), read once per
     process, when the first question needs it."""
     return modelfile.cached(read_model, modelfile.env_or(MODEL_ENV, MODEL_FILE))  # type: ignore[return-value]
+
+
+def _triple(values: Sequence[float]) -> tuple[float, float, float]:
+    a, b, c = (float(v) for v in values)  # a calibration of another shape is a damaged file
+    return a, b, c
