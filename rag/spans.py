@@ -138,11 +138,15 @@ def _words_after(sentence: str, end: int, limit: int) -> list[tuple[int, int, st
     """The unit after a number: up to ``limit`` words, ending at a stop word, a verb-looking
     word ('crossed', 'walking') or punctuation."""
     out: list[tuple[int, int, str]] = []
+    prev = end
     for m in _TOKEN.finditer(sentence, end):
+        if sentence[prev : m.start()].strip():  # a comma, a dash, a bracket between: the unit ended
+            break
         word = m.group(0).rstrip(".,")
         low = word.lower()
-        if not word or re.split(r"['’]", low)[0] in STOPWORDS or len(out) >= limit:
+        if not re.search(r"\w", word) or re.split(r"['’]", low)[0] in STOPWORDS or len(out) >= limit:
             break
+        prev = m.end()
         if out and low.endswith(("ed", "ing")):
             break
         out.append((m.start(), m.start() + len(word), word))

@@ -198,3 +198,11 @@ def test_the_scale_bench_grows_an_archive_that_opens_and_answers(built_index, tm
         original = index.store.article("vellmar-bridge-opens")
         archived = index.store.article(f"vellmar-bridge-opens#archive-{copies}")
         assert archived.text == original.text and archived.date.year == original.date.year - copies
+
+
+def test_exact_match_ignores_typographic_quotes_as_squad_ignores_ascii_ones():
+    assert exact_match("Spare", ["“Spare”"]) == 1.0 and exact_match("Spare", ['"Spare"']) == 1.0
+    assert (
+        exact_match("Spare", ["Spared"]) == 0.0
+        and f1("Everything Everywhere", ["‘Everything Everywhere All at Once’"]) > 0.5
+    )

@@ -1,5 +1,6 @@
 import datetime as dt
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -226,3 +227,31 @@ def test_a_description_is_the_title_before_the_name_or_an_appositive_after_it():
     assert found("Halden Voss, a retired engineer from Vellmar, designed it.") == ["a retired engineer from Vellmar"]
     assert found("Halden Voss is the city's chief engineer.") == ["the city's chief engineer"]
     assert found("Nobody by that name was there.") == []
+
+
+@pytest.mark.parametrize(
+    "sentence, question, expected, not_expected",
+    [
+        (
+            "Podcast launches fell by 80%, according to new industry statistics.",
+            "Podcasts dropped by how much?",
+            "80%",
+            "according",
+        ),
+        (
+            "He scored 71 points -- equaling the eighth-most in history -- in overtime.",
+            "How many points did he score?",
+            "71 points",
+            "--",
+        ),
+        (
+            "Sturgeon, the head of the movement for eight years, plans to resign.",
+            "She resigned after how many years?",
+            "eight years",
+            "plans",
+        ),
+    ],
+)
+def test_the_unit_after_a_number_stops_at_punctuation(sentence, question, expected, not_expected):
+    found = [c.text for c in candidates(sentence, dt.date(2023, 1, 1), analyse(question))]
+    assert expected in found and not any(not_expected in text for text in found)
