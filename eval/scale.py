@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from rag import lexical, vectors
-from rag.index import DB_NAME, Index
-from rag.store import Store, connect
+from rag.index import Index
+from rag.store import DB_NAME, Store, connect
 from rag.types import Document
 
 from .bench import near

@@ -95,7 +95,7 @@ def score_row(index, row: dict, mode: Mode, peers: bool) -> dict:
             index.corpus, Query(query, n, mode=mode, as_of=day), index.embedder.encode_queries([query])[0]
         )
         systems.update(peer_summaries(index.corpus, query, passages, n))
-    texts = index.texts(sorted({p.doc_id for picked in systems.values() for p in picked}))
+    texts = index.corpus.texts(sorted({p.doc_id for picked in systems.values() for p in picked}))
     return {
         "id": row.get("id"),
         "query": query,

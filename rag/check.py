@@ -18,8 +18,8 @@ import numpy as np
 
 from . import lexical, vectors
 from .errors import IndexError_, RagError
-from .index import DB_NAME, Index
-from .store import Store, connect
+from .index import Index
+from .store import DB_NAME, Store, connect
 
 PROBLEMS_LISTED = 20  # lines of PRAGMA integrity_check shown; past this it is beyond repair anyway
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import faiss
 
@@ -23,13 +24,16 @@ from . import lexical, vectors
 from .corpus import DateFilters
 from .errors import IndexError_, RagError
 from .lock import WriteLock
-from .store import Store
-from .types import IndexMeta
+from .store import DB_NAME, FORMAT_VERSION, Store, connect
+from .types import IndexInfo, IndexMeta
 
 REPAIR_HINT = "`rag check --repair` rebuilds it from the database"
+SNAPSHOT_TRIES = 5  # a snapshot whose files a concurrent commit deleted is taken again
 
 # A change runs inside the write transaction: its SQLite writes, then the new vector and
 # BM25 indexes it made (None for one that stays as it is).
+T = TypeVar("T")
+
 Change = Callable[[], tuple[faiss.Index | None, lexical.LexicalIndex | None]]
 
 
@@ -58,6 +62,15 @@ class Commits:
         self.lexical_index: lexical.LexicalIndex | None = None
         self.filters = DateFilters(store)
         self.index_type = self.meta.index_type  # to keep; set_index_type changes it before committing
+
+    def load_vectors(self) -> None:
+        """Read the committed vectors, which must be one per stored chunk."""
+        self.vectors = read_vectors(self.path, self.meta)
+        _, n_chunks = self.store.counts()
+        if self.vectors is not None and self.vectors.ntotal != n_chunks:
+            raise IndexError_(
+                f"{self.path}: index is inconsistent ({self.vectors.ntotal} vectors for {n_chunks} chunks); {REPAIR_HINT}"
+            )
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -154,3 +167,43 @@ class Commits:
             other.lexical_index,
             other.filters.copy(self.store),
         )
+
+    def info(self, model: str) -> IndexInfo:
+        """Counts, the model (``model`` where the index has none yet), vector index type
+        and size on disk."""
+        articles, chunks = self.store.counts()
+        return IndexInfo(
+            path=str(self.path),
+            articles=articles,
+            chunks=chunks,
+            vectors=0 if self.vectors is None else int(self.vectors.ntotal),
+            model=self.meta.model or model,
+            dimension=self.meta.dimension,
+            index_type="none" if self.vectors is None else vectors.index_type(self.vectors),
+            size_bytes=sum(f.stat().st_size for f in self.path.iterdir() if f.is_file()),
+            format_version=FORMAT_VERSION,
+        )
+
+
+def take_snapshot(path: Path, view: Callable[[Store], T]) -> T:
+    """``view`` of a store in one read transaction: the index as of its last commit, for
+    as long as the view lives. A commit between reading the meta and opening the files
+    it names deletes them; then the snapshot is taken again, up to SNAPSHOT_TRIES times.
+    Files missing with no commit in between are damage, and raised as such."""
+    if not path.is_dir():
+        raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
+    for attempt in range(SNAPSHOT_TRIES):
+        store = Store(connect(path / DB_NAME, create=False, shared=True))
+        store.begin_read()  # deferred: the first read below fixes what this view sees
+        try:
+            return view(store)
+        except IndexError_:
+            committed = store.meta()
+            store.close()
+            named = [name for name in (committed.faiss_file, committed.lexical_dir) if name]
+            if attempt + 1 == SNAPSHOT_TRIES or all((path / name).exists() for name in named):
+                raise  # damaged, not merely replaced by a commit in between
+        except BaseException:
+            store.close()
+            raise
+    raise AssertionError("unreachable")

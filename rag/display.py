@@ -19,6 +19,7 @@ INDENT = "    "
 # ranker's score is a probability of holding the answer, and at a tenth of the best the
 # passage is there to fill k, not to be read.
 LOW_SCORE_SHARE = 0.1
+LOW_MARK = "  (low score)"
 
 
 def width() -> int:
@@ -62,7 +63,7 @@ def print_passages(passages: list[Passage]) -> None:
         date = p.date.isoformat() if p.date else "undated"
         heading = f"{n:>2}. [{p.score:.3f}] {p.doc_id} ({date}) {p.source}"
         if is_low(p, best):
-            typer.secho(_fit(heading + "  (low score)", width()), dim=True)
+            typer.secho(_fit(heading, width() - len(LOW_MARK)) + LOW_MARK, dim=True)
             continue
         typer.echo(_fit(heading, width()))
         typer.echo(

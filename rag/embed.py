@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import onnx_backend
-from .errors import InputError, first_line
+from .errors import InputError, ModelMismatchError, first_line
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -34,6 +34,24 @@ def canonical_name(model: str | None) -> str:
         return DEFAULT_MODEL
     path = Path(model).expanduser()
     return str(path.resolve()) if path.exists() else model
+
+
+def embedder_for(
+    index: Path, built_with: str | None, model: str | None, embedder: Embedder | None, backend: Backend
+) -> Embedder:
+    """The embedder for an index whose vectors came from ``built_with``: ``embedder``
+    itself, or one of ``model`` (default: the index's). Raises ModelMismatchError for
+    another model than the index's: vectors of two models cannot be mixed."""
+    wanted = (
+        canonical_name(embedder.name if embedder is not None else model)
+        if embedder is not None or model
+        else built_with
+    )
+    if built_with and wanted != built_with:
+        raise ModelMismatchError(
+            f"{index}: index was built with model {built_with!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)"
+        )
+    return embedder if embedder is not None else Embedder(wanted, backend=backend)
 
 
 def _model_location(name: str) -> str:

@@ -1,17 +1,9 @@
-"""An index directory, and :class:`Index`, the one object a program opens to use it.
-
-Layout of ``DIR``::
-
-    rag.sqlite            articles, chunks (offsets, dates), entities, meta (model, files, ...)
-    vectors-<gen>.faiss   the vectors of the last commit (``meta.faiss_file``)
-    lexical-<gen>/        its BM25 index (``meta.lexical_dir``)
-    write.lock            held by the one writer (see :mod:`rag.lock`)
-
-:class:`Index` delegates: writing to :mod:`rag.ingest` under the commit protocol of
-:mod:`rag.commit`, reading to :mod:`rag.corpus`, asking to :mod:`rag.retrieve`,
-:mod:`rag.answer` and :mod:`rag.summarize`. A reader that must not see a write land
-halfway through its work (a server answering while articles arrive) opens a
-:meth:`Index.snapshot`.
+"""An index directory (``rag.sqlite``; ``vectors-<gen>.faiss`` and ``lexical-<gen>/``,
+the vectors and BM25 index of the last commit; ``write.lock``), and :class:`Index`, the
+one object a program opens to use it. It delegates: writing to :mod:`rag.ingest` under
+the commit protocol of :mod:`rag.commit`, reading to :mod:`rag.corpus`, asking to
+:mod:`rag.retrieve`, :mod:`rag.answer` and :mod:`rag.summarize`. A reader that must not
+see a write land halfway (a server answering while articles arrive) takes a snapshot.
 """
 
 from __future__ import annotations
@@ -20,23 +12,20 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import ingest, lexical, vectors
+from . import ingest, lexical
 from .answer import AnswerConfig, answer
 from .chunk import ChunkConfig
-from .commit import REPAIR_HINT, Commits, read_vectors
+from .commit import Commits, take_snapshot
 from .corpus import Corpus, Loaded
-from .embed import Backend, Embedder, canonical_name
-from .errors import IndexError_, ModelMismatchError
+from .embed import Backend, Embedder, embedder_for
 from .load import load_paths
 from .query import DEFAULT_K, DEFAULT_MODE, Mode, Query, as_query
 from .retrieve import search
-from .store import FORMAT_VERSION, Store, connect
+from .store import Store, open_store
 from .summarize import SummaryConfig, summarize
 from .types import Answer, ArticleEntry, Document, IndexInfo, IndexMeta, IndexType, IngestReport, Passage, Summary
 
-DB_NAME = "rag.sqlite"
 DEFAULT_INDEX = Path("indexes/default")
-SNAPSHOT_TRIES = 5  # a snapshot whose files a concurrent commit deleted is taken again
 
 
 class Index:
@@ -64,22 +53,8 @@ class Index:
         if like is not None and like.meta == meta and like.path == path:
             self._commits.share(like._commits)  # the same commit's files (each write names new ones)
         elif not skip_vectors:
-            self._commits.vectors = read_vectors(path, meta)
-            _, n_chunks = store.counts()
-            if self._commits.vectors is not None and self._commits.vectors.ntotal != n_chunks:
-                raise IndexError_(
-                    f"{path}: index is inconsistent ({self._commits.vectors.ntotal} vectors for {n_chunks} chunks); {REPAIR_HINT}"
-                )
-        wanted = (
-            canonical_name(embedder.name if embedder is not None else model)
-            if (embedder is not None or model)
-            else meta.model
-        )
-        if meta.model and wanted != meta.model:
-            raise ModelMismatchError(
-                f"{path}: index was built with model {meta.model!r}; refusing to use {wanted!r} (vectors of two models cannot be mixed)"
-            )
-        self.embedder = embedder if embedder is not None else Embedder(wanted, backend=backend)
+            self._commits.load_vectors()
+        self.embedder = embedder_for(path, meta.model, model, embedder, backend)
         self.chunking = ChunkConfig(
             meta.chunk_max_tokens or chunking.max_tokens,
             meta.chunk_overlap_tokens if meta.chunk_overlap_tokens is not None else chunking.overlap_tokens,
@@ -103,13 +78,7 @@ class Index:
         up to ``lock_wait`` seconds for another process's write to finish. With
         ``skip_vectors`` the vector file is not read (to rebuild it: :func:`rag.check.repair`)."""
         path = Path(path)
-        if not path.exists():
-            if not create:
-                raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
-            path.mkdir(parents=True)
-        elif not path.is_dir():
-            raise IndexError_(f"{path}: not a directory")
-        store = Store(connect(path / DB_NAME, create=create, shared=shared, check=True))
+        store = open_store(path, create=create, shared=shared)
         try:
             index = cls(path, store, model, chunking, backend, skip_vectors=skip_vectors)
         except BaseException:
@@ -133,26 +102,13 @@ class Index:
         committed since the earlier snapshot ``like``, its loaded vectors, lexical index
         and chunk dates are shared rather than read again (at a million chunks, a second
         or more for the first query after each new snapshot)."""
-        path = Path(path)
-        if not path.is_dir():
-            raise IndexError_(f"{path}: no index here (build one with 'rag ingest')")
-        for attempt in range(SNAPSHOT_TRIES):
-            store = Store(connect(path / DB_NAME, create=False, shared=True))
-            store.begin_read()  # deferred: the first read below fixes what this view sees
-            try:
-                index = cls(path, store, model, ChunkConfig(), embedder=embedder, read_only=True, like=like)
-                index.lexical()
-                return index
-            except IndexError_:
-                committed = store.meta()
-                store.close()
-                named = [name for name in (committed.faiss_file, committed.lexical_dir) if name]
-                if attempt + 1 == SNAPSHOT_TRIES or all((path / name).exists() for name in named):
-                    raise  # damaged, not merely replaced by a commit in between
-            except BaseException:
-                store.close()
-                raise
-        raise AssertionError("unreachable")
+
+        def view(store: Store) -> Index:
+            index = cls(Path(path), store, model, ChunkConfig(), embedder=embedder, read_only=True, like=like)
+            index.lexical()
+            return index
+
+        return take_snapshot(Path(path), view)
 
     def close(self) -> None:
         self.store.close()
@@ -167,10 +123,6 @@ class Index:
     def meta(self) -> IndexMeta:
         """The meta of the last commit this index has seen."""
         return self._commits.meta
-
-    @property
-    def read_only(self) -> bool:
-        return self._commits.read_only
 
     @property
     def is_empty(self) -> bool:
@@ -201,9 +153,8 @@ class Index:
         warnings: Sequence[str] = (),
         checkpoint_seconds: float = ingest.CHECKPOINT_SECONDS,
     ) -> IngestReport:
-        """Embed and store ``docs`` (see :func:`rag.ingest.add_documents`): unchanged
-        articles are skipped, changed ones replaced, a checkpoint committed every
-        ``checkpoint_seconds``."""
+        """Embed and store ``docs``: unchanged articles skipped, changed ones replaced, a
+        checkpoint committed every ``checkpoint_seconds``."""
         return ingest.add_documents(self._writer(), docs, progress, warnings, checkpoint_seconds)
 
     def tag_missing(self, progress: bool = False) -> int:
@@ -232,15 +183,9 @@ class Index:
         """The BM25 index, read on first use (built, and committed, where there is none)."""
         return self._commits.lexical()
 
-    # -- reading ----------------------------------------------------------------------------
-
     def article(self, doc_id: str) -> Document | None:
         """The stored article ``doc_id`` (its text as ingested), or None."""
         return self.store.article(doc_id)
-
-    def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        """The full texts of these articles, by id (those the index holds)."""
-        return self.store.texts(doc_ids)
 
     def articles(
         self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None
@@ -252,19 +197,7 @@ class Index:
 
     def info(self) -> IndexInfo:
         """Counts, model, vector index type and size on disk."""
-        articles, chunks = self.store.counts()
-        faiss_index = self._commits.vectors
-        return IndexInfo(
-            path=str(self.path),
-            articles=articles,
-            chunks=chunks,
-            vectors=0 if faiss_index is None else int(faiss_index.ntotal),
-            model=self.meta.model or self.embedder.name,
-            dimension=self.meta.dimension,
-            index_type="none" if faiss_index is None else vectors.index_type(faiss_index),
-            size_bytes=sum(f.stat().st_size for f in self.path.iterdir() if f.is_file()),
-            format_version=FORMAT_VERSION,
-        )
+        return self._commits.info(self.embedder.name)
 
     # -- asking: each takes a Query, or its text and fields (validated as one) ---------------
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from .embed import Backend
 from .errors import NotFoundError, RagError
-from .index import DB_NAME, Index
+from .index import Index
 from .query import Query
-from .store import connect
+from .store import DB_NAME, connect
 from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
 
 FOLLOW_SECONDS = 1.0

@@ -111,6 +111,21 @@ def connect(path: Path, create: bool, shared: bool = False, check: bool = False)
     return conn
 
 
+DB_NAME = "rag.sqlite"
+
+
+def open_store(index: Path, create: bool = False, shared: bool = False) -> Store:
+    """The store of the index directory ``index`` (made, with ``create``, if missing),
+    its pages checked where that is cheap (see :func:`connect`)."""
+    if not index.exists():
+        if not create:
+            raise IndexError_(f"{index}: no index here (build one with 'rag ingest')")
+        index.mkdir(parents=True)
+    elif not index.is_dir():
+        raise IndexError_(f"{index}: not a directory")
+    return Store(connect(index / DB_NAME, create=create, shared=shared, check=True))
+
+
 def damaged(path: Path, exc: Exception) -> str:
     """The one line for a database found damaged, with what to do about it."""
     return f"{path}: database is damaged ({exc}); restore it from a copy or rebuild the index with `rag ingest` into a new directory"

@@ -45,3 +45,7 @@ def test_passages_that_hardly_matter_show_their_heading_alone(monkeypatch, capsy
     out = capsys.readouterr().out
     assert "A relevant passage" in out and "unrelated passage" not in out
     assert re.search(r"2\. \[0\.010\] weak .*\(low score\)", out)
+    monkeypatch.setenv("COLUMNS", "50")
+    print_passages([passage("Relevant.", 0.4), passage("Weak.", 0.01, "weak", "https://example.org/" + "long/" * 20)])
+    low = capsys.readouterr().out.splitlines()[-1]
+    assert low.endswith("(low score)") and len(low) <= 50
