@@ -35,13 +35,13 @@ def excerpt(p: Passage, size: int = EXCERPT_CHARS) -> str:
     if len(text) <= size:
         return " ".join(text.split())
     start = min(max(0, p.match_span[0] - p.start), len(text) - size)
-    if start > 0 and not text[start - 1].isspace():  # never start inside a word
-        nxt = text.find(" ", start)
-        start = nxt + 1 if 0 <= nxt < start + size // 4 else start
+    if start > 0 and not text[start - 1].isspace():  # never start inside a word...
+        nxt = text.find(" ", start, start + size)
+        start = nxt + 1 if nxt >= 0 else start  # (unless the window is one word)
     end = min(len(text), start + size)
-    if end < len(text) and not text[end].isspace():  # nor end inside one
+    if end < len(text) and not text[end].isspace():  # ...nor end inside one
         prev = text.rfind(" ", start, end)
-        end = prev if prev > start + size // 2 else end
+        end = prev if prev > start else end
     cut = " ".join(text[start:end].split())
     return ("…" if start > 0 else "") + cut + ("…" if end < len(text) else "")
 

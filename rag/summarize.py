@@ -155,6 +155,12 @@ def select(
     return chosen, repeats
 
 
+def most_detailed(group: list[int], bags: list[set[str]], sents: list[Sentence]) -> int:
+    """Of sentences that report the same, the one to show: the most detailed (most content
+    words), then the first published; the others' articles are listed as ``also_in``."""
+    return max(group, key=lambda j: (len(bags[j]), -(sents[j].passage.date or dt.date.max).toordinal(), -j))
+
+
 def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfig(), timeline: bool = False) -> Summary:
     """A summary of ``query`` from ``corpus`` in at most ``query.k`` sentences (see the
     module's docstring); ``timeline`` orders them by the day of what they report."""
@@ -183,10 +189,12 @@ def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfi
     bags = [set(content_stems(s.text)) for s in sents]
     chosen, repeats = select(scores, sims, bags, query.k, config)
     picked = []
-    for i in chosen:
+    for best in chosen:
+        group = [best, *repeats[best]]
+        i = most_detailed(group, bags, sents)
         s = sents[i]
         others = tuple(
-            dict.fromkeys(sents[j].passage.doc_id for j in repeats[i] if sents[j].passage.doc_id != s.passage.doc_id)
+            dict.fromkeys(sents[j].passage.doc_id for j in group if sents[j].passage.doc_id != s.passage.doc_id)
         )
         picked.append(
             (

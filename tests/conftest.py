@@ -22,6 +22,7 @@ atexit.register(shutil.rmtree, os.environ["RAG_CACHE_DIR"], True)
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SENTENCE_FIELDS = {"text", "doc_id", "date", "event_date", "also_in"}  # a summary sentence in JSON, on every face
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from .conftest import SAMPLES, snapshot
+from .conftest import SAMPLES, SENTENCE_FIELDS, snapshot
 
 
 def rag(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -54,13 +54,7 @@ def test_search_summarize_and_info_print_json(sample_index):
     summary = json.loads(
         rag("summarize", "harbour bridge", "--max-sentences", "3", "--index", str(sample_index), "--json").stdout
     )
-    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == {
-        "text",
-        "doc_id",
-        "date",
-        "event_date",
-        "also_in",
-    }
+    assert 1 <= len(summary["sentences"]) <= 3 and set(summary["sentences"][0]) == SENTENCE_FIELDS
     info = json.loads(rag("info", "--index", str(sample_index), "--json").stdout)
     assert info["articles"] == 5 and info["dimension"] == 384
 

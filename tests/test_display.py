@@ -2,7 +2,7 @@
 
 import re
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rag.display import excerpt, print_passages
@@ -16,6 +16,7 @@ def passage(text: str, score: float, doc: str = "doc", source: str = "samples/do
 
 
 @given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=200), st.integers(min_value=20, max_value=300))
+@example(["the", "bridge", "construction"], 20)  # the last space in the first half of the window
 def test_an_excerpt_starts_and_ends_between_words(words, size):
     text = " ".join(words)
     shown = excerpt(passage(text, 1.0), size=size).strip("…")

@@ -68,3 +68,22 @@ def test_readable_keeps_statements_that_stand_alone():
     sents = [Sentence(p, 0, len(t), t) for t in texts]
     assert [s.text for s in readable(sents, SummaryConfig())] == texts[:1]
     assert [s.text for s in readable(sents, SummaryConfig(standalone=False))] == texts[:3]
+
+
+def test_of_sentences_saying_the_same_the_most_detailed_then_the_first_is_shown():
+    import datetime as dt
+
+    from rag.answer import Sentence
+    from rag.summarize import most_detailed
+    from rag.types import Passage
+
+    def sentence(doc: str, day: int, text: str) -> Sentence:
+        return Sentence(Passage(1, doc, "", "", dt.date(2024, 3, day), text, 0, len(text), 0.5), 0, len(text), text)
+
+    short = sentence("late", 9, "The harbour bridge opened on Monday.")
+    full = sentence("later", 10, "The harbour bridge opened to traffic on Monday after four years of work.")
+    first = sentence("first", 4, "The harbour bridge opened on Monday.")
+    sents = [short, full, first]
+    bags = [set(content_stems(s.text)) for s in sents]
+    assert most_detailed([0, 1, 2], bags, sents) == 1
+    assert most_detailed([0, 2], bags, sents) == 2
