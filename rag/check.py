@@ -104,7 +104,7 @@ def _check_vectors(path: Path, name: str | None, ids, report: CheckReport) -> No
     except RagError as exc:
         report.vectors.append(str(exc))
         return
-    have, _ = vectors.contents(index)
+    have = vectors.stored_ids(index)
     if len(have) != len(ids) or set(have.tolist()) != set(ids.tolist()):
         report.vectors.append(f"{path / name}: {len(have)} vectors for {len(ids)} chunks, or of other chunks")
 

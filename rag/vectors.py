@@ -138,6 +138,13 @@ def needs_rebuild(index: faiss.Index, kind: IndexType, n: int) -> bool:
 
 def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     """Every (id, vector) the index holds, ids ascending; IVF vectors come back decoded."""
+    ids = stored_ids(index)
+    return ids, reconstruct(index, ids) if len(ids) else np.zeros((0, index.d), np.float32)
+
+
+def stored_ids(index: faiss.Index) -> np.ndarray:
+    """Every id the index holds, ascending, without decoding a vector (``rag check`` at a
+    million chunks reads 8 MB of ids instead of 1.5 GB of vectors)."""
     if isinstance(index, faiss.IndexIDMap):
         ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     else:
@@ -150,7 +157,7 @@ def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
         ]
         ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
     ids.sort()
-    return ids, reconstruct(index, ids) if len(ids) else np.zeros((0, index.d), np.float32)
+    return ids
 
 
 def read_index(path: Path, mmap: bool = False) -> faiss.Index:

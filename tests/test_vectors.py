@@ -88,6 +88,7 @@ def test_removed_ids_are_never_returned_and_the_rest_survive_a_file_round_trip(d
     assert len(held) == again.ntotal and not set(held) & set(gone)
     row = np.searchsorted(ids, held[:5])
     assert np.allclose(vecs[:5], x[row], atol=0.02)  # IVF-SQ8 decodes 8-bit codes
+    assert np.array_equal(vectors.stored_ids(again), np.setdiff1d(ids, gone))  # the same, without decoding
 
 
 def test_an_ivf_is_rebuilt_once_it_has_grown_past_its_clusters(data):
