@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 
 from . import __version__
-from .display import print_passages
+from .display import print_passages, print_summary
 from .embed import Backend
 from .errors import InputError, InputErrors, RagError, error_code
 from .index import DEFAULT_INDEX, Index
@@ -226,14 +226,7 @@ def summarize(
             return
         if not summary.sentences:
             typer.echo("Nothing in the index on this topic.")
-        heading = None
-        for s in summary.sentences:
-            if timeline and s.event_date != heading:
-                heading = s.event_date
-                typer.echo(heading.isoformat() if heading else "undated")
-            date = s.date.isoformat() if s.date else "undated"
-            also = f"; also in {', '.join(s.also_in)}" if s.also_in else ""
-            typer.echo(f"{'  ' if timeline else ''}- {s.text} [{s.doc_id}, {date}{also}]")
+        print_summary(summary.sentences, timeline)
 
     _run(work, as_json)
 

@@ -9,7 +9,7 @@ import textwrap
 
 import typer
 
-from .types import Passage
+from .types import Passage, SummarySentence
 
 EXCERPT_CHARS = 400  # of each passage printed; --json gives it whole
 MAX_WIDTH = 100  # wider lines are hard to read, whatever the terminal
@@ -68,4 +68,28 @@ def print_passages(passages: list[Passage]) -> None:
         typer.echo(_fit(heading, width()))
         typer.echo(
             textwrap.indent(textwrap.fill(excerpt(p), wrap, break_long_words=False, break_on_hyphens=False), INDENT)
+        )
+
+
+def print_summary(sentences: list[SummarySentence], timeline: bool = False) -> None:
+    """A summary's sentences as a wrapped list, each with its article, date and the other
+    articles that report it; with ``timeline``, under a heading for each day reported."""
+    heading: object = None
+    indent = "  " if timeline else ""
+    for s in sentences:
+        if timeline and s.event_date != heading:
+            heading = s.event_date
+            typer.echo(s.event_date.isoformat() if s.event_date else "undated")
+        date = s.date.isoformat() if s.date else "undated"
+        also = f"; also in {', '.join(s.also_in)}" if s.also_in else ""
+        line = f"- {s.text} [{s.doc_id}, {date}{also}]"
+        typer.echo(
+            textwrap.fill(
+                line,
+                width(),
+                initial_indent=indent,
+                subsequent_indent=indent + "  ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
         )

@@ -64,7 +64,9 @@ def test_summarize_timeline_groups_sentences_under_their_days(sample_index):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines and lines[0][:4].isdigit() and lines[0][4] == "-"  # a day heading first
-    assert all(line.startswith("  - ") or line[:4].isdigit() for line in lines)
+    assert all(
+        line.startswith(("  - ", "    ")) or line[:4].isdigit() for line in lines
+    )  # "    ": a wrapped sentence goes on
     data = json.loads(rag("summarize", "harbour bridge", "--timeline", "--index", str(sample_index), "--json").stdout)
     assert sum(len(g["sentences"]) for g in data["timeline"]) == len(data["sentences"])
 

@@ -50,3 +50,20 @@ def test_passages_that_hardly_matter_show_their_heading_alone(monkeypatch, capsy
     print_passages([passage("Relevant.", 0.4), passage("Weak.", 0.01, "weak", "https://example.org/" + "long/" * 20)])
     low = capsys.readouterr().out.splitlines()[-1]
     assert low.endswith("(low score)") and len(low) <= 50
+
+
+def test_summary_sentences_wrap_to_the_terminal_with_their_citation(monkeypatch, capsys):
+    import datetime as dt
+
+    from rag.display import print_summary
+    from rag.types import SummarySentence
+
+    monkeypatch.setenv("COLUMNS", "50")
+    text = " ".join(WORDS)
+    day = dt.date(2024, 3, 4)
+    print_summary([SummarySentence(text, "doc", day, 0.9, also_in=("other",), event_date=day)], timeline=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "2024-03-04" and lines[1].startswith("  - the bridge")
+    assert all(len(line) <= 50 for line in lines) and all(line.startswith("    ") for line in lines[2:])
+    body = " ".join(line.strip() for line in lines[1:])
+    assert body == f"- {text} [doc, 2024-03-04; also in other]"
