@@ -100,7 +100,7 @@ def _check_vectors(path: Path, name: str | None, ids, report: CheckReport) -> No
             report.vectors.append(f"no vector file recorded for {len(ids)} chunks")
         return
     try:
-        index = vectors.read_index(path / name)
+        index = vectors.read_index(path / name, mmap=True)  # a flat file's vectors are never read
     except RagError as exc:
         report.vectors.append(str(exc))
         return

@@ -24,7 +24,7 @@ from .embed import Backend
 from .errors import InputError, InputErrors, RagError, error_code
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
-from .query import DEFAULT_MODE, Mode, Query
+from .query import DEFAULT_MODE, Mode, Query, check_range
 from .vectors import IndexType
 
 app = typer.Typer(
@@ -345,8 +345,7 @@ def list_articles(
 
     def work() -> None:
         lo, hi = _date(since, "--since"), _date(until, "--until")
-        if lo and hi and lo > hi:
-            raise InputError(f"since ({lo}) is after until ({hi})")
+        check_range(lo, hi)  # before the index is opened: a bad range is the input's fault
         with Index.open(index) as idx:
             entries = idx.articles(lo, hi, source)
         if as_json:

@@ -23,6 +23,7 @@ import faiss
 from . import lexical, vectors
 from .corpus import DateFilters
 from .errors import IndexError_, RagError
+from .lexical import LexicalIndex
 from .lock import WriteLock
 from .store import DB_NAME, FORMAT_VERSION, Store, connect
 from .types import IndexInfo, IndexMeta
@@ -50,15 +51,13 @@ class Commits:
     """The committed generation of an index as this process last saw it (``meta``, its
     vectors and BM25 index, loaded), and the way to write the next one."""
 
-    def __init__(
-        self, path: Path, store: Store, read_only: bool = False, vectors_index: faiss.Index | None = None
-    ) -> None:
+    def __init__(self, path: Path, store: Store, read_only: bool = False) -> None:
         self.path = path
         self.store = store
         self.read_only = read_only
         self.lock = WriteLock(path)
         self.meta = store.meta()
-        self.vectors = vectors_index
+        self.vectors: faiss.Index | None = None
         self.lexical_index: lexical.LexicalIndex | None = None
         self.filters = DateFilters(store)
         self.index_type = self.meta.index_type  # to keep; set_index_type changes it before committing
@@ -114,13 +113,23 @@ class Commits:
         format, gets one now (committed, unless this is a read-only snapshot)."""
         if self.committed_lexical() is None:
             if self.read_only:
-                self.lexical_index = lexical.build(*self.store.all_chunk_texts())
+                self.lexical_index = self.lexical_from_store()
             else:
                 with self.writing():
                     if self.committed_lexical() is None:  # another writer may have made one meanwhile
-                        self.commit(lambda: (None, lexical.build(*self.store.all_chunk_texts())), {})
+                        self.rebuild_lexical()
         assert self.lexical_index is not None
         return self.lexical_index
+
+    def lexical_from_store(self) -> LexicalIndex:
+        """A BM25 index of every stored chunk: all it holds is in the database."""
+        return lexical.build(*self.store.all_chunk_texts())
+
+    def rebuild_lexical(self) -> None:
+        """Commit a BM25 index built again from the stored chunks (none yet, one of an
+        older format, or one damaged on disk)."""
+        with self.writing():
+            self.commit(lambda: (None, self.lexical_from_store()), {})
 
     def commit(self, change: Change, vector_fields: dict[str, object]) -> None:
         """Run ``change`` in a transaction, write the new files under fresh names, point

@@ -19,7 +19,7 @@ from .commit import Commits, take_snapshot
 from .corpus import Corpus, Loaded
 from .embed import Backend, Embedder, embedder_for
 from .load import load_paths
-from .query import DEFAULT_K, DEFAULT_MODE, Mode, Query, as_query
+from .query import DEFAULT_K, DEFAULT_MODE, Mode, Query, as_query, check_range
 from .retrieve import search
 from .store import Store, open_store
 from .summarize import SummaryConfig, summarize
@@ -177,7 +177,7 @@ class Index:
 
     def rebuild_lexical(self) -> None:
         """Build the BM25 index again from the stored chunks and commit it."""
-        ingest.rebuild_lexical(self._writer())
+        self._commits.rebuild_lexical()
 
     def lexical(self) -> lexical.LexicalIndex:
         """The BM25 index, read on first use (built, and committed, where there is none)."""
@@ -192,7 +192,8 @@ class Index:
     ) -> list[ArticleEntry]:
         """What is indexed: each article's id, date, source, title and chunk count, oldest
         first (undated last), optionally only those in a date range or whose source
-        contains ``source``."""
+        contains ``source``. Raises InputError when ``since`` is after ``until``."""
+        check_range(since, until)
         return self.store.listing(since, until, source)
 
     def info(self) -> IndexInfo:

@@ -168,7 +168,7 @@ def _updated_lexical(
     there is none of the current format. Runs after the store's change, in its transaction."""
     current = commits.committed_lexical()
     if current is None or not lexical.can_update(current, ids):
-        return lexical.build(*commits.store.all_chunk_texts())
+        return commits.lexical_from_store()
     return lexical.update(current, stale, ids, texts)
 
 
@@ -248,10 +248,3 @@ def set_index_type(w: Writer, kind: IndexType) -> bool:
 
         commits.commit(change, w.vector_fields())
         return rebuild
-
-
-def rebuild_lexical(w: Writer) -> None:
-    """Build the BM25 index again from the stored chunks and commit it (the one on disk
-    damaged or lost: it holds nothing the database does not)."""
-    with w.commits.writing():
-        w.commits.commit(lambda: (None, lexical.build(*w.commits.store.all_chunk_texts())), {})

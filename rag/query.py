@@ -68,12 +68,17 @@ class Query:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
                 raise InputError(f"{name} must be a date (got {value!r})")
-        if self.since and self.until and self.since > self.until:
-            raise InputError(f"since ({self.since}) is after until ({self.until})")
+        check_range(self.since, self.until)
         try:
             object.__setattr__(self, "mode", Mode(self.mode))
         except ValueError:
             raise InputError(f"mode must be one of {', '.join(m.value for m in Mode)} (got {self.mode!r})") from None
+
+
+def check_range(since: dt.date | None, until: dt.date | None) -> None:
+    """A date range must not end before it starts (a query's, or a listing's)."""
+    if since and until and since > until:
+        raise InputError(f"since ({since}) is after until ({until})")
 
 
 def as_query(
