@@ -20,6 +20,8 @@ from enum import Enum
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
+from .lexicon import MONTHS, SMALL_NUMBERS, WEEKDAYS
+
 
 class Granularity(str, Enum):
     DAY = "day"
@@ -49,56 +51,13 @@ class DateMention:
         return self.value.isoformat()
 
 
-_MONTHS = {
-    "january": 1,
-    "jan": 1,
-    "february": 2,
-    "feb": 2,
-    "march": 3,
-    "mar": 3,
-    "april": 4,
-    "apr": 4,
-    "may": 5,
-    "june": 6,
-    "jun": 6,
-    "july": 7,
-    "jul": 7,
-    "august": 8,
-    "aug": 8,
-    "september": 9,
-    "sept": 9,
-    "sep": 9,
-    "october": 10,
-    "oct": 10,
-    "november": 11,
-    "nov": 11,
-    "december": 12,
-    "dec": 12,
-}
-_WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
-_NUMBER_WORDS: dict[str, int] = {  # _NUM_RE's words: a vague count ('several') names no day
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
 _MONTH_RE = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept\.?|Sep\.?|Oct\.?|Nov\.?|Dec\.?)"
 )
 _WEEKDAY_RE = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _PART_OF_DAY = r"(?:\s+(?:morning|afternoon|evening|night))?"
-_NUM_RE = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_NUM_RE = r"(?:\d+|" + "|".join(SMALL_NUMBERS) + ")"
 _UNIT_RE = r"(?:day|week|month|year|decade)s?"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -125,7 +84,7 @@ _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:after|before|since|while|when|because|
 
 
 def _month(name: str) -> int:
-    return _MONTHS[name.lower().rstrip(".")]
+    return MONTHS[name.lower().rstrip(".")]
 
 
 def _is_future(text: str, start: int, end: int) -> bool:
@@ -172,7 +131,7 @@ def _resolve(kind: str, m: re.Match[str], text: str, ref: dt.date | None) -> tup
                 value = dt.date(ref.year - 1, month, day)
             return value, Granularity.DAY, True
         if kind == "ago":
-            n = int(g[0]) if g[0].isdigit() else _NUMBER_WORDS[g[0].lower()]
+            n = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
             unit = g[1].lower().rstrip("s")
             delta = {
                 "day": relativedelta(days=n),
@@ -200,7 +159,7 @@ def _resolve(kind: str, m: re.Match[str], text: str, ref: dt.date | None) -> tup
             return ref + dt.timedelta(days=offset), Granularity.DAY, True
         if kind == "weekday":
             qualifier = (g[0] or "").lower()
-            weekday = _WEEKDAYS[g[1].lower()]
+            weekday = WEEKDAYS[g[1].lower()]
             if qualifier == "last":
                 return _shift_weekday(ref, weekday, future=False, strict=True), Granularity.DAY, True
             if qualifier == "next":

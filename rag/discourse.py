@@ -14,107 +14,18 @@ from __future__ import annotations
 
 import re
 
-# Phrases of page furniture, not of reporting: the navigation, subscription, credit and
-# correction lines of news sites (as on the CNN, USA Today, AP and Guardian pages of
-# RealTimeQA's search results).
-_FURNITURE = (
-    r"editor'?s note",
-    r"follow (?:us|him|her|them) on",
-    r"sign up (?:for|here|now|to)",
-    r"subscribe (?:to|now|here)",
-    r"click here",
-    r"read (?:more|the full story|next)",
-    r"(?:download|get) (?:our|the) app",
-    r"all rights reserved",
-    r"contributed to this report",
-    r"this (?:story|article|post) (?:has been|was) (?:updated|corrected)",
-    r"(?:photo|image|video) (?:credit|courtesy)",
-    r"sent straight to your inbox",
-    r"newsletter",
-    r"advertisement",
-)
-_FURNITURE_RE = re.compile(r"\b(?:" + "|".join(_FURNITURE) + r")\b", re.IGNORECASE)
+from .lexicon import CONNECTIVES, FURNITURE, NAVIGATION_LABELS, PRONOUNS
+
+_FURNITURE_RE = re.compile(r"\b(?:" + "|".join(FURNITURE) + r")\b", re.IGNORECASE)
 # A linked headline run into the text: a colon with no space after it, between a word
 # (or a question mark or quote) and a capital: "speaker?:Kevin", "vulnerability':Lawmakers".
 _HEADLINE_GLUE = re.compile(r"[\w?!'\"”’)]:[A-Z“\"'‘]")
 # A label before a colon that introduces a link, a list or a live feed ("The latest:",
 # "Related:", "What we know:"): navigation, not a statement. Up to four words.
 _LABEL_LEAD = re.compile(r"^(?:[A-Z][\w'’]*(?: [\w'’]+){0,3}):\s")
-_LABELS = frozenset(
-    {
-        "the latest",
-        "latest",
-        "related",
-        "more",
-        "read more",
-        "watch",
-        "listen",
-        "live updates",
-        "what we know",
-        "opinion",
-        "analysis",
-        "explainer",
-        "update",
-        "breaking",
-        "key points",
-        "context",
-        "fact check",
-        "the claim",
-        "our rating",
-        "what to know",
-        "photos",
-        "video",
-        "see also",
-        "also read",
-    }
-)
 
-# Openings that refer back: personal and possessive pronouns (the English closed class)
-# and sentence-initial discourse connectives of the Penn Discourse Treebank's explicit
-# list that relate a sentence to the one before it.
-_PRONOUNS = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "him", "them", "these", "those"})
-_CONNECTIVES = (
-    "also",
-    "but",
-    "however",
-    "still",
-    "yet",
-    "meanwhile",
-    "moreover",
-    "furthermore",
-    "instead",
-    "nevertheless",
-    "nonetheless",
-    "otherwise",
-    "besides",
-    "then",
-    "thus",
-    "hence",
-    "therefore",
-    "consequently",
-    "likewise",
-    "similarly",
-    "indeed",
-    "and",
-    "or",
-    "so",
-    "before that",
-    "after that",
-    "since then",
-    "in addition",
-    "as a result",
-    "by then",
-    "at the time",
-    "in turn",
-    "on the other hand",
-    "even so",
-    "that was",
-    "that is",
-    "this was",
-    "this is",
-)
 _CONNECTIVE_RE = re.compile(
-    r"^(?:" + "|".join(re.escape(c) for c in sorted(_CONNECTIVES, key=len, reverse=True)) + r")\b[,\s]", re.IGNORECASE
+    r"^(?:" + "|".join(re.escape(c) for c in sorted(CONNECTIVES, key=len, reverse=True)) + r")\b[,\s]", re.IGNORECASE
 )
 _FIRST_WORD = re.compile(r"[“\"'‘(]*([A-Za-z]+)")
 
@@ -125,7 +36,7 @@ def is_boilerplate(text: str) -> bool:
     if _FURNITURE_RE.search(s) or _HEADLINE_GLUE.search(s):
         return True
     m = _LABEL_LEAD.match(s)
-    return m is not None and m.group(0)[:-2].strip().lower() in _LABELS
+    return m is not None and m.group(0)[:-2].strip().lower() in NAVIGATION_LABELS
 
 
 def needs_context(text: str) -> bool:
@@ -135,6 +46,6 @@ def needs_context(text: str) -> bool:
     m = _FIRST_WORD.match(s)
     if not m:
         return False
-    if m.group(1).lower() in _PRONOUNS:
+    if m.group(1).lower() in PRONOUNS:
         return True
     return bool(_CONNECTIVE_RE.match(s[m.start(1) :] + " "))

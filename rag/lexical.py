@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexError_
-from .text import STOPWORDS, stem, words
+from .lexicon import STOPWORDS
+from .text import stem, words
 
 K1, B = 1.5, 0.75
 FORMAT = 2  # 1 was bm25s's own folder layout (precomputed scores): read as absent, rebuilt

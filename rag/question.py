@@ -8,52 +8,30 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import InputError
-from .text import QUESTION_WORDS, STOPWORDS, content_stems, stem, word_starts, words
+from .lexicon import (
+    AUXILIARIES,
+    COPULAS,
+    EVENT_NOUNS,
+    FOCUS_VERBS,
+    KIND_OF,
+    MEASURE_WORDS,
+    NORP_NOUNS,
+    NOT_FOCUS,
+    ORG_NOUNS,
+    PERSON_NOUNS,
+    PLACE_NOUNS,
+    PRODUCT_NOUNS,
+    QUANTITY_NOUNS,
+    QUESTION_WORDS,
+    STOPWORDS,
+    THIS_TIME,
+    WORK_NOUNS,
+)
+from .text import content_stems, stem, word_starts, words
 from .types import AnswerType
 
-PLACE_NOUNS = frozenset(
-    "city town country nation state province region capital village island county district place "
-    "border location area continent port site venue airport stadium".split()
-)
-PERSON_NOUNS = frozenset(
-    "person man woman leader president minister official player actor actress singer author king queen "
-    "prince princess pope ceo founder chief governor senator judge candidate coach star rapper musician "
-    "athlete politician lawmaker director executive spokesperson billionaire republican democrat".split()
-)
-ORG_NOUNS = frozenset(
-    "company firm airline carrier chain retailer brand bank team club network broadcaster channel newspaper "
-    "magazine outlet organization organisation agency group party union university college school startup "
-    "maker manufacturer automaker carmaker platform website studio label publisher charity regulator exchange "
-    "league restaurant store supermarket insurer lender giant conglomerate business franchise".split()
-)
-WORK_NOUNS = frozenset(
-    "film movie show series sitcom book memoir novel song album play musical documentary podcast game "
-    "painting poem opera ballet artwork title biography".split()
-)
-EVENT_NOUNS = frozenset(
-    "event awards ceremony tournament championship festival holiday war storm hurricane cyclone summit".split()
-)
-PRODUCT_NOUNS = frozenset(
-    "product car vehicle phone device drug vaccine medication pill aircraft jet rocket spacecraft telescope chatbot software".split()
-)
-NORP_NOUNS = frozenset("nationality religion ethnicity".split())
-QUANTITY_NOUNS = frozenset(
-    "number amount percentage percent price cost figure age total rate sum score share magnitude limit toll "
-    "population salary value budget temperature speed distance height weight capacity tally fee fare wage".split()
-)
-TIME_UNITS = frozenset(
-    "second minute hour day night week month year decade century mile kilometer kilometre km metre meter "
-    "foot feet inch".split()
-)
-_QUALIFIERS = frozenset("long far old".split())
-# "this week", "this season": a time, not the thing a quiz's "this <noun>" asks for
-_THIS_TIME = frozenset(
-    "week weekend month year season summer spring autumn fall winter morning afternoon evening night "
-    "time century decade quarter".split()
-) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _BLANK = re.compile(r"_{2,}")
 _TRUE_OR_FALSE = re.compile(r"\s*\b(?:true\s+or\s+false|is\s+it\s+true\s+that)\b\s*[:?.,]?\s*", re.IGNORECASE)
-_AUX = frozenset("do does did is are was were has have had will would can could should may might".split())
 
 
 class Tense(str, Enum):
@@ -124,19 +102,7 @@ def expected_labels(qtype: AnswerType, focus: list[str]) -> frozenset[str]:
     return frozenset()
 
 
-# Words that end a question's focus noun phrase: verbs seldom used as nouns ('which
-# fruit holds', 'which country said'), adverbs ('which celebrity recently') and words
-# that lead into what follows ('which of these teams except', 'which country near').
-_FOCUS_VERBS = frozenset(
-    stem(w)
-    for w in "say says said hold holds held want wants see sees saw become becomes became win wins won "
-    "replace replaces break breaks broke bring brings brought make makes made "
-    "take takes took give gives gave get gets got seem seems need needs fall falls fell send sends sent "
-    "pay pays paid build builds built spend spends spent".split()
-)
-_NOT_FOCUS = frozenset("following".split())  # 'which of the following bands'
-_KIND_OF = frozenset("type kind sort form variety name".split())  # 'which type of weather' asks for a weather
-_COPULA = frozenset("is was are were".split())  # 'what was the cause' asks for a cause
+_FOCUS_VERBS = frozenset(stem(w) for w in FOCUS_VERBS)
 
 
 def _ends_focus(low: str) -> bool:
@@ -159,15 +125,15 @@ def _focus_after(tokens: list[str], i: int, counted: bool = False) -> list[str]:
         low = t.lower()
         if len(t) == 1 and t.isupper():  # the 'U' and 'S' of 'U.S.'
             continue
-        if not out and j == 0 and low in _COPULA and rest[j + 1 : j + 2] and rest[j + 1].lower() in ("the", "a", "an"):
+        if not out and j == 0 and low in COPULAS and rest[j + 1 : j + 2] and rest[j + 1].lower() in ("the", "a", "an"):
             continue  # 'what was the primary cause of ...' asks for a cause
-        if low in _AUX or (out and (low in STOPWORDS or low.endswith(("ed", "ing")) or _ends_focus(low))):
+        if low in AUXILIARIES or (out and (low in STOPWORDS or low.endswith(("ed", "ing")) or _ends_focus(low))):
             break
         if not out and low.endswith(("'s", "’s")) and t[0].islower():
             return [t[:-2]]  # 'which country's prime minister' asks for the country
-        if not out and low in _KIND_OF and rest[j + 1 : j + 2] == ["of"]:
+        if not out and low in KIND_OF and rest[j + 1 : j + 2] == ["of"]:
             continue
-        if low not in STOPWORDS and low not in _NOT_FOCUS:
+        if low not in STOPWORDS and low not in NOT_FOCUS:
             out.append(t)
         if len(out) >= 4 or (counted and low.endswith("s") and not low.endswith("ss")):
             break
@@ -215,7 +181,7 @@ def analyse(text: str) -> Question:
     if wh is None:
         # A quiz's statement form: "Biden held talks with this leader" asks "which leader".
         wh = next(
-            (i for i, t in enumerate(lower[:-1]) if t in ("this", "these") and lower[i + 1] not in _THIS_TIME), None
+            (i for i, t in enumerate(lower[:-1]) if t in ("this", "these") and lower[i + 1] not in THIS_TIME), None
         )
         if wh is not None:
             lower[wh] = "which"
@@ -271,7 +237,7 @@ def analyse(text: str) -> Question:
         tense = Tense.FUTURE
     elif re.search(r"\b(did|was|were|had|has|have)\b", joined):
         tense = Tense.PAST
-    keywords = tuple(dict.fromkeys(s for s in content_stems(text) if s not in _QUALIFIERS))
+    keywords = tuple(dict.fromkeys(s for s in content_stems(text) if s not in MEASURE_WORDS))
     return Question(
         text=text,
         type=qtype,

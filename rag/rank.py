@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from . import modelfile
+from .lexicon import STOPWORDS
 from .modelfile import ModelFileError
-from .text import STOPWORDS, content_stems, stem, words
+from .text import content_stems, stem, words
 from .types import Passage
 
 RANK_FEATURES: tuple[str, ...] = (

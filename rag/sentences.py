@@ -11,15 +11,8 @@ from __future__ import annotations
 
 import re
 
-ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sen rep gov gen col lt sgt capt cmdr adm maj st jr sr inc corp co ltd llc
-    no nos vs etc jan feb mar apr jun jul aug sep sept oct nov dec mt ft rev hon pres supt
-    dept univ est approx fig al ave blvd rd gov't a.m p.m e.g i.e u.s u.k u.n e.u d.c""".split()
-)
-_OPENERS = frozenset(
-    """the a an he she it they we i his her its their this that these those but and or so yet
-    in on at after before when while if as there here what who why how some many most""".split()
-)
+from .lexicon import ABBREVIATIONS, SENTENCE_OPENERS
+
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n[ \t]*\n")
 _NEXT_WORD = re.compile(r"\s+[\"'“‘(\[]?([\w'’-]+)")
 
@@ -45,7 +38,7 @@ def _is_false_boundary(text: str, dot: int, after: int) -> bool:
         return True  # an initial: "John F. Kennedy"
     if lower in ABBREVIATIONS or "." in word:
         # "U.S. The" and "Jan. He" are real ends; "U.S. President" and "Jan. 5" are not.
-        return next_word not in _OPENERS
+        return next_word not in SENTENCE_OPENERS
     return False
 
 

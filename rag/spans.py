@@ -16,9 +16,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .dates import DateMention, Granularity, find_dates
+from .lexicon import (
+    APPROXIMATORS,
+    COUNT_WORDS,
+    DESCRIPTIVE,
+    EST_NOUNS,
+    LOCATIVES,
+    NAME_LABELS,
+    NOT_PERSON_HEADS,
+    ORDINALS,
+    PERCENT_WORDS,
+    PHRASE_BREAKS,
+    PLACE_NOUNS,
+    STOPWORDS,
+    TIME_UNITS,
+    TITLES,
+)
 from .places import PlaceKind, in_region, kinds, region_of
-from .question import PLACE_NOUNS, TIME_UNITS, Question
-from .text import IRREGULAR_VERBS, STOPWORDS, stem
+from .question import Question
+from .text import IRREGULAR_VERBS, stem
 from .types import AnswerType, Entity
 
 
@@ -39,39 +55,17 @@ class Candidate:
         return re.sub(r"\W+", " ", self.text.lower()).strip()
 
 
-_NUMBER_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
-    "dozen dozens hundreds thousands millions billions"
-).split()
-_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
 _NUM = re.compile(
     r"(?<![\w.])(?:\$|€|£)?\d[\d,]*(?:\.\d+)?(?:%| percent)?(?:[- ](?:million|billion|trillion))?"
     r"(?:-(?P<hunit>[a-z]+))?(?![\w])"
-    r"|\b(?P<word>" + "|".join(_NUMBER_WORDS) + r")\b"
-    r"|\b(?P<ord>" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\b",
+    r"|\b(?P<word>" + "|".join(COUNT_WORDS) + r")\b"
+    r"|\b(?P<ord>" + "|".join(ORDINALS) + r"|\d+(?:st|nd|rd|th))\b",
     re.IGNORECASE,
 )
 _TIME_UNIT_STEMS = frozenset(stem(t) for t in TIME_UNITS)
-# Words that mark a name as a person's (a title before it) or as not a person's (a head noun).
-_TITLES = frozenset(
-    "mr mrs ms dr prof president minister mayor governor senator sen rep chancellor king queen prince "
-    "princess pope sir lady lord judge justice coach striker captain general gen col officer chief ceo "
-    "chairman chairwoman secretary ambassador councillor councilor spokesman spokeswoman director "
-    "leader premier pm singer actor actress author".split()
-)
-_NOT_PERSON = frozenset(
-    "bridge agency stadium street road avenue company co inc corp ltd group university college school "
-    "council party ministry department news tv times post bank airport station hospital church museum "
-    "court army navy force forces league cup club team city county state republic kingdom union "
-    "association organisation organization institute foundation committee office service crater tunnel "
-    "river lake mountain island sea ocean port".split()
-)
-_PERCENT = frozenset({"percentag", "percent"})
-_QUALIFIERS = frozenset("nearly approximately almost around roughly over under more less fewer some".split())
+_PERCENT = frozenset(stem(w) for w in PERCENT_WORDS)
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _TOKEN = re.compile(r"[\w'’.-]+")
-_LOCATIVE = frozenset("in to at from near into across toward towards of visit visited visiting".split())
 # a name's word: capitalised, or 'iPhone', 'eBay'; a trailing '+' is part of 'Apple TV+'
 _NAME_WORD = r"(?:[A-Z]|(?<!\w)[a-z][A-Z])[\w'’.-]*\+?"
 _PROPER = re.compile(_NAME_WORD + r"(?:\s+(?:(?:of|de|al|bin|von|van)\s+)?(?:" + _NAME_WORD + r"|\d+(?![\d,.-])))*")
@@ -119,7 +113,7 @@ def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]], after: st
     if not text:
         return
     first = text.split()[0]
-    if not first.isupper() and (re.split(r"['’]", first.lower())[0] in STOPWORDS or first.lower() in _QUALIFIERS):
+    if not first.isupper() and (re.split(r"['’]", first.lower())[0] in STOPWORDS or first.lower() in APPROXIMATORS):
         rest = text[len(first) :].lstrip()
         if not rest:
             return
@@ -160,25 +154,11 @@ def _preceding_word(sentence: str, start: int) -> str:
     return m.group(1).lower() if m else ""
 
 
-# adjectives that rank, date or praise a thing rather than say which it is
-_DESCRIPTIVE = frozenset(
-    "new old big small major minor popular famous main top leading only own other same such recent "
-    "former current future federal national local global official key biggest largest first last next".split()
-)
-
-
-# lower-case words ending in "est" that are no superlative ("the rainforest canopy")
-_EST_NOUNS = frozenset(
-    "forest rainforest interest protest request contest conquest harvest arrest inquest digest manifest "
-    "unrest tempest bequest midwest northwest southwest".split()
-)
-
-
 def _describes(word: str) -> bool:
     low = word.lower()
-    if low in _DESCRIPTIVE:
+    if low in DESCRIPTIVE:
         return True
-    return low.endswith("est") and len(low) > 5 and word[:1].islower() and low not in _EST_NOUNS
+    return low.endswith("est") and len(low) > 5 and word[:1].islower() and low not in EST_NOUNS
 
 
 def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> list[Candidate]:
@@ -209,7 +189,6 @@ def number_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
     return out
 
 
-NAME_LABELS = frozenset("PERSON ORG GPE LOC FAC NORP WORK_OF_ART EVENT PRODUCT LAW LANGUAGE".split())
 LABEL_FIT = 1.3  # a candidate the tagger labelled with a type the question asks for
 LABEL_MISFIT = 0.4  # labelled with another type
 UNLABELLED = 0.85  # the question asks for a type and the tagger saw no entity here
@@ -278,12 +257,6 @@ def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) ->
 
 
 _PHRASE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
-# closed-class words the stop list lacks: no noun phrase holds them
-_PHRASE_BREAKS = frozenset(
-    "because due according including despite although though whether unless however even already "
-    "around toward towards within without across along amid upon onto instead rather almost nearly "
-    "never ever always often still soon now later earlier yet thus hence therefore".split()
-)
 NOUN_PHRASE_PRIOR = 0.7  # a common noun phrase, for "which fruit": typed only by its fit to the focus
 
 
@@ -324,7 +297,7 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
         last = m.start() + len(word)
         low = word.lower()
         if (
-            low in _PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or _verb_like(low)
+            low in PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or _verb_like(low)
         ):  # (a stop word's first part is one)
             close()
             continue
@@ -462,15 +435,15 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
         prior = 0.8
         before = _preceding_word(sentence, s)
         if q.type is AnswerType.PLACE:
-            prior = 1.0 if before in _LOCATIVE else 0.6
+            prior = 1.0 if before in LOCATIVES else 0.6
             if before == "of" and focus_set & {stem(n) for n in PLACE_NOUNS}:
                 prior = 1.3
         elif q.type is AnswerType.PERSON:
             names = text.split()
             prior = 1.0 if len(names) >= 2 else 0.7
-            if any(t.lower().rstrip(".") in _NOT_PERSON for t in names):
+            if any(t.lower().rstrip(".") in NOT_PERSON_HEADS for t in names):
                 prior *= 0.5
-            if names[0].lower().rstrip(".") in _TITLES or before in _TITLES:
+            if names[0].lower().rstrip(".") in TITLES or before in TITLES:
                 prior *= 1.3
         if focus_set:
             # "the Chinese border city of Dandong", "Foreign Minister Choe Son Hui", "Yakutsk,

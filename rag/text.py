@@ -5,60 +5,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from into onto about as than then so
-    is are was were be been being am do does did doing done has have had having will would shall
-    should can could may might must this that these those it its it's he him his she her hers they
-    them their theirs we us our you your i me my mine who whom whose which what when where why how
-    there here not no nor only also just very too more most much many some any all each every both
-    few other such own same again further once up down out over under off after before since until
-    while during through between against above below among around via per yet s t one ones""".split()
-)
-QUESTION_WORDS = frozenset("who whom whose which what when where why how".split())
+from .lexicon import IRREGULAR, STOPWORDS
 
-_IRREGULAR = {
-    "met": "meet",
-    "left": "leav",
-    "went": "go",
-    "gone": "go",
-    "took": "take",
-    "taken": "take",
-    "made": "make",
-    "came": "come",
-    "saw": "see",
-    "seen": "see",
-    "gave": "give",
-    "given": "give",
-    "won": "win",
-    "lost": "lose",
-    "held": "hold",
-    "told": "tell",
-    "said": "say",
-    "says": "say",
-    "began": "begin",
-    "begun": "begin",
-    "became": "become",
-    "ran": "run",
-    "died": "die",
-    "dies": "die",
-    "flew": "fly",
-    "flown": "fly",
-    "rode": "ride",
-    "ridden": "ride",
-    "wrote": "write",
-    "written": "write",
-    "bought": "buy",
-    "sold": "sell",
-    "brought": "bring",
-    "fell": "fall",
-    "fallen": "fall",
-    "struck": "strike",
-    "travelled": "travel",
-    "traveled": "travel",
-    "travelling": "travel",
-    "traveling": "travel",
-}
-IRREGULAR_VERBS = frozenset(_IRREGULAR) - {"left", "lost", "held"}  # 'saw', 'said', 'won': not nouns
+IRREGULAR_VERBS = frozenset(IRREGULAR) - {"left", "lost", "held"}  # 'saw', 'said', 'won': not nouns
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 
@@ -84,8 +33,8 @@ def stem(word: str) -> str:
     if w[:1].isupper():
         return w.lower()
     w = w.lower()
-    if w in _IRREGULAR:
-        return _IRREGULAR[w]
+    if w in IRREGULAR:
+        return IRREGULAR[w]
     if w.endswith(("ies", "ied")) and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith(("sses", "shes", "ches", "xes", "zes")):

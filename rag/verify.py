@@ -22,21 +22,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .lexicon import CARDINALS, STOPWORDS
 from .question import Question
 from .sentences import split_spans
-from .text import STOPWORDS, stem, words
+from .text import stem, words
 from .types import Passage
 
 MIN_COVERAGE = 0.5  # share of the claim's (IDF-weighted) words its evidence must hold
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without)\b|n['’]t\b", re.IGNORECASE)
-
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,7 @@ class Verdict:
 
 def _terms(text: str) -> set[str]:
     """Stems of the words of ``text``, number words as digits ('twelve' -> '12')."""
-    return {_NUMBER_WORDS.get(w.lower(), stem(w)) for w in words(text)}
+    return {CARDINALS.get(w.lower(), stem(w)) for w in words(text)}
 
 
 def _is_common(word: str, passages: list[Passage]) -> bool:
@@ -65,8 +58,8 @@ def key_terms(claim: str, passages: list[Passage]) -> list[str]:
     found: list[str] = []
     for i, w in enumerate(words(claim)):
         low = w.lower()
-        if low in _NUMBER_WORDS or w[0].isdigit():
-            found.append(_NUMBER_WORDS.get(low, w))
+        if low in CARDINALS or w[0].isdigit():
+            found.append(CARDINALS.get(low, w))
         elif w[0].isupper() and low not in STOPWORDS and not (i == 0 and _is_common(w, passages)):
             found.append(stem(w))
     return list(dict.fromkeys(found))
@@ -77,7 +70,7 @@ def verify(q: Question, passages: list[Passage], weights: dict[str, float]) -> V
     ``weights``: IDF of the claim's keywords over those passages' sentences."""
     if not passages or not q.keywords:
         return None
-    weights = {_NUMBER_WORDS.get(k, k): w for k, w in weights.items()}
+    weights = {CARDINALS.get(k, k): w for k, w in weights.items()}
     total = sum(weights.values()) or 1.0
 
     def coverage(terms: set[str]) -> float:
