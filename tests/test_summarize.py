@@ -87,3 +87,45 @@ def test_of_sentences_saying_the_same_the_most_detailed_then_the_first_is_shown(
     bags = [set(content_stems(s.text)) for s in sents]
     assert most_detailed([0, 1, 2], bags, sents) == 1
     assert most_detailed([0, 2], bags, sents) == 2
+
+
+def _sentence(doc: str, text: str):
+    import datetime as dt
+
+    from rag.answer import Sentence
+    from rag.types import Passage
+
+    return Sentence(Passage(1, doc, "", "", dt.date(2025, 9, 2), text, 0, len(text), 0.5), 0, len(text), text)
+
+
+def test_concepts_are_word_pairs_several_articles_state_weighted_by_how_many():
+    from rag.question import analyse
+    from rag.summarize import sentence_concepts
+
+    sents = [
+        _sentence("a", "The bridge opened after an atmospheric river flooded the valley."),
+        _sentence("b", "An atmospheric river flooded the valley on Monday."),
+        _sentence("c", "Officials blamed the atmospheric river for the damage."),
+    ]
+    found = sentence_concepts(analyse("the bridge opening"), sents)
+    pairs = {"atmospheric river": 3, "an atmospheric": 2, "river flood": 2, "flood the": 2, "the valley": 2}
+    assert found[0] == found[1] == pairs  # not "valley on": one article says it; not "on monday" either
+    assert found[2] == {"atmospheric river": 3}  # "the damage", "blamed the": this article alone
+
+
+def test_coverage_prefers_a_sentence_that_adds_a_reported_fact():
+    import numpy as np
+
+    from rag.summarize import SummaryConfig, select
+
+    scores = np.array([0.9, 0.85, 0.8])
+    sims = np.eye(3)
+    bags = [bag("storm hit coast"), bag("storm struck beaches"), bag("three dead in floods")]
+    concepts = [{"storm hit": 3}, {"storm hit": 3}, {"three dead": 2}]
+    plain, _ = select(
+        scores, sims, bags, 2, SummaryConfig(diversity=0.0, duplicate_jaccard=1.1, coverage=0.0), concepts
+    )
+    covered, _ = select(
+        scores, sims, bags, 2, SummaryConfig(diversity=0.0, duplicate_jaccard=1.1, coverage=1.0), concepts
+    )
+    assert plain == [0, 1] and covered == [0, 2]
