@@ -5,8 +5,9 @@ summaries lean on closed lists of English words. They live here so that each can
 read, questioned and cited at once, and so that no module grows a list of its own for
 one example. What is a property of English grammar (function words, pronouns, month
 names) says so; what was drawn up by hand for a class of news questions says which.
-Nothing here was added for a single development question: the learned models
-(:mod:`rag.qa`, :mod:`rag.salience`) weigh the evidence these lists mark.
+An entry belongs here when it is one of a class of words, never to make one question
+come out right: the learned models (:mod:`rag.qa`, :mod:`rag.salience`) weigh the
+evidence these lists mark.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 # -- Words in general -------------------------------------------------------------------
 
 # English function words (articles, pronouns, auxiliaries, prepositions, conjunctions,
-# quantifiers; the closed classes of a standard English stop list, as in the SMART and
-# NLTK lists) plus "s"/"t" of split contractions and "one(s)" as a pronoun.
+# quantifiers), listed by hand: the closed classes that standard English stop lists
+# (SMART, NLTK) hold, plus "s"/"t" of split contractions and "one(s)" as a pronoun.
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from into onto about as than then so
     is are was were be been being am do does did doing done has have had having will would shall
@@ -75,8 +76,8 @@ IRREGULAR = {
 # -- Sentences --------------------------------------------------------------------------
 
 # Abbreviations a full stop does not end a sentence after: titles (Mr, Sen, Gen),
-# company suffixes, month abbreviations, common Latin and address abbreviations
-# (the usual list of a sentence splitter such as Punkt's English defaults).
+# company suffixes, month abbreviations, common Latin and address abbreviations; listed
+# by hand, of the kind rule-based sentence splitters carry.
 ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sen rep gov gen col lt sgt capt cmdr adm maj st jr sr inc corp co ltd llc
     no nos vs etc jan feb mar apr jun jul aug sep sept oct nov dec mt ft rev hon pres supt
@@ -284,7 +285,7 @@ CARDINALS = {
 
 # Phrases of page furniture, not of reporting: the navigation, subscription, credit and
 # correction lines of news sites (as on the CNN, USA Today, AP and Guardian pages of
-# RealTimeQA's training weeks' search results).
+# RealTimeQA's search results).
 FURNITURE = (
     r"editor'?s note",
     r"follow (?:us|him|her|them) on",
