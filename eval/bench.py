@@ -4,6 +4,7 @@
                                 [--gold ../shared/realtimeqa-2023q1/questions.jsonl] [--json]
     python -m eval.bench embed --index indexes/rtqa-2023q1 [--quality GOLD] [--json]
     python -m eval.bench ask --articles ../shared/seeds [--gold GOLD] [--json]
+    python -m eval.bench shards --index indexes/rtqa-2023q1 --gold GOLD [--shards 2 4] [--json]
 
 ``search``: for each size it builds every index type through :mod:`rag.vectors` (the code the
 project runs) and reports build time, bytes per vector (the written file), open time
@@ -26,6 +27,13 @@ with int8 (in a temporary copy) and hit@1/5/10 compared with the index as it is.
 
 ``ask``: ingest rate of ``--articles`` into a fresh index, a cold ``rag ask`` (a new
 process: imports, model load, one answer) and warm asks through the API.
+
+``shards``: ``--index`` copied into sharded indexes of each ``--shards`` count
+(:func:`rag.shards.reshard`: same chunks, ids and vectors, nothing embedded), then the
+questions of ``--gold`` searched on each (as of their day, the indexes taking turns
+question by question): p50/p99 latency and queries per second in-process, the p50 the
+fan-out adds over one index, and the share of searches whose passages are identical to
+one index's.
 """
 
 from __future__ import annotations
@@ -396,6 +404,68 @@ def run_ask(args: argparse.Namespace) -> None:
     print(json.dumps(out, indent=None if not args.json else 2))
 
 
+SHARD_COLUMNS = [
+    ("index", "index"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("qps", "qps"),
+    ("added_p50_ms", "+p50 ms"),
+    ("identical", "identical"),
+]
+
+
+def run_shards(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from rag import Index
+    from rag.query import Query
+    from rag.shards import reshard
+
+    rows = load_answerable(args.gold)[: args.queries]
+    with tempfile.TemporaryDirectory(prefix="rag-bench-shards-") as tmp, Index.open(args.index) as one:
+        indexes: dict[str, object] = {"one index": one}
+        copy_s = {}
+        for n in args.shards:
+            start = time.perf_counter()
+            indexes[f"{n} shards"] = reshard(one, Path(tmp) / f"s{n}", n)
+            copy_s[n] = round(time.perf_counter() - start, 1)
+        queries = [Query(r["question"], k=5, as_of=dt.date.fromisoformat(r["question_date"])) for r in rows]
+        for index in indexes.values():
+            index.search(queries[0])  # type: ignore[attr-defined]  # model, files and caches loaded
+        times: dict[str, list[float]] = {name: [] for name in indexes}
+        same = {name: 0 for name in indexes}
+        for q in queries:
+            want = None
+            for name, index in indexes.items():
+                start = time.perf_counter()
+                got = index.search(q)  # type: ignore[attr-defined]
+                times[name].append((time.perf_counter() - start) * 1000)
+                key = [(p.doc_id, p.start, p.end, round(p.score, 6)) for p in got]
+                want = key if want is None else want
+                same[name] += key == want
+        base = percentile(times["one index"], 50)
+        out = []
+        for name, ts in times.items():
+            out.append(
+                {
+                    "index": name,
+                    "p50_ms": round(percentile(ts, 50), 2),
+                    "p99_ms": round(percentile(ts, 99), 2),
+                    "qps": round(1000 / statistics.mean(ts), 1),
+                    "added_p50_ms": round(percentile(ts, 50) - base, 2),
+                    "identical": round(same[name] / len(queries), 4),
+                }
+            )
+        for index in indexes.values():
+            index.close()  # type: ignore[attr-defined]
+    info = {"queries": len(queries), "reshard_s": copy_s}
+    if args.json:
+        print(json.dumps({**info, "rows": out}, indent=2))
+    else:
+        print(f"{len(queries)} questions searched on each; copying into shards took {copy_s} s")
+        print_table(out, SHARD_COLUMNS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
     parts = parser.add_subparsers(dest="part", required=True)
@@ -423,8 +493,14 @@ def main() -> None:
     ask.add_argument("--gold", help="gold file whose questions the warm asks use")
     ask.add_argument("--repeat", type=int, default=5, help="cold runs")
     ask.add_argument("--json", action="store_true")
+    shards = parts.add_parser("shards", help="one index against sharded copies of it, in-process")
+    shards.add_argument("--index", type=Path, required=True, help="the index to copy into shards")
+    shards.add_argument("--gold", required=True, help="gold file whose questions are searched")
+    shards.add_argument("--shards", type=int, nargs="+", default=[2, 4])
+    shards.add_argument("--queries", type=int, default=200)
+    shards.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    {"search": run_search, "embed": run_embed, "ask": run_ask}[args.part](args)
+    {"search": run_search, "embed": run_embed, "ask": run_ask, "shards": run_shards}[args.part](args)
 
 
 if __name__ == "__main__":

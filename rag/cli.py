@@ -19,12 +19,14 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 
 from . import __version__
+from .check import CheckReport
 from .display import print_passages, print_summary
 from .embed import Backend
 from .errors import InputError, InputErrors, RagError, error_code
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
 from .query import DEFAULT_MODE, Mode, Query, check_range
+from .shards import ShardedIndex, open_index, read_manifest
 from .vectors import IndexType
 
 app = typer.Typer(
@@ -110,6 +112,13 @@ def ingest(
             help="Embedding: auto (ONNX Runtime fp32 when installed, else torch), torch, onnx, or onnx-int8 (about 2x faster, vectors move slightly).",
         ),
     ] = Backend.AUTO,
+    shards: Annotated[
+        Optional[int],
+        typer.Option(
+            "--shards",
+            help="Make a new index of this many shards (each article goes to the shard its content hash names); an existing sharded index keeps its count.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add articles to the index (created if missing); unchanged articles are skipped."""
@@ -120,9 +129,7 @@ def ingest(
             typer.echo(f"warning: {w}", err=True)
         created = not index.exists()
         try:
-            with Index.open(index, model=model, create=True, backend=backend) as idx:
-                if index_type is not None:
-                    idx.set_index_type(index_type)
+            with _open_for_ingest(index, model, backend, index_type, shards) as idx:
                 report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)
                 info = idx.info()
         except BaseException:
@@ -140,6 +147,28 @@ def ingest(
     _run(work, as_json)
 
 
+def _open_for_ingest(
+    path: Path, model: str | None, backend: Backend, index_type: IndexType | None, shards: int | None
+) -> Index | ShardedIndex:
+    """The index to ingest into: a sharded one where ``--shards`` asks for it or the
+    directory is one, else a single one; both created when missing."""
+    manifest = read_manifest(path)
+    if shards is None and manifest is None:
+        idx = Index.open(path, model=model, create=True, backend=backend)
+        try:
+            if index_type is not None:
+                idx.set_index_type(index_type)
+        except BaseException:
+            idx.close()
+            raise
+        return idx
+    if manifest is not None and index_type is not None:
+        raise InputError(f"{path}: --index-type is chosen when a sharded index is made, not changed after")
+    return ShardedIndex.create(
+        path, shards or manifest.shards if manifest else shards or 1, model, backend, index_type or IndexType.AUTO
+    )
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question in plain words.")],
@@ -155,7 +184,7 @@ def ask(
     """Answer a question with a short span, its date, and the passages it came from."""
 
     def work() -> None:
-        with Index.open(index, model=model) as idx:
+        with open_index(index, model=model) as idx:
             ans = idx.ask(_query(question, k, since, until, mode, as_of))
         if as_json:
             _emit(ans.to_json())
@@ -189,7 +218,7 @@ def search(
     """The passages most similar to a query, best first."""
 
     def work() -> None:
-        with Index.open(index, model=model) as idx:
+        with open_index(index, model=model) as idx:
             passages = idx.search(_query(query, k, since, until, mode, as_of))
         if as_json:
             _emit({"query": query, "passages": [p.to_json() for p in passages]})
@@ -219,7 +248,7 @@ def summarize(
     """A query-focused summary: sentences from several articles, no repeats, in date order."""
 
     def work() -> None:
-        with Index.open(index, model=model) as idx:
+        with open_index(index, model=model) as idx:
             summary = idx.summarize(_query(query, max_sentences, since, until, mode, as_of), timeline=timeline)
         if as_json:
             _emit(summary.to_json())
@@ -246,7 +275,7 @@ def remove(
     def work() -> None:
         if not doc_ids and not source:
             raise InputError("name at least one article id or --source")
-        with Index.open(index) as idx:
+        with open_index(index) as idx:
             removed = idx.remove(doc_ids or [], source or [])
             data = idx.info()
         if as_json:
@@ -262,7 +291,7 @@ def info(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
     """Counts, model and size of an index."""
 
     def work() -> None:
-        with Index.open(index) as idx:
+        with open_index(index) as idx:
             data = idx.info()
         if as_json:
             _emit(data.to_json())
@@ -346,7 +375,7 @@ def list_articles(
     def work() -> None:
         lo, hi = _date(since, "--since"), _date(until, "--until")
         check_range(lo, hi)  # before the index is opened: a bad range is the input's fault
-        with Index.open(index) as idx:
+        with open_index(index) as idx:
             entries = idx.articles(lo, hi, source)
         if as_json:
             _emit({"articles": [e.to_json() for e in entries]})
@@ -373,28 +402,40 @@ def check(
         from .check import check as check_index
         from .check import repair as repair_index
 
-        report = repair_index(index, progress=sys.stderr.isatty()) if repair else check_index(index)
+        manifest = read_manifest(index)
+        folders = manifest.folders(index) if manifest else [index]
+        reports = [
+            repair_index(folder, progress=sys.stderr.isatty()) if repair else check_index(folder) for folder in folders
+        ]
         if as_json:
-            _emit(report.to_json())
-        else:
-            for problem in report.problems():
-                typer.echo(f"problem: {problem}")
-            if report.repaired:
-                typer.echo(f"rebuilt from the database: {', '.join(report.repaired)}")
-            if report.ok:
-                typer.echo(
-                    f"ok: {report.path} ({report.articles} articles, {report.chunks} chunks): database, vectors and BM25 index whole"
-                )
-            elif report.repairable:
-                typer.echo("the database is whole: `rag check --repair` rebuilds the rest from it")
+            if manifest is None:
+                _emit(reports[0].to_json())
             else:
-                typer.echo(
-                    "the database is damaged and cannot be rebuilt from the other files: restore it from a copy, or ingest the articles again into a new directory"
-                )
-        if not report.ok:
+                _emit({"path": str(index), "ok": all(r.ok for r in reports), "shards": [r.to_json() for r in reports]})
+        else:
+            for report in reports:
+                _print_check(report)
+        if not all(r.ok for r in reports):
             raise typer.Exit(1)
 
     _run(work, as_json)
+
+
+def _print_check(report: CheckReport) -> None:
+    for problem in report.problems():
+        typer.echo(f"problem: {problem}")
+    if report.repaired:
+        typer.echo(f"rebuilt from the database: {', '.join(report.repaired)}")
+    if report.ok:
+        typer.echo(
+            f"ok: {report.path} ({report.articles} articles, {report.chunks} chunks): database, vectors and BM25 index whole"
+        )
+    elif report.repairable:
+        typer.echo("the database is whole: `rag check --repair` rebuilds the rest from it")
+    else:
+        typer.echo(
+            "the database is damaged and cannot be rebuilt from the other files: restore it from a copy, or ingest the articles again into a new directory"
+        )
 
 
 def _version(value: bool) -> None:

@@ -20,29 +20,40 @@ import numpy as np
 
 from . import lexical, vectors
 from .embed import Embedder
+from .lexical import Hits, RowHits, Stats
 from .store import Store
 from .types import Passage
 
 FILTERS_KEPT = 8  # date ranges whose masks are kept: most queries ask as of the same few days
 
 
+@dataclass(frozen=True)
+class DateRange:
+    """The chunks a search may return: those of articles dated in [since, until], and
+    undated ones when ``keep_undated``. Each corpus turns it into masks over its own
+    chunk ids (:class:`DateFilters`), so retrieval never handles a mask."""
+
+    since: dt.date | None
+    until: dt.date | None
+    keep_undated: bool = False
+
+
 class Corpus(Protocol):
-    """The reads retrieval needs from an index. Masks are boolean arrays over chunk ids."""
+    """The reads retrieval needs from an index. ``allowed`` is a :class:`DateRange`, or
+    None for every chunk."""
 
     embedder: Embedder
 
     @property
     def is_empty(self) -> bool: ...
 
-    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None: ...
+    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> DateRange | None: ...
 
-    def ids_not_after(self, day: dt.date) -> np.ndarray | None: ...
+    def ids_not_after(self, day: dt.date) -> DateRange | None: ...
 
-    def lexical(self) -> lexical.LexicalIndex: ...
+    def lexical_hits(self, query: str, allowed: DateRange | None) -> Hits: ...
 
-    def lexical_rows(self, allowed: np.ndarray) -> np.ndarray: ...
-
-    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
+    def dense(self, query_vector: np.ndarray, k: int, allowed: DateRange | None) -> tuple[np.ndarray, np.ndarray]: ...
 
     def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray: ...
 
@@ -99,6 +110,10 @@ class DateFilters:
                 self._kept.pop(next(iter(self._kept)))
         return found
 
+    def count(self, since: dt.date | None, until: dt.date | None, keep_undated: bool) -> int:
+        """How many chunks the range keeps."""
+        return int(np.count_nonzero(self.get(since, until, keep_undated).keep))
+
     def rows(self, allowed: np.ndarray, lex: lexical.LexicalIndex) -> np.ndarray:
         """``allowed`` (a mask from :meth:`get`) as a mask over the rows of ``lex``."""
         with self._lock:
@@ -146,34 +161,52 @@ class Loaded:
     def is_empty(self) -> bool:
         return self.vectors is None or self.vectors.ntotal == 0
 
-    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
-        """A mask over chunk ids: articles dated in [since, until]; None when there is no range."""
+    def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> DateRange | None:
+        """Articles dated in [since, until]; None when there is no range."""
         if not since and not until:
             return None
-        return self.filters.get(since, until, keep_undated=False).ids
+        return DateRange(since, until)
 
-    def ids_not_after(self, day: dt.date) -> np.ndarray | None:
-        """A mask over chunk ids: articles not dated after ``day``, undated ones kept; None if that is all."""
+    def ids_not_after(self, day: dt.date) -> DateRange | None:
+        """Articles not dated after ``day``, undated ones kept; None if that is all."""
         latest = self.store.latest_chunk_date()  # an indexed lookup: no chunk dates read
         if latest is None or latest <= day:
             return None
-        return self.filters.get(None, day, keep_undated=True).ids
+        return DateRange(None, day, keep_undated=True)
+
+    def mask(self, allowed: DateRange) -> np.ndarray:
+        """``allowed`` as a mask over this corpus's chunk ids."""
+        return self.filters.get(allowed.since, allowed.until, allowed.keep_undated).ids
 
     def lexical(self) -> lexical.LexicalIndex:
         return self._load_lexical()
 
-    def lexical_rows(self, allowed: np.ndarray) -> np.ndarray:
-        """``allowed`` (a mask from :meth:`allowed_ids` or :meth:`ids_not_after`) as a mask
-        over the rows of :meth:`lexical`."""
-        return self.filters.rows(allowed, self.lexical())
+    def lexical_rows(self, allowed: DateRange) -> np.ndarray:
+        """``allowed`` as a mask over the rows of :meth:`lexical`."""
+        return self.filters.rows(self.mask(allowed), self.lexical())
 
-    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and cosine similarities of the ``k`` nearest chunks (``allowed``: a mask over ids)."""
+    def lexical_hits(self, query: str, allowed: DateRange | None, stats: Stats | None = None) -> RowHits:
+        """BM25 scores for ``query`` of the chunks ``allowed``; ``stats``: corpus-wide
+        figures when this is one shard of several."""
+        lex = self.lexical()
+        return RowHits(lex.scores(query, stats), lex.chunk_ids, None if allowed is None else self.lexical_rows(allowed))
+
+    def dense(
+        self, query_vector: np.ndarray, k: int, allowed: DateRange | None, totals: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks ``allowed``.
+        ``totals``: (chunks allowed, vectors) over all shards when this is one of several,
+        so that it searches as widely as one index of them all (:func:`rag.vectors.search`)."""
         if self.vectors is None or self.vectors.ntotal == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = vectors.search(self.vectors, query_vector[None, :], k, allowed)
+        mask = None if allowed is None else self.mask(allowed)
+        scores, ids = vectors.search(self.vectors, query_vector[None, :], k, mask, totals)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+    def allowed_count(self, allowed: DateRange) -> int:
+        """How many of this corpus's chunks ``allowed`` keeps."""
+        return self.filters.count(allowed.since, allowed.until, allowed.keep_undated)
 
     def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query with the stored vectors of ``ids``."""

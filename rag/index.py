@@ -28,7 +28,63 @@ from .types import Answer, ArticleEntry, Document, IndexInfo, IndexMeta, IndexTy
 DEFAULT_INDEX = Path("indexes/default")
 
 
-class Index:
+class Asking:
+    """Searching, asking and summarising over an index's :attr:`corpus`, the same for one
+    index and for a sharded one (:class:`rag.shards.ShardedIndex`). Each takes a Query,
+    or its text and fields (validated as one)."""
+
+    @property
+    def corpus(self) -> Corpus:
+        raise NotImplementedError
+
+    def search(
+        self,
+        query: Query | str,
+        k: int = DEFAULT_K,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = DEFAULT_MODE,
+        as_of: dt.date | None = None,
+    ) -> list[Passage]:
+        """The ``k`` passages that best match the query, best first, each a window of
+        whole sentences around the chunk that matched. ``as_of`` (default today) leaves
+        out later articles and prefers recent ones."""
+        return search(self.corpus, as_query(query, k, since, until, mode, as_of))
+
+    def ask(
+        self,
+        question: Query | str,
+        k: int = DEFAULT_K,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = DEFAULT_MODE,
+        as_of: dt.date | None = None,
+        config: AnswerConfig | None = None,
+    ) -> Answer:
+        """A short answer with its date, the sentence it came from and the ``k`` passages
+        read; ``text`` is None when the index holds no answer."""
+        return answer(self.corpus, as_query(question, k, since, until, mode, as_of), config or AnswerConfig())
+
+    def summarize(
+        self,
+        query: Query | str,
+        max_sentences: int = DEFAULT_K,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = DEFAULT_MODE,
+        as_of: dt.date | None = None,
+        timeline: bool = False,
+        config: SummaryConfig | None = None,
+    ) -> Summary:
+        """At most ``max_sentences`` cited sentences on the topic from several articles,
+        without repeats, in date order (``timeline``: grouped by the day of what they
+        report); none when the index holds nothing on it."""
+        return summarize(
+            self.corpus, as_query(query, max_sentences, since, until, mode, as_of), config or SummaryConfig(), timeline
+        )
+
+
+class Index(Asking):
     """An open index directory. Use :meth:`open` (or :meth:`snapshot`); the embedding
     model loads on first use. Every method raises :class:`rag.RagError` subclasses with a
     one-line message for what the user can fix: :class:`rag.InputError` for bad input,
@@ -71,16 +127,18 @@ class Index:
         shared: bool = False,
         lock_wait: float = 0.0,
         skip_vectors: bool = False,
+        embedder: Embedder | None = None,
     ) -> Index:
         """Open the index at ``path``; with ``create`` an empty one is made if it is missing.
         ``backend`` is how articles added through it are embedded (queries: see Embedder).
         A ``shared`` index may be used from several threads, one at a time. A write waits
         up to ``lock_wait`` seconds for another process's write to finish. With
-        ``skip_vectors`` the vector file is not read (to rebuild it: :func:`rag.check.repair`)."""
+        ``skip_vectors`` the vector file is not read (to rebuild it: :func:`rag.check.repair`).
+        ``embedder`` lets several indexes (the shards of one) share one loaded model."""
         path = Path(path)
         store = open_store(path, create=create, shared=shared)
         try:
-            index = cls(path, store, model, chunking, backend, skip_vectors=skip_vectors)
+            index = cls(path, store, model, chunking, backend, embedder=embedder, skip_vectors=skip_vectors)
         except BaseException:
             store.close()
             raise
@@ -130,7 +188,7 @@ class Index:
         return self._commits.vectors is None or self._commits.vectors.ntotal == 0
 
     @property
-    def corpus(self) -> Corpus:
+    def corpus(self) -> Loaded:
         """What retrieval reads (:mod:`rag.corpus`), as of the last commit seen: for
         :func:`rag.retrieve.retrieve`, :func:`rag.answer.answer` and the like."""
         c = self._commits
@@ -199,51 +257,3 @@ class Index:
     def info(self) -> IndexInfo:
         """Counts, model, vector index type and size on disk."""
         return self._commits.info(self.embedder.name)
-
-    # -- asking: each takes a Query, or its text and fields (validated as one) ---------------
-
-    def search(
-        self,
-        query: Query | str,
-        k: int = DEFAULT_K,
-        since: dt.date | None = None,
-        until: dt.date | None = None,
-        mode: Mode = DEFAULT_MODE,
-        as_of: dt.date | None = None,
-    ) -> list[Passage]:
-        """The ``k`` passages that best match the query, best first, each a window of
-        whole sentences around the chunk that matched. ``as_of`` (default today) leaves
-        out later articles and prefers recent ones."""
-        return search(self.corpus, as_query(query, k, since, until, mode, as_of))
-
-    def ask(
-        self,
-        question: Query | str,
-        k: int = DEFAULT_K,
-        since: dt.date | None = None,
-        until: dt.date | None = None,
-        mode: Mode = DEFAULT_MODE,
-        as_of: dt.date | None = None,
-        config: AnswerConfig | None = None,
-    ) -> Answer:
-        """A short answer with its date, the sentence it came from and the ``k`` passages
-        read; ``text`` is None when the index holds no answer."""
-        return answer(self.corpus, as_query(question, k, since, until, mode, as_of), config or AnswerConfig())
-
-    def summarize(
-        self,
-        query: Query | str,
-        max_sentences: int = DEFAULT_K,
-        since: dt.date | None = None,
-        until: dt.date | None = None,
-        mode: Mode = DEFAULT_MODE,
-        as_of: dt.date | None = None,
-        timeline: bool = False,
-        config: SummaryConfig | None = None,
-    ) -> Summary:
-        """At most ``max_sentences`` cited sentences on the topic from several articles,
-        without repeats, in date order (``timeline``: grouped by the day of what they
-        report); none when the index holds nothing on it."""
-        return summarize(
-            self.corpus, as_query(query, max_sentences, since, until, mode, as_of), config or SummaryConfig(), timeline
-        )

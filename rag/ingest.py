@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -110,10 +110,15 @@ def _write_pending(
     chunks = [c for _, cs, _, _ in pending for c in cs]
     vecs = np.concatenate([v for _, _, v, _ in pending]) if chunks else np.zeros((0, w.embedder.dimension), np.float32)
     found = {d.id: ents for d, _, _, ents in pending}
-    _write(w, docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found)
+    write_change(w, docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found)
 
 
-def _write(
+# How a write turns the committed vectors into the next: (writer, chunk ids removed,
+# chunk ids added, their vectors) -> the new index. A shard of a sharded index uses its own.
+VectorUpdate = Callable[[Writer, np.ndarray, np.ndarray, np.ndarray], faiss.Index]
+
+
+def write_change(
     w: Writer,
     docs: Sequence[Document],
     hashes: dict[str, str],
@@ -121,18 +126,25 @@ def _write(
     chunks: Sequence[Chunk],
     embeddings: np.ndarray,
     found: dict[str, list[Entity]],
+    ids: np.ndarray | None = None,
+    update_vectors: VectorUpdate | None = None,
 ) -> None:
+    """Commit one change: articles ``replaced`` removed, ``docs`` stored with their
+    ``chunks`` (under ``ids``, by default the next ones of this index) and entities."""
     store = w.commits.store
 
     def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
         stale = np.array(store.chunk_ids_of(replaced), dtype=np.int64)
         store.delete_articles(replaced)
-        first = store.next_chunk_id()
-        ids = np.arange(first, first + len(chunks), dtype=np.int64)
-        store.insert(((d, hashes[d.id]) for d in docs), list(zip(ids.tolist(), chunks)))
+        if ids is None:
+            first = store.next_chunk_id()
+            new_ids = np.arange(first, first + len(chunks), dtype=np.int64)
+        else:
+            new_ids = np.asarray(ids, np.int64)
+        store.insert(((d, hashes[d.id]) for d in docs), list(zip(new_ids.tolist(), chunks)))
         store.set_entities(found, entities.tagger_name())
-        return _updated_vectors(w, stale, ids, embeddings), _updated_lexical(
-            w.commits, stale, ids, [c.text for c in chunks]
+        return (update_vectors or _updated_vectors)(w, stale, new_ids, embeddings), _updated_lexical(
+            w.commits, stale, new_ids, [c.text for c in chunks]
         )
 
     w.commits.commit(change, w.vector_fields())
@@ -204,7 +216,7 @@ def remove(w: Writer, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) 
         if ids:  # an ingest that replaces these articles with nothing
             current = w.commits.vectors
             dimension = w.embedder.dimension if current is None else current.d
-            _write(w, [], {}, ids, [], np.zeros((0, dimension), np.float32), {})
+            write_change(w, [], {}, ids, [], np.zeros((0, dimension), np.float32), {})
         return ids
 
 

@@ -15,7 +15,7 @@ from enum import Enum
 
 import numpy as np
 
-from .corpus import Corpus
+from .corpus import Corpus, DateRange
 from .query import DEFAULT_MODE, Mode, Query
 from .rank import RECENCY_DAYS, TIME_CUE, default_ranker, rank_features
 from .text import words
@@ -38,31 +38,6 @@ RECENCY_PLAIN = 0.1  # all others
 DUPLICATE_JACCARD = 0.5  # passages sharing this share of their word 4-grams are one story
 
 
-SAMPLE_FROM = 100_000  # rows from which top_rows takes a floor from a sample first
-SAMPLE_STRIDE = 16
-
-
-def top_rows(scores: np.ndarray, n: int, allowed: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the ``n`` largest positive scores (of ``allowed`` rows only), best first.
-
-    Common words give a third of a million chunks some BM25 score at a million chunks,
-    and partitioning them all took ~4 ms of an ask. So a floor comes first from every
-    16th row: the n-th best of a subset is no better than the n-th best of all, so no row
-    of the true top n is below it, and ~16n rows are left to partition.
-    """
-    floor = 0.0
-    if len(scores) >= SAMPLE_FROM:
-        sample = scores[::SAMPLE_STRIDE] if allowed is None else scores[::SAMPLE_STRIDE][allowed[::SAMPLE_STRIDE]]
-        sample = sample[sample > 0]
-        if len(sample) >= n:
-            floor = float(np.partition(sample, len(sample) - n)[len(sample) - n])
-    keep = scores >= floor if floor > 0 else scores > 0
-    positive = np.flatnonzero(keep if allowed is None else keep & allowed)
-    if len(positive) > n:
-        positive = positive[np.argpartition(-scores[positive], n - 1)[:n]]
-    return positive[np.argsort(-scores[positive], kind="stable")]
-
-
 def blend(cosine: np.ndarray, bm25: np.ndarray, alpha: float) -> np.ndarray:
     top = float(bm25.max()) if len(bm25) else 0.0
     lexical = bm25 / top if top > 0 else np.zeros_like(bm25)
@@ -81,28 +56,26 @@ def candidates(
     query: str,
     query_vector: np.ndarray,
     pool: int,
-    allowed: np.ndarray | None,
+    allowed: DateRange | None,
     mode: Mode,
     alpha: float = HYBRID_ALPHA,
 ) -> tuple[list[Passage], np.ndarray]:
-    """The ``pool`` best chunks of each list the mode uses (``allowed``: a mask over chunk
-    ids), as passages scored by the mode, and their BM25 scores (zeros in dense mode)."""
+    """The ``pool`` best chunks of each list the mode uses (``allowed``: the dates kept,
+    None for all), as passages scored by the mode, and their BM25 scores (zeros in dense mode)."""
     if mode is Mode.DENSE:
         ids, scores = corpus.dense(query_vector, pool, allowed)
         sims, cand_bm = scores, np.zeros(len(ids))
     else:
-        lex = corpus.lexical()
-        bm = lex.scores(query)
-        rows = top_rows(bm, pool, None if allowed is None else corpus.lexical_rows(allowed))
+        hits = corpus.lexical_hits(query, allowed)
+        lex_ids, lex_scores = hits.top(pool)
         if mode is Mode.LEXICAL:
-            ids, cand_bm = lex.chunk_ids[rows], bm[rows]
-            scores = blend(np.zeros(len(rows)), cand_bm, 0.0)
+            ids, cand_bm = lex_ids, lex_scores
+            scores = blend(np.zeros(len(ids)), cand_bm, 0.0)
             sims = corpus.similarities(ids, query_vector)
         else:
             dense_ids, _ = corpus.dense(query_vector, pool, allowed)
-            ids = np.union1d(dense_ids, lex.chunk_ids[rows])
-            pos = np.minimum(np.searchsorted(lex.chunk_ids, ids), len(lex.chunk_ids) - 1)
-            cand_bm = np.where(lex.chunk_ids[pos] == ids, bm[pos], 0.0)
+            ids = np.union1d(dense_ids, lex_ids)
+            cand_bm = hits.at(ids)
             sims = corpus.similarities(ids, query_vector)
             scores = blend(sims, cand_bm, alpha)
     passages = corpus.passages(ids, scores, sims)

@@ -30,6 +30,7 @@ from .errors import InputError, RagError, first_line
 from .index import Index
 from .server import MAX_BODY_BYTES, create_app
 from .service import Service
+from .shards import is_sharded, open_index
 from .types import IndexInfo
 
 LOCK_WAIT_SECONDS = 30.0  # a write waits this long for another worker's or process's write
@@ -106,7 +107,12 @@ def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> No
         finally:
             service.close()
         return
-    with Index.open(options.path, model=options.model, create=True, backend=options.backend) as index:
+    opened = (
+        open_index(options.path, options.model, options.backend)
+        if is_sharded(options.path)
+        else Index.open(options.path, model=options.model, create=True, backend=options.backend)
+    )
+    with opened as index:
         info = index.info()  # and a bad index, a model mismatch: one line here, not N in the workers
         if not index.is_empty:
             index.lexical()  # an index from before BM25 segments gets them here, once, not racing in each worker

@@ -23,6 +23,7 @@ from .embed import Backend
 from .errors import NotFoundError, RagError
 from .index import Index
 from .query import Query
+from .shards import ShardedIndex, read_manifest
 from .store import DB_NAME, connect
 from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
 
@@ -31,8 +32,8 @@ FOLLOW_SECONDS = 1.0
 
 @dataclass
 class _Held:
-    index: Index
-    version: int  # the database's data_version just before this snapshot was taken
+    index: Index | ShardedIndex
+    version: tuple[int, ...]  # each database's data_version just before this snapshot was taken
     users: int = 0
     retired: bool = False
 
@@ -51,17 +52,23 @@ class Service:
     ) -> None:
         """``lock_wait``: how long a write waits for another process's write to finish."""
         self.path = Path(path)
-        self._writer = Index.open(
-            self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait
-        )
+        self.manifest = read_manifest(self.path)
+        self._writer: Index | ShardedIndex
+        if self.manifest is not None:
+            self._writer = ShardedIndex.open(self.path, model, backend, shared=True, lock_wait=lock_wait)
+        else:
+            self._writer = Index.open(
+                self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait
+            )
         self.embedder = self._writer.embedder
         self.embedder.spread = False  # concurrent queries: see Embedder
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
-        self._watch = connect(self.path / DB_NAME, create=False, shared=True)
-        self._log = connect(
-            self.path / DB_NAME, create=False, shared=True
-        )  # checkpoints, from the writer or the follower
+        databases = [f / DB_NAME for f in self.manifest.folders(self.path)] if self.manifest else [self.path / DB_NAME]
+        self._watch = [connect(db, create=False, shared=True) for db in databases]
+        self._log = [
+            connect(db, create=False, shared=True) for db in databases
+        ]  # checkpoints, from the writer or the follower
         self._log_lock = threading.Lock()
         if not self._writer.is_empty:
             self._writer.lexical()  # commits a BM25 index of the current format if it lacks one, before readers snapshot it
@@ -78,8 +85,8 @@ class Service:
         self._follower.join()
         with self._swap_lock:
             self._retire(self._current)
-        self._watch.close()
-        self._log.close()
+        for conn in [*self._watch, *self._log]:
+            conn.close()
         self._writer.close()
 
     def _follow(self, every: float) -> None:
@@ -94,11 +101,16 @@ class Service:
 
     # -- snapshots ---------------------------------------------------------------------
 
-    def _version(self) -> int:
-        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+    def _version(self) -> tuple[int, ...]:
+        """Each database's data_version: any commit to any shard changes it."""
+        return tuple(int(conn.execute("PRAGMA data_version").fetchone()[0]) for conn in self._watch)
 
-    def _take(self, like: Index | None = None) -> _Held:
+    def _take(self, like: Index | ShardedIndex | None = None) -> _Held:
         version = self._version()  # read first: a commit landing meanwhile is seen next time
+        if self.manifest is not None:
+            assert like is None or isinstance(like, ShardedIndex)
+            return _Held(ShardedIndex.snapshot(self.path, embedder=self.embedder, like=like), version)
+        assert like is None or isinstance(like, Index)
         return _Held(Index.snapshot(self.path, embedder=self.embedder, like=like), version)
 
     def _retire(self, held: _Held) -> None:
@@ -119,7 +131,7 @@ class Service:
         return True
 
     @contextmanager
-    def reading(self) -> Iterator[Index]:
+    def reading(self) -> Iterator[Index | ShardedIndex]:
         """The current snapshot, kept open (and unchanged) until the block ends."""
         with self._swap_lock:
             self._swap_if_changed()
@@ -134,7 +146,7 @@ class Service:
                     self._retire(held)
 
     @contextmanager
-    def _writing(self) -> Iterator[Index]:
+    def _writing(self) -> Iterator[Index | ShardedIndex]:
         with self._write_lock:
             self._compact_log()  # readers off the log, so this write can start it afresh
             try:
@@ -154,8 +166,8 @@ class Service:
         (the writer's at once, the others' followers within a second), because any one's
         snapshot pins the log for all."""
         with self._log_lock:
-            _, frames, copied = self._log.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames == copied and frames > 0:  # (an empty log has no reader to move)
+            logs = [conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() for conn in self._log]
+        if any(frames == copied and frames > 0 for _, frames, copied in logs):  # (an empty log has no reader to move)
             with self._swap_lock:
                 self._swap()
 

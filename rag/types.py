@@ -210,6 +210,7 @@ class IndexInfo:
     index_type: str
     size_bytes: int
     format_version: int
+    shards: int = 1  # a sharded index's shards (rag.shards)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -105,24 +105,30 @@ def new_index(dimension: int, kind: IndexType = IndexType.FLAT) -> faiss.Index:
 
 def build(kind: IndexType, vecs: np.ndarray, ids: np.ndarray, dimension: int, seed: int = 1234) -> faiss.Index:
     """An index of ``kind`` holding ``vecs`` under ``ids``, trained on them where needed."""
+    index = trained(kind, vecs, dimension, seed)
+    add(index, vecs, ids)
+    return index
+
+
+def trained(kind: IndexType, vecs: np.ndarray, dimension: int, seed: int = 1234) -> faiss.Index:
+    """An empty index of ``kind`` for ``len(vecs)`` vectors, an IVF trained on a sample of
+    ``vecs``: the shards of a sharded index each take a copy of one (:mod:`rag.shards`)."""
     kind = resolve(kind, len(vecs))
     if kind is not IndexType.IVF_SQ8 or len(vecs) == 0:  # an IVF trains on its first vectors
-        index = new_index(dimension, kind if kind is not IndexType.IVF_SQ8 else IndexType.FLAT)
-    else:
-        nlist = nlist_for(len(vecs))
-        index = faiss.index_factory(dimension, f"IVF{nlist}(HNSW{IVF_COARSE_M}_SQ8),SQ8", faiss.METRIC_INNER_PRODUCT)
-        index.cp.niter = 10
-        index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
-        index.cp.seed = seed
-        sample = vecs
-        if len(vecs) > nlist * IVF_TRAIN_PER_LIST:
-            rng = np.random.default_rng(seed)
-            sample = vecs[np.sort(rng.choice(len(vecs), nlist * IVF_TRAIN_PER_LIST, replace=False))]
-        index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        index.nprobe = nprobe_for(nlist)
-        faiss.downcast_index(index.quantizer).hnsw.efSearch = max(IVF_COARSE_EF, index.nprobe)
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
-    add(index, vecs, ids)
+        return new_index(dimension, kind if kind is not IndexType.IVF_SQ8 else IndexType.FLAT)
+    nlist = nlist_for(len(vecs))
+    index = faiss.index_factory(dimension, f"IVF{nlist}(HNSW{IVF_COARSE_M}_SQ8),SQ8", faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = 10
+    index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+    index.cp.seed = seed
+    sample = vecs
+    if len(vecs) > nlist * IVF_TRAIN_PER_LIST:
+        rng = np.random.default_rng(seed)
+        sample = vecs[np.sort(rng.choice(len(vecs), nlist * IVF_TRAIN_PER_LIST, replace=False))]
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    index.nprobe = nprobe_for(nlist)
+    faiss.downcast_index(index.quantizer).hnsw.efSearch = max(IVF_COARSE_EF, index.nprobe)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
     return index
 
 
@@ -214,7 +220,11 @@ def _params(index: faiss.Index, selector: faiss.IDSelector, share: float) -> fai
 
 
 def search(
-    index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    index: faiss.Index,
+    queries: np.ndarray,
+    k: int,
+    allowed: np.ndarray | None = None,
+    totals: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) per query row, best first; missing hits have id -1.
 
@@ -222,21 +232,24 @@ def search(
     exactly over just those, so a narrow date range stays fast and loses no recall to
     the IVF's probing; a wider one goes to FAISS as a bitmap, with a wider search. One
     query runs on one OpenMP thread: spreading a single query over threads costs more
-    in start-up than it saves.
+    in start-up than it saves. When ``index`` is one shard of several, ``totals`` (the
+    vectors allowed and held by all of them) makes both choices as one index of them all
+    would, so each shard scans what that index would scan of its vectors.
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     faiss.omp_set_num_threads(1 if len(queries) == 1 else max(1, os.cpu_count() or 1))
     k = max(1, min(k, index.ntotal))
     if allowed is None:
         return index.search(queries, k)
-    count = int(np.count_nonzero(allowed))
-    if count == 0:
+    here = int(np.count_nonzero(allowed))
+    count, held = totals if totals is not None else (here, index.ntotal)
+    if here == 0:
         return np.full((len(queries), 0), -1.0, dtype=np.float32), np.full((len(queries), 0), -1, dtype=np.int64)
     if count <= SCAN_MAX:
         return _scan(index, queries, k, np.flatnonzero(allowed))
     bitmap = np.packbits(allowed, bitorder="little")
     selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
-    return index.search(queries, min(k, count), params=_params(index, selector, count / max(1, index.ntotal)))
+    return index.search(queries, min(k, here), params=_params(index, selector, count / max(1, held)))
 
 
 def _scan(index: faiss.Index, queries: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,542 @@
+"""A sharded index: one directory holding N shards, each a complete index of the usual
+format (SQLite + FAISS + BM25), and ``shards.json``, the manifest.
+
+An article goes to the shard its content hash names (:func:`shard_of`), so its chunks,
+their windows and any copy of it under another id stay together, and ingesting the same
+content again finds it where it was. Chunk ids are allocated across all shards from one
+counter, in ingest order, so a sharded index numbers its chunks exactly as one index of
+the same articles would; each shard holds an ascending subset of them.
+
+Reading is exact: :class:`rag.merged.ShardedCorpus` answers the reads of
+:class:`rag.corpus.Corpus` by asking every shard and merging, with BM25's corpus-wide figures (N, document
+frequencies, average length) summed over the shards, a date filter's share of vectors
+counted over all of them, and an IVF trained once for the whole index and copied into
+every shard (``ivf.faiss``), so each shard probes the same clusters one index would.
+Retrieval, answers and summaries run over it unchanged.
+
+Writing runs each shard's commit in turn, under the directory's write lock and every
+shard's. Each shard's commit is atomic; an ingest interrupted between two shards' commits
+leaves every article wholly stored or wholly absent, and running it again completes it
+(an article found in a shard other than its hash's is moved).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import entities, vectors
+from .chunk import ChunkConfig, chunk_document
+from .embed import Backend, Embedder
+from .errors import IndexError_, InputError, NotFoundError, RagError
+from .index import Asking, Index
+from .ingest import CHECKPOINT_SECONDS, DOCS_PER_BATCH, Writer, content_hash, write_change
+from .load import load_paths
+from .lock import WriteLock
+from .merged import ShardedCorpus
+from .types import ArticleEntry, Chunk, Document, Entity, IndexInfo, IndexType, IngestReport
+
+MANIFEST = "shards.json"
+MANIFEST_FORMAT = 1
+TEMPLATE = "ivf.faiss"  # the trained, empty IVF every shard's vectors were added to
+MAX_SHARDS = 256
+
+
+@dataclass(frozen=True)
+class Manifest:
+    shards: int
+    format: int = MANIFEST_FORMAT
+
+    def folders(self, root: Path) -> list[Path]:
+        return [root / f"shard-{i:03d}" for i in range(self.shards)]
+
+
+def read_manifest(path: Path) -> Manifest | None:
+    """The manifest of a sharded index at ``path``; None for a single index or none."""
+    f = path / MANIFEST
+    if not f.exists():
+        return None
+    try:
+        data = json.loads(f.read_text())
+        manifest = Manifest(int(data["shards"]), int(data["format"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IndexError_(f"{f}: shard manifest is damaged or unreadable") from None
+    if manifest.format != MANIFEST_FORMAT:
+        raise IndexError_(f"{f}: shard manifest format {manifest.format} is not one this rag reads ({MANIFEST_FORMAT})")
+    if not 1 <= manifest.shards <= MAX_SHARDS:
+        raise IndexError_(f"{f}: shard manifest names {manifest.shards} shards")
+    return manifest
+
+
+def is_sharded(path: str | Path) -> bool:
+    return (Path(path) / MANIFEST).exists()
+
+
+def shard_of(content: str, shards: int) -> int:
+    """The shard of an article with content hash ``content`` (hex SHA-256)."""
+    return int(content[:16], 16) % shards
+
+
+class ShardedIndex(Asking):
+    """An open sharded index directory: the methods of :class:`rag.Index` that read and
+    add articles, over its shards (see the module's docstring). Use :meth:`open` or
+    :meth:`create`; :func:`open_index` opens either kind."""
+
+    def __init__(self, path: Path, manifest: Manifest, shards: list[Index], embedder: Embedder) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.shards = shards
+        self.embedder = embedder
+        self.lock = WriteLock(path)
+        models = {s.meta.model for s in shards if s.meta.model}
+        if len(models) > 1:
+            raise IndexError_(f"{path}: shards were built with different models ({', '.join(sorted(models))})")
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        model: str | None = None,
+        backend: Backend = Backend.AUTO,
+        shared: bool = False,
+        lock_wait: float = 0.0,
+    ) -> ShardedIndex:
+        path = Path(path)
+        manifest = read_manifest(path)
+        if manifest is None:
+            raise IndexError_(f"{path}: not a sharded index (no {MANIFEST})")
+        shards: list[Index] = []
+        embedder: Embedder | None = None
+        try:
+            for folder in manifest.folders(path):
+                if not folder.is_dir():
+                    raise IndexError_(f"{folder}: shard is missing")
+                shard = Index.open(folder, model=model, backend=backend, shared=shared, embedder=embedder)
+                shard._commits.lock.wait = lock_wait
+                embedder = shard.embedder
+                shards.append(shard)
+        except BaseException:
+            for s in shards:
+                s.close()
+            raise
+        assert embedder is not None
+        index = cls(path, manifest, shards, embedder)
+        index.lock.wait = lock_wait
+        return index
+
+    @classmethod
+    def snapshot(
+        cls,
+        path: str | Path,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        like: ShardedIndex | None = None,
+    ) -> ShardedIndex:
+        """Every shard's :meth:`rag.Index.snapshot`, taken one after another: a write
+        landing between two of them is seen by the later shards only (a sharded write
+        commits shard by shard, so readers never see one all at once either)."""
+        path = Path(path)
+        manifest = read_manifest(path)
+        if manifest is None:
+            raise IndexError_(f"{path}: not a sharded index (no {MANIFEST})")
+        shards: list[Index] = []
+        try:
+            for i, folder in enumerate(manifest.folders(path)):
+                earlier = like.shards[i] if like is not None and i < len(like.shards) else None
+                shard = Index.snapshot(folder, model=model, embedder=embedder, like=earlier)
+                embedder = shard.embedder
+                shards.append(shard)
+        except BaseException:
+            for s in shards:
+                s.close()
+            raise
+        assert embedder is not None
+        return cls(path, manifest, shards, embedder)
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        shards: int,
+        model: str | None = None,
+        backend: Backend = Backend.AUTO,
+        index_type: IndexType = IndexType.AUTO,
+    ) -> ShardedIndex:
+        """Open the sharded index at ``path``, making an empty one of ``shards`` shards
+        (keeping vectors of ``index_type``) where there is none. Raises InputError where
+        ``path`` holds a single index or a sharded one of another count."""
+        path = Path(path)
+        if not 1 <= shards <= MAX_SHARDS:
+            raise InputError(f"--shards must be between 1 and {MAX_SHARDS}, not {shards}")
+        manifest = read_manifest(path)
+        if manifest is not None:
+            if manifest.shards != shards:
+                raise InputError(f"{path}: index has {manifest.shards} shards, not {shards}")
+            return cls.open(path, model, backend)
+        if path.exists() and any(path.iterdir()):
+            raise InputError(f"{path}: already holds a single index or other files; shard into a new directory")
+        manifest = Manifest(shards)
+        path.mkdir(parents=True, exist_ok=True)
+        embedder: Embedder | None = None
+        for folder in manifest.folders(path):
+            with Index.open(folder, model=model, create=True, backend=backend, embedder=embedder) as shard:
+                embedder = shard.embedder
+                shard.set_index_type(index_type)
+        tmp = path / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps({"format": manifest.format, "shards": manifest.shards}))
+        os.replace(tmp, path / MANIFEST)  # last: a directory without it is not an index yet
+        return cls.open(path, model, backend)
+
+    def close(self) -> None:
+        for s in self.shards:
+            s.close()
+
+    def __enter__(self) -> ShardedIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_empty(self) -> bool:
+        return all(s.is_empty for s in self.shards)
+
+    @property
+    def corpus(self) -> ShardedCorpus:
+        return ShardedCorpus([s.corpus for s in self.shards], self.embedder)
+
+    def lexical(self) -> None:
+        """Give every shard a BM25 index of the current format (see :meth:`rag.Index.lexical`)."""
+        for s in self.shards:
+            s.lexical()
+
+    def article(self, doc_id: str) -> Document | None:
+        return next((d for d in (s.article(doc_id) for s in self.shards) if d is not None), None)
+
+    def articles(
+        self, since: dt.date | None = None, until: dt.date | None = None, source: str | None = None
+    ) -> list[ArticleEntry]:
+        found = [e for s in self.shards for e in s.articles(since, until, source)]
+        return sorted(found, key=lambda e: (e.date is None, e.date or dt.date.min, e.id))
+
+    def info(self) -> IndexInfo:
+        parts = [s.info() for s in self.shards]
+        first = parts[0]
+        return IndexInfo(
+            path=str(self.path),
+            articles=sum(p.articles for p in parts),
+            chunks=sum(p.chunks for p in parts),
+            vectors=sum(p.vectors for p in parts),
+            model=first.model,
+            dimension=first.dimension,
+            index_type=first.index_type,
+            size_bytes=sum(p.size_bytes for p in parts)
+            + sum(f.stat().st_size for f in self.path.iterdir() if f.is_file()),
+            format_version=first.format_version,
+            shards=len(parts),
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the directory's write lock and every shard's, each caught up with what
+        other writers committed."""
+        with self.lock, ExitStack() as stack:
+            for s in self.shards:
+                stack.enter_context(s._commits.writing())
+            yield
+
+    def _writers(self) -> list[Writer]:
+        return [s._writer() for s in self.shards]
+
+    def add(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
+        loaded = load_paths(list(paths))
+        return self.add_documents(loaded.documents, progress=progress, warnings=loaded.warnings)
+
+    def add_documents(
+        self,
+        docs: Sequence[Document],
+        progress: bool = False,
+        warnings: Sequence[str] = (),
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
+    ) -> IngestReport:
+        """Embed ``docs`` and store each in its shard: unchanged articles skipped, changed
+        ones replaced (and moved to their new content's shard), checkpoints as in
+        :meth:`rag.Index.add_documents`."""
+        with self.writing():
+            n = len(self.shards)
+            hashes = {d.id: content_hash(d) for d in docs}
+            held = [s.store.content_hashes([d.id for d in docs]) for s in self.shards]
+            home = {d.id: shard_of(hashes[d.id], n) for d in docs}
+            stray = {d.id: [j for j in range(n) if d.id in held[j] and j != home[d.id]] for d in docs}
+            fresh = [d for d in docs if held[home[d.id]].get(d.id) != hashes[d.id]]
+            for s in self.shards:
+                s.tag_missing(progress)
+            skipped = len(docs) - len(fresh)
+            if not fresh:
+                if any(stray.values()):  # an earlier ingest stopped between two shards: drop the old copies
+                    self._write_batch(
+                        [], [], np.zeros((0, self.embedder.dimension), np.float32), {}, hashes, held, stray
+                    )
+                return IngestReport(0, 0, skipped, 0, list(warnings))
+            config = self.shards[0].chunking
+            config = ChunkConfig(min(config.max_tokens, self.embedder.max_tokens), config.overlap_tokens)
+            per_doc = [chunk_document(d, self.embedder.count_tokens, config) for d in fresh]
+            total = sum(map(len, per_doc))
+            bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
+            pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]] = []
+            last = time.monotonic()
+            try:
+                for start in range(0, len(fresh), DOCS_PER_BATCH):
+                    batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
+                    vecs = self.embedder.encode([c.text for _, cs in batch for c in cs], on_batch=bar.update)
+                    found = entities.tag([doc.text for doc, _ in batch])
+                    offset = 0
+                    for (doc, chunks), ents in zip(batch, found):
+                        pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
+                        offset += len(chunks)
+                    if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
+                        self._write_pending(pending, hashes, held, stray)
+                        pending, last = [], time.monotonic()
+                self._write_pending(pending, hashes, held, stray)
+            finally:
+                bar.close()
+            replaced = sum(1 for d in fresh if any(d.id in h for h in held))
+            return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
+
+    def _write_pending(
+        self,
+        pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]],
+        hashes: dict[str, str],
+        held: list[dict[str, str]],
+        stray: dict[str, list[int]],
+    ) -> None:
+        if not pending:
+            return
+        docs = [d for d, _, _, _ in pending]
+        chunks = [cs for _, cs, _, _ in pending]
+        vecs = np.concatenate([v for _, _, v, _ in pending])
+        self._write_batch(docs, chunks, vecs, {d.id: e for d, _, _, e in pending}, hashes, held, stray)
+
+    def _write_batch(
+        self,
+        docs: list[Document],
+        chunks: list[list[Chunk]],
+        vecs: np.ndarray,
+        found: dict[str, list[Entity]],
+        hashes: dict[str, str],
+        held: list[dict[str, str]],
+        stray: dict[str, list[int]],
+    ) -> None:
+        """Store ``docs`` (their ``chunks`` and vectors, in order) in their shards under
+        chunk ids that continue the whole index's, and remove the old versions of
+        changed or moved articles from whichever shard holds them; each shard commits."""
+        n = len(self.shards)
+        first = max(s.store.next_chunk_id() for s in self.shards)
+        counts = np.array([len(cs) for cs in chunks], np.int64)
+        ids = first + np.arange(int(counts.sum()), dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        plan: list[dict] = [{"docs": [], "chunks": [], "rows": [], "replaced": []} for _ in range(n)]
+        for i, d in enumerate(docs):
+            j = shard_of(hashes[d.id], n)
+            plan[j]["docs"].append(d)
+            plan[j]["chunks"].extend(chunks[i])
+            plan[j]["rows"].append(np.arange(starts[i], starts[i + 1]))
+            if d.id in held[j]:
+                plan[j]["replaced"].append(d.id)
+        for doc_id, others in stray.items():
+            for j in others:
+                if doc_id not in plan[j]["replaced"]:
+                    plan[j]["replaced"].append(doc_id)
+        removed = [
+            np.array(s.store.chunk_ids_of(p["replaced"]), np.int64) for s, p in zip(self.shards, plan)
+        ]  # chunks the write drops
+        n_after = sum(0 if s._commits.vectors is None else int(s._commits.vectors.ntotal) for s in self.shards)
+        n_after += len(ids) - sum(len(r) for r in removed)
+        template, rebuild = self._template(vecs, n_after, np.concatenate(removed))
+        for s, w, p in zip(self.shards, self._writers(), plan):
+            rows = np.concatenate(p["rows"]) if p["rows"] else np.zeros(0, np.int64)
+            if not len(rows) and not p["replaced"] and not (rebuild and s._commits.vectors is not None):
+                continue
+            kind = vectors.resolve(s._commits.index_type, n_after)
+            write_change(
+                w,
+                p["docs"],
+                hashes,
+                p["replaced"],
+                p["chunks"],
+                vecs[rows],
+                {d.id: found[d.id] for d in p["docs"]},
+                ids=ids[rows],
+                update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=rebuild),
+            )
+        stray.clear()  # the old copies are gone
+
+    def _template(self, new: np.ndarray, n_after: int, stale: np.ndarray) -> tuple[faiss.Index | None, bool]:
+        """The trained, empty IVF the shards' vectors go into when the whole index is to
+        be one IVF (None otherwise), and whether every shard must be rebuilt from a newly
+        trained one: no IVF yet, or one whose clusters are too few for ``n_after``. It is
+        trained as one index's would be: on the kept vectors in chunk id order, then the
+        ``new`` ones (:func:`rag.vectors.trained`)."""
+        kind = vectors.resolve(self.shards[0]._commits.index_type, n_after)
+        if kind is not IndexType.IVF_SQ8:
+            return None, False
+        current = [s._commits.vectors for s in self.shards]
+        saved = self.path / TEMPLATE
+        if saved.exists() and all(v is None or vectors.kind_of(v) is IndexType.IVF_SQ8 for v in current):
+            template = vectors.read_index(saved)
+            if vectors.nlist_for(n_after) < vectors.RETRAIN_GROWTH * faiss.extract_index_ivf(template).nlist:
+                return template, False
+        parts = [vectors.contents(v) for v in current if v is not None and v.ntotal]
+        sample = new
+        if parts:
+            have = np.concatenate([p[0] for p in parts])
+            kept = np.concatenate([p[1] for p in parts])[np.argsort(have, kind="stable")]
+            sample = np.concatenate([kept[~np.isin(np.sort(have), stale)], new])
+        template = vectors.trained(IndexType.IVF_SQ8, sample, self.embedder.dimension)
+        vectors.write_index(template, saved)
+        return template, True
+
+    def remove(self, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) -> list[str]:
+        """Remove articles by id or by source, from whichever shards hold them; InputError
+        (NotFoundError) when a name matches nothing in any shard, before changing anything."""
+        with self.writing():
+            for kind, names, by_id in (("article id", doc_ids, True), ("source", sources, False)):
+                for name in names:
+                    if not any(_names(s, name, by_id) for s in self.shards):
+                        raise NotFoundError(f"no article with {kind} {name!r} in the index")
+            removed: list[str] = []
+            for s in self.shards:
+                mine = [d for d in doc_ids if _names(s, d, True)]
+                theirs = [src for src in sources if _names(s, src, False)]
+                if mine or theirs:
+                    removed.extend(s.remove(mine, theirs))
+            return list(dict.fromkeys(removed))
+
+    def unsupported(self, what: str) -> RagError:
+        return RagError(f"{self.path}: {what} is not supported on a sharded index")
+
+
+def _names(shard: Index, name: str, by_id: bool) -> bool:
+    column = "id" if by_id else "source"
+    return (
+        shard.store.conn.execute(f"SELECT 1 FROM articles WHERE {column} = ? LIMIT 1", (name,)).fetchone() is not None
+    )
+
+
+def _shard_vectors(
+    w: Writer,
+    stale: np.ndarray,
+    ids: np.ndarray,
+    embeddings: np.ndarray,
+    kind: IndexType,
+    template: faiss.Index | None,
+    rebuild: bool,
+) -> faiss.Index:
+    """One shard's vectors after a write: ``kind`` is the whole index's type; an IVF's
+    vectors go into a copy of ``template`` when it is new (``rebuild``) or the shard has
+    none of it yet, else into the shard's own IVF, which came from the same template."""
+    current = w.commits.vectors
+    if template is not None and (rebuild or current is None or vectors.kind_of(current) is not IndexType.IVF_SQ8):
+        have, vecs = vectors.contents(current) if current is not None else (np.zeros(0, np.int64), embeddings[:0])
+        keep = ~np.isin(have, stale)
+        index = faiss.deserialize_index(faiss.serialize_index(template))
+        vectors.add(index, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]))
+        return index
+    if current is None:
+        return vectors.build(kind, embeddings, ids, w.embedder.dimension)
+    if template is None and vectors.kind_of(current) is not kind:
+        have, vecs = vectors.contents(current)
+        keep = ~np.isin(have, stale)
+        return vectors.build(
+            kind, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), current.d
+        )
+    assert w.commits.meta.faiss_file is not None
+    index = vectors.remove(vectors.read_index(w.commits.path / w.commits.meta.faiss_file), stale)
+    vectors.add(index, embeddings, ids)
+    return index
+
+
+def open_index(
+    path: str | Path,
+    model: str | None = None,
+    backend: Backend = Backend.AUTO,
+    shared: bool = False,
+    lock_wait: float = 0.0,
+) -> Index | ShardedIndex:
+    """The index at ``path``, sharded or single."""
+    if is_sharded(path):
+        return ShardedIndex.open(path, model, backend, shared, lock_wait)
+    index = Index.open(path, model=model, backend=backend, shared=shared)
+    index._commits.lock.wait = lock_wait
+    return index
+
+
+def reshard(source: Index, dest: str | Path, shards: int) -> ShardedIndex:
+    """A sharded copy of ``source`` at ``dest`` (a new directory): its articles, chunks
+    under the same ids, vectors and entities, each in its content hash's shard; nothing
+    is embedded or tagged again. Returns it open."""
+    sharded = ShardedIndex.create(dest, shards, model=source.embedder.name, index_type=source.meta.index_type)
+    try:
+        conn = source.store.conn
+        docs = {
+            r[0]: (Document(r[0], r[5], dt.date.fromisoformat(r[3]) if r[3] else None, r[1], r[2]), r[4])
+            for r in conn.execute("SELECT id, source, title, date, content_hash, text FROM articles")
+        }
+        found: dict[str, list[Entity]] = {d: [] for d in docs}
+        for doc_id, start, end, label in conn.execute(
+            "SELECT doc_id, start, end, label FROM entities ORDER BY doc_id, start"
+        ):
+            found[doc_id].append(Entity(start, end, label))
+        rows = conn.execute("SELECT id, doc_id, start, end FROM chunks ORDER BY id").fetchall()
+        if source._commits.vectors is None or not rows:
+            return sharded
+        ids, vecs = vectors.contents(source._commits.vectors)
+        template, _ = sharded._template(vecs, len(ids), np.zeros(0, np.int64))
+        kind = vectors.resolve(source.meta.index_type, len(ids))
+        home = {d: shard_of(h, shards) for d, (_, h) in docs.items()}
+        owner = np.array([home[r[1]] for r in rows])
+        chunk_ids = np.array([r[0] for r in rows], np.int64)
+        if not np.array_equal(chunk_ids, ids):
+            raise IndexError_(f"{source.path}: vectors and chunks disagree; `rag check --repair` rebuilds them")
+        for j, w in enumerate(sharded._writers()):
+            mine = [d for d in docs if home[d] == j]
+            at = np.flatnonzero(owner == j)
+            chunks = [
+                Chunk(
+                    rows[i][1],
+                    rows[i][2],
+                    rows[i][3],
+                    docs[rows[i][1]][0].text[rows[i][2] : rows[i][3]],
+                    docs[rows[i][1]][0].date,
+                )
+                for i in at
+            ]
+            with sharded.writing():
+                write_change(
+                    w,
+                    [docs[d][0] for d in mine],
+                    {d: docs[d][1] for d in mine},
+                    [],
+                    chunks,
+                    vecs[at],
+                    {d: found[d] for d in mine},
+                    ids=ids[at],
+                    update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=True),
+                )
+        return sharded
+    except BaseException:
+        sharded.close()
+        raise
