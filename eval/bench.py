@@ -5,6 +5,7 @@
     python -m eval.bench embed --index indexes/rtqa-2023q1 [--quality GOLD] [--json]
     python -m eval.bench ask --articles ../shared/seeds [--gold GOLD] [--json]
     python -m eval.bench shards --index indexes/rtqa-2023q1 --gold GOLD [--shards 2 4] [--json]
+    python -m eval.bench cluster --index indexes/rtqa-2023q1 [--sample 4096] [--json]
 
 ``search``: for each size it builds every index type through :mod:`rag.vectors` (the code the
 project runs) and reports build time, bytes per vector (the written file), open time
@@ -34,18 +35,26 @@ questions of ``--gold`` searched on each (as of their day, the indexes taking tu
 question by question): p50/p99 latency and queries per second in-process, the p50 the
 fan-out adds over one index, and the share of searches whose passages are identical to
 one index's.
+
+``cluster``: embedding the same chunks of ``--index`` in one plain process (every core)
+and on a local Ray cluster started here (a head that runs no tasks, then one and two
+worker nodes of one CPU each), as ``rag ingest --ray`` embeds: chunks/s, the replicas'
+start-up (a hand-over of a few chunks), the rate without it, each replica's peak
+memory, and the largest difference from the plain process's vectors.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -466,6 +475,102 @@ def run_shards(args: argparse.Namespace) -> None:
         print_table(out, SHARD_COLUMNS)
 
 
+CLUSTER_COLUMNS = [
+    ("run", "run"),
+    ("chunks_per_s", "chunks/s"),
+    ("vs_plain", "x plain"),
+    ("startup_s", "start s"),
+    ("steady_chunks_per_s", "steady/s"),
+    ("peak_rss_mb", "peak MB"),
+    ("max_abs_diff", "max diff"),
+]
+
+
+def _replica_peaks(peaks: dict[int, int], stop: threading.Event) -> None:
+    """Peak resident memory (VmHWM, kB) of every Ray worker process, sampled until ``stop``."""
+    while not stop.wait(0.5):
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if not (proc / "cmdline").read_bytes().startswith(b"ray::"):
+                    continue
+                for line in (proc / "status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks[int(proc.name)] = max(peaks.get(int(proc.name), 0), int(line.split()[1]))
+            except OSError:
+                continue
+
+
+def run_cluster(args: argparse.Namespace) -> None:
+    import resource
+
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from rag.cluster import ClusterEmbedder, connect
+    from rag.embed import Backend, Embedder
+
+    texts = sample_chunks(args.index, args.sample)
+    local = Embedder(backend=Backend(args.backend))
+    local.encode(texts[:64])  # load (and export) outside the timing
+    start = time.perf_counter()
+    reference = local.encode(texts)
+    plain = time.perf_counter() - start
+    rows = [
+        {
+            "run": "plain process",
+            "chunks_per_s": round(len(texts) / plain, 1),
+            "vs_plain": 1.0,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }
+    ]
+    store = 200 * 2**20
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": store, "include_dashboard": False}
+    )
+    try:
+        connect(cluster.address)
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        for workers in args.workers:
+            while len(cluster.list_all_nodes()) < workers + 1:
+                cluster.add_node(num_cpus=1, object_store_memory=store)
+            cluster.wait_for_nodes()
+            encoder = ClusterEmbedder(local, workers)
+            start = time.perf_counter()
+            encoder.encode(texts[: 8 * workers])
+            startup = time.perf_counter() - start
+            peaks: dict[int, int] = {}
+            stop = threading.Event()
+            sampler = threading.Thread(target=_replica_peaks, args=(peaks, stop), daemon=True)
+            sampler.start()
+            start = time.perf_counter()
+            vecs = encoder.encode(texts)
+            seconds = time.perf_counter() - start
+            stop.set()
+            sampler.join()
+            rows.append(
+                {
+                    "run": f"ray {workers} x 1 cpu",
+                    "chunks_per_s": round(len(texts) / seconds, 1),
+                    "vs_plain": significant(plain / seconds),
+                    "startup_s": round(startup, 1),
+                    "steady_chunks_per_s": round(len(texts) / max(seconds - startup, 1e-9), 1),
+                    "peak_rss_mb": round(max(peaks.values(), default=0) / 1024),
+                    "max_abs_diff": float(np.abs(vecs - reference).max()),
+                }
+            )
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    out = {"chunks": len(texts), "backend": args.backend, "cores": os.cpu_count(), "rows": rows}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"{len(texts)} chunks of {args.index}, backend {args.backend}, {os.cpu_count()} cores")
+        print_table(rows, CLUSTER_COLUMNS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
     parts = parser.add_subparsers(dest="part", required=True)
@@ -499,8 +604,15 @@ def main() -> None:
     shards.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     shards.add_argument("--queries", type=int, default=200)
     shards.add_argument("--json", action="store_true")
+    cluster = parts.add_parser("cluster", help="embedding in one process against a local Ray cluster")
+    cluster.add_argument("--index", type=Path, required=True, help="an index whose chunks to embed")
+    cluster.add_argument("--sample", type=int, default=4096)
+    cluster.add_argument("--backend", default="onnx-int8", help="as rag ingest --backend")
+    cluster.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    cluster.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    {"search": run_search, "embed": run_embed, "ask": run_ask, "shards": run_shards}[args.part](args)
+    parts_run = {"search": run_search, "embed": run_embed, "ask": run_ask, "shards": run_shards, "cluster": run_cluster}
+    parts_run[args.part](args)
 
 
 if __name__ == "__main__":

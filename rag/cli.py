@@ -112,6 +112,14 @@ def ingest(
             help="Embedding: auto (ONNX Runtime fp32 when installed, else torch), torch, onnx, or onnx-int8 (about 2x faster, vectors move slightly).",
         ),
     ] = Backend.AUTO,
+    ray_address: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray",
+            envvar="RAY_ADDRESS",
+            help="Embed on the Ray cluster at this address (host:port), one model replica per worker CPU; needs pip install -e '.[ray]'.",
+        ),
+    ] = None,
     shards: Annotated[
         Optional[int],
         typer.Option(
@@ -130,7 +138,14 @@ def ingest(
         created = not index.exists()
         try:
             with _open_for_ingest(index, model, backend, index_type, shards) as idx:
-                report = idx.add_documents(loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings)
+                encoder = None
+                if ray_address:
+                    from .cluster import on_cluster
+
+                    encoder = on_cluster(ray_address, idx.embedder, progress=sys.stderr.isatty())
+                report = idx.add_documents(
+                    loaded.documents, progress=sys.stderr.isatty(), warnings=loaded.warnings, encoder=encoder
+                )
                 info = idx.info()
         except BaseException:
             if created:  # a first ingest that failed (say, a model that will not load) leaves no husk

@@ -106,10 +106,13 @@ class Embedder:
     backend the articles were embedded with.
     """
 
-    def __init__(self, model: str | None = None, device: str = "cpu", backend: Backend = Backend.AUTO) -> None:
+    def __init__(
+        self, model: str | None = None, device: str = "cpu", backend: Backend = Backend.AUTO, threads: int | None = None
+    ) -> None:
         self.name = canonical_name(model)
         self.device = device
         self.backend = backend
+        self.threads = threads  # an ingest's ONNX threads (None: every core); a cluster replica has its CPU
         self._onnx: dict[tuple[bool, int | None], onnx_backend.OnnxModel] = {}  # (int8, threads or all)
         self._export_failed = False
         # A lone caller spreads an answer's one-thread sentence runs over the cores; a
@@ -148,11 +151,11 @@ class Embedder:
         if self.backend is not Backend.AUTO and not onnx_backend.available():
             raise InputError(f"--backend {self.backend.value} needs onnxruntime (pip install onnxruntime onnx)")
         if self.backend is not Backend.AUTO:
-            return self._onnx_model(self.backend is Backend.ONNX_INT8, export_if_missing=True)
+            return self._onnx_model(self.backend is Backend.ONNX_INT8, export_if_missing=True, threads=self.threads)
         if self._export_failed:
             return None
         try:
-            return self._onnx_model(False, export_if_missing=True)
+            return self._onnx_model(False, export_if_missing=True, threads=self.threads)
         except InputError:  # a model the exporter cannot handle: torch embeds it as before
             self._export_failed = True
             return None

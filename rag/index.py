@@ -210,10 +210,12 @@ class Index(Asking):
         progress: bool = False,
         warnings: Sequence[str] = (),
         checkpoint_seconds: float = ingest.CHECKPOINT_SECONDS,
+        encoder: ingest.Encoder | None = None,
     ) -> IngestReport:
         """Embed and store ``docs``: unchanged articles skipped, changed ones replaced, a
-        checkpoint committed every ``checkpoint_seconds``."""
-        return ingest.add_documents(self._writer(), docs, progress, warnings, checkpoint_seconds)
+        checkpoint committed every ``checkpoint_seconds``; ``encoder`` embeds them
+        elsewhere (:class:`rag.cluster.ClusterEmbedder`)."""
+        return ingest.add_documents(self._writer(), docs, progress, warnings, checkpoint_seconds, encoder)
 
     def tag_missing(self, progress: bool = False) -> int:
         """Tag the articles stored without entities (or by another tagger); returns how many."""

@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -56,8 +57,10 @@ def add_documents(
     progress: bool = False,
     warnings: Sequence[str] = (),
     checkpoint_seconds: float = CHECKPOINT_SECONDS,
+    encoder: Encoder | None = None,
 ) -> IngestReport:
-    """Embed and store ``docs``, committing a checkpoint every ``checkpoint_seconds``.
+    """Embed and store ``docs``, committing a checkpoint every ``checkpoint_seconds``
+    (``encoder``: where the chunks are embedded, by default the index's embedder).
 
     Each checkpoint is an atomic write of the articles embedded so far, so an
     interrupted ingest keeps them, and running it again embeds only the rest
@@ -72,35 +75,73 @@ def add_documents(
         tag_missing(w, progress)
         if not fresh:
             return IngestReport(0, 0, skipped, 0, list(warnings))
-        config = ChunkConfig(min(w.chunking.max_tokens, w.embedder.max_tokens), w.chunking.overlap_tokens)
-        per_doc = [chunk_document(d, w.embedder.count_tokens, config) for d in fresh]
-        total = sum(map(len, per_doc))
-        bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
-        pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]] = []
-        last = time.monotonic()
-        try:
-            for start in range(0, len(fresh), DOCS_PER_BATCH):
-                batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
-                texts = [c.text for _, chunks in batch for c in chunks]
-                vecs = w.embedder.encode(texts, on_batch=bar.update)
-                found = entities.tag([doc.text for doc, _ in batch])
-                offset = 0
-                for (doc, chunks), ents in zip(batch, found):
-                    pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
-                    offset += len(chunks)
-                if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
-                    _write_pending(w, pending, hashes, known)
-                    pending, last = [], time.monotonic()
-            _write_pending(w, pending, hashes, known)
-        finally:
-            bar.close()
+        total = embed_in_checkpoints(
+            w.embedder,
+            w.chunking,
+            fresh,
+            lambda done: _write_pending(w, done, hashes, known),
+            progress,
+            checkpoint_seconds,
+        )
         replaced = sum(1 for d in fresh if d.id in known)
         return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
 
 
+Embedded = tuple[Document, list[Chunk], np.ndarray, list[Entity]]  # an article, its chunks, their vectors, its entities
+
+
+class Encoder(Protocol):
+    """What embeds an ingest's chunks: the index's :class:`rag.embed.Embedder`, or a
+    :class:`rag.cluster.ClusterEmbedder` of the same model on a Ray cluster."""
+
+    docs_per_batch: int  # articles whose chunks it is handed at once
+
+    def encode(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+
+def embed_in_checkpoints(
+    embedder: Embedder,
+    chunking: ChunkConfig,
+    docs: Sequence[Document],
+    write: Callable[[list[Embedded]], None],
+    progress: bool = False,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
+    encoder: Encoder | None = None,
+) -> int:
+    """Chunk, embed (with ``encoder``, by default ``embedder``) and tag ``docs`` a batch
+    at a time, handing what is done to ``write`` every ``checkpoint_seconds`` and at the
+    end; returns the chunks embedded. One index writes each checkpoint as one commit, a
+    sharded one as a commit per shard."""
+    per_batch = encoder.docs_per_batch if encoder is not None else DOCS_PER_BATCH
+    encode = encoder.encode if encoder is not None else embedder.encode
+    config = ChunkConfig(min(chunking.max_tokens, embedder.max_tokens), chunking.overlap_tokens)
+    per_doc = [chunk_document(d, embedder.count_tokens, config) for d in docs]
+    total = sum(map(len, per_doc))
+    bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
+    pending: list[Embedded] = []
+    last = time.monotonic()
+    try:
+        for start in range(0, len(docs), per_batch):
+            batch = list(zip(docs[start : start + per_batch], per_doc[start : start + per_batch]))
+            vecs = encode([c.text for _, chunks in batch for c in chunks], on_batch=bar.update)
+            found = entities.tag([doc.text for doc, _ in batch])
+            offset = 0
+            for (doc, chunks), ents in zip(batch, found):
+                pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
+                offset += len(chunks)
+            if time.monotonic() - last >= checkpoint_seconds and start + per_batch < len(docs):
+                write(pending)
+                pending, last = [], time.monotonic()
+        if pending:
+            write(pending)
+    finally:
+        bar.close()
+    return total
+
+
 def _write_pending(
     w: Writer,
-    pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]],
+    pending: list[Embedded],
     hashes: dict[str, str],
     known: dict[str, str],
 ) -> None:

@@ -25,8 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -34,14 +33,12 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from tqdm.auto import tqdm
 
-from . import entities, vectors
-from .chunk import ChunkConfig, chunk_document
+from . import vectors
 from .embed import Backend, Embedder
 from .errors import IndexError_, InputError, NotFoundError, RagError
 from .index import Asking, Index
-from .ingest import CHECKPOINT_SECONDS, DOCS_PER_BATCH, Writer, content_hash, write_change
+from .ingest import CHECKPOINT_SECONDS, Embedded, Encoder, Writer, content_hash, embed_in_checkpoints, write_change
 from .load import load_paths
 from .lock import WriteLock
 from .merged import ShardedCorpus
@@ -112,26 +109,12 @@ class ShardedIndex(Asking):
         shared: bool = False,
         lock_wait: float = 0.0,
     ) -> ShardedIndex:
-        path = Path(path)
-        manifest = read_manifest(path)
-        if manifest is None:
-            raise IndexError_(f"{path}: not a sharded index (no {MANIFEST})")
-        shards: list[Index] = []
-        embedder: Embedder | None = None
-        try:
-            for folder in manifest.folders(path):
-                if not folder.is_dir():
-                    raise IndexError_(f"{folder}: shard is missing")
-                shard = Index.open(folder, model=model, backend=backend, shared=shared, embedder=embedder)
-                shard._commits.lock.wait = lock_wait
-                embedder = shard.embedder
-                shards.append(shard)
-        except BaseException:
-            for s in shards:
-                s.close()
-            raise
-        assert embedder is not None
-        index = cls(path, manifest, shards, embedder)
+        def one(i: int, folder: Path, embedder: Embedder | None) -> Index:
+            shard = Index.open(folder, model=model, backend=backend, shared=shared, embedder=embedder)
+            shard._commits.lock.wait = lock_wait
+            return shard
+
+        index = cls._of(Path(path), one)
         index.lock.wait = lock_wait
         return index
 
@@ -146,23 +129,34 @@ class ShardedIndex(Asking):
         """Every shard's :meth:`rag.Index.snapshot`, taken one after another: a write
         landing between two of them is seen by the later shards only (a sharded write
         commits shard by shard, so readers never see one all at once either)."""
-        path = Path(path)
+
+        def one(i: int, folder: Path, shared: Embedder | None) -> Index:
+            earlier = like.shards[i] if like is not None and i < len(like.shards) else None
+            return Index.snapshot(folder, model=model, embedder=shared or embedder, like=earlier)
+
+        return cls._of(Path(path), one)
+
+    @classmethod
+    def _of(cls, path: Path, open_one: Callable[[int, Path, Embedder | None], Index]) -> ShardedIndex:
+        """The sharded index at ``path``, each shard opened by ``open_one`` (its number,
+        folder and the embedder the shards before it loaded), all closed on a failure."""
         manifest = read_manifest(path)
         if manifest is None:
             raise IndexError_(f"{path}: not a sharded index (no {MANIFEST})")
         shards: list[Index] = []
+        embedder: Embedder | None = None
         try:
             for i, folder in enumerate(manifest.folders(path)):
-                earlier = like.shards[i] if like is not None and i < len(like.shards) else None
-                shard = Index.snapshot(folder, model=model, embedder=embedder, like=earlier)
-                embedder = shard.embedder
-                shards.append(shard)
+                if not folder.is_dir():
+                    raise IndexError_(f"{folder}: shard is missing")
+                shards.append(open_one(i, folder, embedder))
+                embedder = shards[-1].embedder
+            assert embedder is not None
+            return cls(path, manifest, shards, embedder)
         except BaseException:
             for s in shards:
                 s.close()
             raise
-        assert embedder is not None
-        return cls(path, manifest, shards, embedder)
 
     @classmethod
     def create(
@@ -271,8 +265,9 @@ class ShardedIndex(Asking):
         progress: bool = False,
         warnings: Sequence[str] = (),
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
+        encoder: Encoder | None = None,
     ) -> IngestReport:
-        """Embed ``docs`` and store each in its shard: unchanged articles skipped, changed
+        """Embed ``docs`` (with ``encoder``, by default in-process) and store each in its shard: unchanged articles skipped, changed
         ones replaced (and moved to their new content's shard), checkpoints as in
         :meth:`rag.Index.add_documents`."""
         with self.writing():
@@ -291,34 +286,21 @@ class ShardedIndex(Asking):
                         [], [], np.zeros((0, self.embedder.dimension), np.float32), {}, hashes, held, stray
                     )
                 return IngestReport(0, 0, skipped, 0, list(warnings))
-            config = self.shards[0].chunking
-            config = ChunkConfig(min(config.max_tokens, self.embedder.max_tokens), config.overlap_tokens)
-            per_doc = [chunk_document(d, self.embedder.count_tokens, config) for d in fresh]
-            total = sum(map(len, per_doc))
-            bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress, dynamic_ncols=True)
-            pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]] = []
-            last = time.monotonic()
-            try:
-                for start in range(0, len(fresh), DOCS_PER_BATCH):
-                    batch = list(zip(fresh[start : start + DOCS_PER_BATCH], per_doc[start : start + DOCS_PER_BATCH]))
-                    vecs = self.embedder.encode([c.text for _, cs in batch for c in cs], on_batch=bar.update)
-                    found = entities.tag([doc.text for doc, _ in batch])
-                    offset = 0
-                    for (doc, chunks), ents in zip(batch, found):
-                        pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))
-                        offset += len(chunks)
-                    if time.monotonic() - last >= checkpoint_seconds and start + DOCS_PER_BATCH < len(fresh):
-                        self._write_pending(pending, hashes, held, stray)
-                        pending, last = [], time.monotonic()
-                self._write_pending(pending, hashes, held, stray)
-            finally:
-                bar.close()
+            total = embed_in_checkpoints(
+                self.embedder,
+                self.shards[0].chunking,
+                fresh,
+                lambda done: self._write_pending(done, hashes, held, stray),
+                progress,
+                checkpoint_seconds,
+                encoder,
+            )
             replaced = sum(1 for d in fresh if any(d.id in h for h in held))
             return IngestReport(len(fresh) - replaced, replaced, skipped, total, list(warnings))
 
     def _write_pending(
         self,
-        pending: list[tuple[Document, list[Chunk], np.ndarray, list[Entity]]],
+        pending: list[Embedded],
         hashes: dict[str, str],
         held: list[dict[str, str]],
         stray: dict[str, list[int]],

@@ -1,0 +1,124 @@
+"""Embedding on a real Ray cluster on this machine: a head that runs no tasks and two
+worker nodes of one CPU each, a capped object store, no dashboard; stopped at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+from rag import Index
+from rag.cluster import ClusterEmbedder, connect
+from rag.embed import Backend, Embedder
+from rag.shards import ShardedIndex
+from rag.types import Document
+
+from .conftest import SAMPLES, snapshot
+
+STORE_BYTES = 80 * 2**20
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "object_store_memory": STORE_BYTES, "include_dashboard": False},
+    )
+    workers = [c.add_node(num_cpus=1, object_store_memory=STORE_BYTES) for _ in range(2)]
+    c.wait_for_nodes()
+    connect(c.address)
+    try:
+        yield c, workers
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def _texts(n: int) -> list[str]:
+    return [f"The council of town {i} approved a budget of {i * 3} million dollars on Monday." for i in range(n)]
+
+
+def test_vectors_embedded_on_the_cluster_equal_in_process_ones(cluster):
+    local = Embedder(backend=Backend.ONNX)
+    texts = _texts(300)
+    on_cluster = ClusterEmbedder(local, workers=2).encode(texts)
+    assert on_cluster.shape == (300, 384)
+    assert np.abs(on_cluster - local.encode(texts)).max() < 1e-4
+
+
+def test_rag_ingest_on_the_cluster_builds_the_index_an_in_process_ingest_builds(cluster, tmp_path, built_index):
+    c, _ = cluster
+    path = tmp_path / "s"
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", str(SAMPLES), "--index", str(path), "--shards", "2"]
+        + ["--ray", c.address, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == 5
+    question = "When did the new harbour bridge in Vellmar open?"
+    with Index.open(built_index) as one, ShardedIndex.open(path) as sharded:
+        got = [(p.doc_id, p.start, p.end) for p in sharded.search(question, k=5)]
+        assert got == [(p.doc_id, p.start, p.end) for p in one.search(question, k=5)]
+        assert sharded.ask(question).text == one.ask(question).text
+
+
+def test_a_worker_lost_during_an_ingest_leaves_the_shards_whole(cluster, tmp_path):
+    c, workers = cluster
+    path = tmp_path / "s"
+    with ShardedIndex.create(path, 2) as sharded:
+        sharded.add_documents([Document("first", "The bridge opened on Monday.", dt.date(2024, 3, 4), "t", "")])
+    before = snapshot(path)
+    docs = [Document(f"d{i}", text, dt.date(2024, 3, 5), f"t{i}", "") for i, text in enumerate(_texts(3000))]
+    outcome: dict = {}
+
+    def ingest() -> None:
+        try:
+            with ShardedIndex.open(path) as sharded:
+                encoder = ClusterEmbedder(sharded.embedder, workers=2)
+                outcome["report"] = sharded.add_documents(docs, encoder=encoder, checkpoint_seconds=3600)
+        except Exception as exc:  # the one-line error the CLI would print
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    time.sleep(8)  # the replicas are up and embedding
+    c.remove_node(workers[1])
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+    with ShardedIndex.open(path) as sharded:
+        if "error" in outcome:  # nothing of the interrupted checkpoint was stored
+            assert "Ray cluster" in str(outcome["error"]) and "\n" not in str(outcome["error"])
+            assert snapshot(path) == before
+        else:  # Ray Data retried the lost worker's batches on the other: all of it, once
+            assert outcome["report"].added == len(docs)
+            assert sharded.info().articles == len(docs) + 1
+            assert sharded.info().vectors == sharded.info().chunks
+    workers[1] = c.add_node(num_cpus=1, object_store_memory=STORE_BYTES)
+    c.wait_for_nodes()
+
+
+def test_without_a_cluster_address_the_error_is_one_line(monkeypatch):
+    from rag.cluster import connect as join
+    from rag.errors import RagError
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(RagError, match="no Ray cluster named"):
+        join(None)
+
+
+def test_nothing_but_rag_cluster_imports_ray():
+    root = Path(__file__).resolve().parent.parent / "rag"
+    importers = [p.name for p in root.rglob("*.py") if "import ray" in p.read_text() or "from ray" in p.read_text()]
+    assert importers == ["cluster.py"]
