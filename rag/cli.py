@@ -135,6 +135,10 @@ def ingest(
         loaded = load_paths(list(paths))  # validate everything before touching the index
         for w in loaded.warnings:
             typer.echo(f"warning: {w}", err=True)
+        if ray_address:  # before the index is made: an unreachable cluster leaves nothing behind
+            from .cluster import connect
+
+            connect(ray_address)
         created = not index.exists()
         try:
             with _open_for_ingest(index, model, backend, index_type, shards) as idx:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ CLUSTER_BATCH = 256  # texts per map_batches call: big enough to amortise a remo
 # (~5 s), so it should carry minutes of work (~20,000 chunks); checkpoints still commit
 # between hand-overs.
 DOCS_PER_BATCH = 2048
-CONNECT_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10  # seconds to wait for the cluster's head to accept a connection
 
 
 def _ray() -> Any:
@@ -49,10 +50,23 @@ def connect(address: str | None = None) -> None:
         raise RagError("no Ray cluster named: pass --ray ADDRESS or set RAY_ADDRESS")
     if ray.is_initialized():
         return
+    _reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
         raise RagError(f"cannot join the Ray cluster at {address}: {first_line(exc)}") from None
+
+
+def _reachable(address: str) -> None:
+    """A ``host:port`` that nothing answers on is named at once: Ray itself retries for
+    minutes, logging as it goes."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and the like: Ray finds the cluster
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise RagError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 class _Replica:

@@ -16,6 +16,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
+from eval.serving import free_port
 from rag import Index
 from rag.cluster import ClusterEmbedder, connect
 from rag.embed import Backend, Embedder
@@ -116,6 +117,15 @@ def test_without_a_cluster_address_the_error_is_one_line(monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     with pytest.raises(RagError, match="no Ray cluster named"):
         join(None)
+
+
+def test_an_unreachable_cluster_is_a_one_line_error_that_leaves_no_index(tmp_path):
+    from .test_cli import assert_one_line_error, rag
+
+    port = free_port()  # nothing listens on it
+    done = rag("ingest", str(SAMPLES), "--index", str(tmp_path / "idx"), "--ray", f"127.0.0.1:{port}")
+    assert_one_line_error(done, "cannot reach the Ray cluster at 127.0.0.1:")
+    assert not (tmp_path / "idx").exists()
 
 
 def test_nothing_but_rag_cluster_imports_ray():
