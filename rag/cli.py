@@ -20,6 +20,8 @@ import typer
 
 from . import __version__
 from .check import CheckReport
+from .check import check as check_index
+from .check import repair as repair_index
 from .display import print_passages, print_summary
 from .embed import Backend
 from .errors import InputError, InputErrors, RagError, error_code
@@ -418,9 +420,6 @@ def check(
     """Read the whole index and say whether it is whole (exit 1 if not); --repair rebuilds what can be."""
 
     def work() -> None:
-        from .check import check as check_index
-        from .check import repair as repair_index
-
         manifest = read_manifest(index)
         folders = manifest.folders(index) if manifest else [index]
         reports = [

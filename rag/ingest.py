@@ -198,19 +198,19 @@ def _updated_vectors(w: Writer, stale: np.ndarray, ids: np.ndarray, embeddings: 
     index = commits.vectors
     n_after = (0 if index is None else index.ntotal - len(stale)) + len(ids)
     if index is not None and not vectors.needs_rebuild(index, commits.index_type, n_after):
-        # A private copy takes the change: the open index (memory-mapped, read-only) serves
-        # searches as it was until the commit.
-        assert commits.meta.faiss_file is not None
-        index = vectors.remove(vectors.read_index(commits.path / commits.meta.faiss_file), stale)
-        vectors.add(index, embeddings, ids)
-        return index
-    if index is None:
-        return vectors.build(commits.index_type, embeddings, ids, w.embedder.dimension)
-    have, vecs = vectors.contents(index)
-    keep = ~np.isin(have, stale)
-    return vectors.build(
-        commits.index_type, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), index.d
-    )
+        return changed_copy(commits, stale, ids, embeddings)
+    all_ids, vecs = vectors.kept_and_added(index, stale, ids, embeddings)
+    return vectors.build(commits.index_type, vecs, all_ids, w.embedder.dimension if index is None else index.d)
+
+
+def changed_copy(commits: Commits, stale: np.ndarray, ids: np.ndarray, embeddings: np.ndarray) -> faiss.Index:
+    """The committed vectors with ``stale`` removed and ``embeddings`` added, in a private
+    copy read from their file: the open index (memory-mapped, read-only) serves searches
+    as it was until the commit."""
+    assert commits.meta.faiss_file is not None
+    index = vectors.remove(vectors.read_index(commits.path / commits.meta.faiss_file), stale)
+    vectors.add(index, embeddings, ids)
+    return index
 
 
 def _updated_lexical(

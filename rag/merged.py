@@ -45,7 +45,7 @@ class ShardedCorpus:
         return None if not since and not until else DateRange(since, until)
 
     def ids_not_after(self, day: dt.date) -> DateRange | None:
-        found = [s.ids_not_after(day) for s in self.shards]
+        found = (s.ids_not_after(day) for s in self.shards)  # the same range from any shard with later chunks
         return next((f for f in found if f is not None), None)
 
     def lexical_hits(self, query: str, allowed: DateRange | None) -> lexical.MergedHits:

@@ -36,9 +36,18 @@ import numpy as np
 
 from . import vectors
 from .embed import Backend, Embedder
-from .errors import IndexError_, InputError, NotFoundError, RagError
+from .errors import IndexError_, InputError, NotFoundError
 from .index import Asking, Index
-from .ingest import CHECKPOINT_SECONDS, Embedded, Encoder, Writer, content_hash, embed_in_checkpoints, write_change
+from .ingest import (
+    CHECKPOINT_SECONDS,
+    Embedded,
+    Encoder,
+    Writer,
+    changed_copy,
+    content_hash,
+    embed_in_checkpoints,
+    write_change,
+)
 from .load import load_paths
 from .lock import WriteLock
 from .merged import ShardedCorpus
@@ -385,8 +394,9 @@ class ShardedIndex(Asking):
         sample = new
         if parts:
             have = np.concatenate([p[0] for p in parts])
-            kept = np.concatenate([p[1] for p in parts])[np.argsort(have, kind="stable")]
-            sample = np.concatenate([kept[~np.isin(np.sort(have), stale)], new])
+            order = np.argsort(have, kind="stable")
+            kept = np.concatenate([p[1] for p in parts])[order]
+            sample = np.concatenate([kept[~np.isin(have[order], stale)], new])
         template = vectors.trained(IndexType.IVF_SQ8, sample, self.embedder.dimension)
         vectors.write_index(template, saved)
         return template, True
@@ -407,15 +417,9 @@ class ShardedIndex(Asking):
                     removed.extend(s.remove(mine, theirs))
             return list(dict.fromkeys(removed))
 
-    def unsupported(self, what: str) -> RagError:
-        return RagError(f"{self.path}: {what} is not supported on a sharded index")
-
 
 def _names(shard: Index, name: str, by_id: bool) -> bool:
-    column = "id" if by_id else "source"
-    return (
-        shard.store.conn.execute(f"SELECT 1 FROM articles WHERE {column} = ? LIMIT 1", (name,)).fetchone() is not None
-    )
+    return bool(shard.store.named(name, by_source=not by_id))
 
 
 def _shard_vectors(
@@ -432,23 +436,14 @@ def _shard_vectors(
     none of it yet, else into the shard's own IVF, which came from the same template."""
     current = w.commits.vectors
     if template is not None and (rebuild or current is None or vectors.kind_of(current) is not IndexType.IVF_SQ8):
-        have, vecs = vectors.contents(current) if current is not None else (np.zeros(0, np.int64), embeddings[:0])
-        keep = ~np.isin(have, stale)
+        all_ids, vecs = vectors.kept_and_added(current, stale, ids, embeddings)
         index = faiss.deserialize_index(faiss.serialize_index(template))
-        vectors.add(index, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]))
+        vectors.add(index, vecs, all_ids)
         return index
-    if current is None:
-        return vectors.build(kind, embeddings, ids, w.embedder.dimension)
-    if template is None and vectors.kind_of(current) is not kind:
-        have, vecs = vectors.contents(current)
-        keep = ~np.isin(have, stale)
-        return vectors.build(
-            kind, np.concatenate([vecs[keep], embeddings]), np.concatenate([have[keep], ids]), current.d
-        )
-    assert w.commits.meta.faiss_file is not None
-    index = vectors.remove(vectors.read_index(w.commits.path / w.commits.meta.faiss_file), stale)
-    vectors.add(index, embeddings, ids)
-    return index
+    if current is None or (template is None and vectors.kind_of(current) is not kind):
+        all_ids, vecs = vectors.kept_and_added(current, stale, ids, embeddings)
+        return vectors.build(kind, vecs, all_ids, w.embedder.dimension if current is None else current.d)
+    return changed_copy(w.commits, stale, ids, embeddings)
 
 
 def open_index(

@@ -230,12 +230,17 @@ class Store:
     def latest_chunk_date(self) -> dt.date | None:
         return _date(self.conn.execute("SELECT max(date) FROM chunks").fetchone()[0])
 
+    def named(self, name: str, by_source: bool = False) -> list[str]:
+        """Ids of the articles whose id (or source) is ``name``."""
+        column = "source" if by_source else "id"
+        return [r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE {column} = ?", (name,))]
+
     def article_ids(self, doc_ids: Sequence[str], sources: Sequence[str]) -> list[str]:
         """Ids of the articles named by id or by source; NotFoundError for a name matching none."""
         found: list[str] = []
-        for kind, names, column in (("article id", doc_ids, "id"), ("source", sources, "source")):
+        for kind, names, by_source in (("article id", doc_ids, False), ("source", sources, True)):
             for name in names:
-                rows = [r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE {column} = ?", (name,))]
+                rows = self.named(name, by_source)
                 if not rows:
                     raise NotFoundError(f"no article with {kind} {name!r} in the index")
                 found.extend(rows)

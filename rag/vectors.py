@@ -142,6 +142,18 @@ def needs_rebuild(index: faiss.Index, kind: IndexType, n: int) -> bool:
     return isinstance(inner, faiss.IndexIVF) and nlist_for(n) >= RETRAIN_GROWTH * inner.nlist
 
 
+def kept_and_added(
+    index: faiss.Index | None, stale: np.ndarray, ids: np.ndarray, vecs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (ids, vectors) an index rebuilt from ``index`` would hold: its own but
+    ``stale`` (decoded, for an IVF), then ``vecs`` under ``ids``."""
+    if index is None:
+        return ids, vecs
+    have, old = contents(index)
+    keep = ~np.isin(have, stale)
+    return np.concatenate([have[keep], ids]), np.concatenate([old[keep], vecs])
+
+
 def contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     """Every (id, vector) the index holds, ids ascending; IVF vectors come back decoded."""
     ids = stored_ids(index)
