@@ -440,6 +440,12 @@ def run_shards(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             indexes[f"{n} shards"] = reshard(one, Path(tmp) / f"s{n}", n)
             copy_s[n] = round(time.perf_counter() - start, 1)
+        cluster = _local_cluster(args.ray_workers) if args.ray_workers else None
+        if cluster is not None:
+            from rag.cluster import open_on_cluster
+
+            for n in args.shards:
+                indexes[f"{n} shards on ray"] = open_on_cluster(Path(tmp) / f"s{n}", cluster.address)
         queries = [Query(r["question"], k=5, as_of=dt.date.fromisoformat(r["question_date"])) for r in rows]
         for index in indexes.values():
             index.search(queries[0])  # type: ignore[attr-defined]  # model, files and caches loaded
@@ -469,7 +475,9 @@ def run_shards(args: argparse.Namespace) -> None:
             )
         for index in indexes.values():
             index.close()  # type: ignore[attr-defined]
-    info = {"queries": len(queries), "reshard_s": copy_s}
+        if cluster is not None:
+            _stop_cluster(cluster)
+    info = {"queries": len(queries), "reshard_s": copy_s, "ray_workers": args.ray_workers}
     if args.json:
         print(json.dumps({**info, "rows": out}, indent=2))
     else:
@@ -505,13 +513,36 @@ def _replica_peaks(peaks: dict[int, int], stop: threading.Event) -> None:
                 continue
 
 
+def _local_cluster(workers: int, store: int = 200 * 2**20):
+    """A Ray cluster on this machine, joined: a head that runs no tasks and ``workers``
+    nodes of one CPU each, no dashboard."""
+    from ray.cluster_utils import Cluster
+
+    from rag.cluster import connect
+
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": store, "include_dashboard": False}
+    )
+    for _ in range(workers):
+        cluster.add_node(num_cpus=1, object_store_memory=store)
+    cluster.wait_for_nodes()
+    connect(cluster.address)
+    return cluster
+
+
+def _stop_cluster(cluster) -> None:
+    import ray
+
+    ray.shutdown()
+    cluster.shutdown()
+
+
 def run_cluster(args: argparse.Namespace) -> None:
     import resource
 
     import ray
-    from ray.cluster_utils import Cluster
 
-    from rag.cluster import ClusterEmbedder, connect
+    from rag.cluster import ClusterEmbedder
     from rag.embed import Backend, Embedder
 
     texts = sample_chunks(args.index, args.sample)
@@ -529,11 +560,8 @@ def run_cluster(args: argparse.Namespace) -> None:
         }
     ]
     store = 200 * 2**20
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": store, "include_dashboard": False}
-    )
+    cluster = _local_cluster(0, store)
     try:
-        connect(cluster.address)
         ray.data.DataContext.get_current().enable_progress_bars = False
         for workers in args.workers:
             while len(cluster.list_all_nodes()) < workers + 1:
@@ -565,8 +593,7 @@ def run_cluster(args: argparse.Namespace) -> None:
                 }
             )
     finally:
-        ray.shutdown()
-        cluster.shutdown()
+        _stop_cluster(cluster)
     out = {"chunks": len(texts), "backend": args.backend, "cores": os.cpu_count(), "rows": rows}
     if args.json:
         print(json.dumps(out, indent=2))
@@ -602,11 +629,18 @@ def main() -> None:
     ask.add_argument("--gold", help="gold file whose questions the warm asks use")
     ask.add_argument("--repeat", type=int, default=5, help="cold runs")
     ask.add_argument("--json", action="store_true")
-    shards = parts.add_parser("shards", help="one index against sharded copies of it, in-process")
+    shards = parts.add_parser("shards", help="one index against sharded copies of it, in-process and on Ray")
     shards.add_argument("--index", type=Path, required=True, help="the index to copy into shards")
     shards.add_argument("--gold", required=True, help="gold file whose questions are searched")
     shards.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     shards.add_argument("--queries", type=int, default=200)
+    shards.add_argument(
+        "--ray-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also read each sharded copy through shard actors on a local Ray cluster of N one-CPU workers",
+    )
     shards.add_argument("--json", action="store_true")
     cluster = parts.add_parser("cluster", help="embedding in one process against a local Ray cluster")
     cluster.add_argument("--index", type=Path, required=True, help="an index whose chunks to embed")

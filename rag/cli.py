@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -24,12 +24,15 @@ from .check import check as check_index
 from .check import repair as repair_index
 from .display import print_passages, print_summary
 from .embed import Backend
-from .errors import InputError, InputErrors, RagError, error_code
+from .errors import IndexError_, InputError, InputErrors, RagError, error_code
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
 from .query import DEFAULT_MODE, Mode, Query, check_range
 from .shards import ShardedIndex, open_index, read_manifest
 from .vectors import IndexType
+
+if TYPE_CHECKING:
+    from .cluster import ClusterIndex
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Dated, cited answers and summaries over news articles."
@@ -48,6 +51,13 @@ AsOfOpt = Annotated[
     ),
 ]
 ModeOpt = Annotated[Mode, typer.Option("--mode", help="Retrieval: dense vectors, lexical BM25, or a hybrid of both.")]
+ReadRayOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ray",
+        help="Read the index through one Ray actor per shard on the cluster at this address (host:port); every node must see the index at the same path. Needs pip install -e '.[ray]'.",
+    ),
+]
 
 
 def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
@@ -190,6 +200,17 @@ def _open_for_ingest(
     )
 
 
+def _open_reader(path: Path, model: str | None, ray_address: str | None) -> Index | ShardedIndex | ClusterIndex:
+    """The index to read: in this process, or through shard actors on a Ray cluster."""
+    if not ray_address:
+        return open_index(path, model=model)
+    from .cluster import open_on_cluster
+
+    if not path.is_dir():
+        raise IndexError_(f"{path}: no index here (rag ingest makes one)")
+    return open_on_cluster(path, ray_address, model=model)
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question in plain words.")],
@@ -200,12 +221,13 @@ def ask(
     as_of: AsOfOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
+    ray_address: ReadRayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question with a short span, its date, and the passages it came from."""
 
     def work() -> None:
-        with open_index(index, model=model) as idx:
+        with _open_reader(index, model, ray_address) as idx:
             ans = idx.ask(_query(question, k, since, until, mode, as_of))
         if as_json:
             _emit(ans.to_json())
@@ -234,12 +256,13 @@ def search(
     as_of: AsOfOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     model: ModelOpt = None,
+    ray_address: ReadRayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The passages most similar to a query, best first."""
 
     def work() -> None:
-        with open_index(index, model=model) as idx:
+        with _open_reader(index, model, ray_address) as idx:
             passages = idx.search(_query(query, k, since, until, mode, as_of))
         if as_json:
             _emit({"query": query, "passages": [p.to_json() for p in passages]})
@@ -264,12 +287,13 @@ def summarize(
     timeline: Annotated[
         bool, typer.Option("--timeline", help="Group the sentences by the day of what they report.")
     ] = False,
+    ray_address: ReadRayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A query-focused summary: sentences from several articles, no repeats, in date order."""
 
     def work() -> None:
-        with open_index(index, model=model) as idx:
+        with _open_reader(index, model, ray_address) as idx:
             summary = idx.summarize(_query(query, max_sentences, since, until, mode, as_of), timeline=timeline)
         if as_json:
             _emit(summary.to_json())

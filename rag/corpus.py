@@ -156,6 +156,7 @@ class Loaded:
         self.vectors = faiss_index
         self._load_lexical = load_lexical
         self.filters = filters or DateFilters(store)
+        self._hits: tuple[tuple, RowHits] | None = None  # the last query's BM25 scores
 
     @property
     def is_empty(self) -> bool:
@@ -188,8 +189,14 @@ class Loaded:
     def lexical_hits(self, query: str, allowed: DateRange | None, stats: Stats | None = None) -> RowHits:
         """BM25 scores for ``query`` of the chunks ``allowed``; ``stats``: corpus-wide
         figures when this is one shard of several."""
+        key = (query, allowed, None if stats is None else (stats.live, stats.length, tuple(sorted(stats.df.items()))))
+        kept = self._hits
+        if kept is not None and kept[0] == key:  # a shard asked for the top hits and then for some scores
+            return kept[1]
         lex = self.lexical()
-        return RowHits(lex.scores(query, stats), lex.chunk_ids, None if allowed is None else self.lexical_rows(allowed))
+        hits = RowHits(lex.scores(query, stats), lex.chunk_ids, None if allowed is None else self.lexical_rows(allowed))
+        self._hits = (key, hits)
+        return hits
 
     def dense(
         self, query_vector: np.ndarray, k: int, allowed: DateRange | None, totals: tuple[int, int] | None = None
@@ -203,6 +210,15 @@ class Loaded:
         scores, ids = vectors.search(self.vectors, query_vector[None, :], k, mask, totals)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+    def held(self, ids: np.ndarray) -> np.ndarray:
+        """The positions in ``ids`` of the chunks this corpus holds (one shard of several
+        holds some of them)."""
+        held = self.filters.chunk_dates()[0]  # ascending
+        if len(held) == 0 or len(ids) == 0:
+            return np.zeros(0, np.int64)
+        pos = np.minimum(np.searchsorted(held, ids), len(held) - 1)
+        return np.flatnonzero(held[pos] == ids)
 
     def allowed_count(self, allowed: DateRange) -> int:
         """How many of this corpus's chunks ``allowed`` keeps."""

@@ -345,28 +345,6 @@ class RowHits:
         return np.where(self.chunk_ids[pos] == ids, self.scores[pos], np.float32(0.0))
 
 
-@dataclass(frozen=True)
-class MergedHits:
-    """The scores of several lexical indexes over disjoint chunks (the shards of an index),
-    scored with their combined :class:`Stats`: the same scores, and the same top rows
-    (ties going to the lower chunk id), as one index of all the chunks."""
-
-    parts: Sequence[Hits]
-
-    def top(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        found = [p.top(n) for p in self.parts]
-        ids = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
-        scores = np.concatenate([f[1] for f in found]) if found else np.zeros(0, np.float32)
-        order = np.lexsort((ids, -scores))[:n]
-        return ids[order], scores[order]
-
-    def at(self, ids: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(ids), np.float32)
-        for p in self.parts:
-            out += p.at(ids)  # each chunk is held by one part: the others add zero
-        return out
-
-
 def build(chunk_ids: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
     """An index of all ``texts`` (chunk ids ascending), tokenized a batch at a time."""
     ids = np.asarray(chunk_ids, np.int64)

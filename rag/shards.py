@@ -50,7 +50,7 @@ from .ingest import (
 )
 from .load import load_paths
 from .lock import WriteLock
-from .merged import ShardedCorpus
+from .merged import InProcess, ShardedCorpus
 from .types import ArticleEntry, Chunk, Document, Entity, IndexInfo, IndexType, IngestReport
 
 MANIFEST = "shards.json"
@@ -217,7 +217,7 @@ class ShardedIndex(Asking):
 
     @property
     def corpus(self) -> ShardedCorpus:
-        return ShardedCorpus([s.corpus for s in self.shards], self.embedder)
+        return ShardedCorpus(InProcess([s.corpus for s in self.shards]), self.embedder)
 
     def lexical(self) -> None:
         """Give every shard a BM25 index of the current format (see :meth:`rag.Index.lexical`)."""

@@ -128,7 +128,117 @@ def test_an_unreachable_cluster_is_a_one_line_error_that_leaves_no_index(tmp_pat
     assert not (tmp_path / "idx").exists()
 
 
+def test_reading_through_an_unreachable_cluster_is_a_one_line_error(built_index):
+    from .test_cli import assert_one_line_error, rag
+
+    port = free_port()
+    done = rag("ask", "When did the bridge open?", "--index", str(built_index), "--ray", f"127.0.0.1:{port}")
+    assert_one_line_error(done, "cannot reach the Ray cluster at 127.0.0.1:")
+
+
 def test_nothing_but_rag_cluster_imports_ray():
     root = Path(__file__).resolve().parent.parent / "rag"
-    importers = [p.name for p in root.rglob("*.py") if "import ray" in p.read_text() or "from ray" in p.read_text()]
-    assert importers == ["cluster.py"]
+    importers = [p for p in root.rglob("*.py") if "import ray" in p.read_text() or "from ray" in p.read_text()]
+    assert importers and all(p.parent == root / "cluster" for p in importers)
+
+
+# -- reading through one actor per shard ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sharded_indexes(tmp_path_factory) -> dict[int, Path]:
+    from .test_shards import _articles
+
+    root = tmp_path_factory.mktemp("cluster-shards")
+    docs = _articles()
+    with Index.open(root / "one", create=True) as one:
+        one.add_documents(docs)
+    out = {1: root / "one"}
+    for n in (2, 3):
+        with ShardedIndex.create(root / f"s{n}", n) as sharded:
+            sharded.add_documents(docs)
+        out[n] = root / f"s{n}"
+    return out
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_shard_actors_give_the_same_json_as_one_index(cluster, sharded_indexes, n):
+    from rag.cluster import open_on_cluster
+    from rag.query import Mode
+
+    from .test_shards import QUESTIONS
+
+    c, _ = cluster
+    with Index.open(sharded_indexes[1]) as one, open_on_cluster(sharded_indexes[n], c.address) as remote:
+        for q in QUESTIONS:
+            for mode in Mode:
+                want = [p.to_json() for p in one.search(q, k=8, mode=mode)]
+                assert [p.to_json() for p in remote.search(q, k=8, mode=mode)] == want
+            as_of = dt.date(2024, 2, 1)
+            assert [p.to_json() for p in remote.search(q, as_of=as_of)] == [
+                p.to_json() for p in one.search(q, as_of=as_of)
+            ]
+            assert remote.ask(q).to_json() == one.ask(q).to_json()
+        for topic in ("floods in the towns", "the harbour bridge"):
+            assert remote.summarize(topic).to_json() == one.summarize(topic).to_json()
+
+
+def test_rag_ask_with_ray_prints_what_the_in_process_ask_prints(cluster, sharded_indexes):
+    from .test_cli import rag
+
+    c, _ = cluster
+    question = "How many visitors came to the Carrow harvest festival?"
+    for command in ("ask", "search", "summarize"):
+        here = rag(command, question, "--index", str(sharded_indexes[2]), "--json")
+        there = rag(command, question, "--index", str(sharded_indexes[2]), "--ray", c.address, "--json")
+        assert here.returncode == 0 and there.returncode == 0, there.stderr
+        assert json.loads(there.stdout) == json.loads(here.stdout)
+
+
+def test_a_shard_that_cannot_be_read_is_a_one_line_error(cluster, tmp_path, sharded_indexes):
+    import shutil
+
+    from rag.cluster import open_on_cluster
+    from rag.errors import RagError
+
+    c, _ = cluster
+    copy = tmp_path / "s2"
+    shutil.copytree(sharded_indexes[2], copy)
+    (copy / "shard-001" / "rag.sqlite").write_bytes(b"not a database")
+    with pytest.raises(RagError) as err:
+        open_on_cluster(copy, c.address).close()
+    assert "shard-001" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_worker_lost_during_queries_gives_whole_answers_or_a_clear_error(cluster, sharded_indexes):
+    from rag.cluster import open_on_cluster
+    from rag.errors import RagError
+
+    from .test_shards import QUESTIONS
+
+    c, workers = cluster
+    with Index.open(sharded_indexes[1]) as one:
+        want = {q: one.ask(q).to_json() for q in QUESTIONS}
+    outcomes: list[str] = []
+    with open_on_cluster(sharded_indexes[2], c.address, timeout=20) as remote:
+        actor = remote.fanout.actors[0]
+        before = ray.get(actor.node.remote())
+        doomed = next(i for i, w in enumerate(workers) if w.node_id == before)
+        killer = threading.Timer(3, c.remove_node, args=(workers[doomed],))  # while queries run
+        killer.start()
+        stop = time.monotonic() + 20
+        while time.monotonic() < stop:
+            for q in QUESTIONS:
+                try:
+                    got = remote.ask(q).to_json()
+                except RagError as exc:  # within the timeout, one line, never fewer shards' answer
+                    assert "\n" not in str(exc) and "Ray" in str(exc)
+                    outcomes.append("error")
+                else:
+                    assert got == want[q]
+                    outcomes.append("whole")
+        killer.join()
+        after = ray.get(actor.node.remote())
+        assert after != before and outcomes[-1] == "whole"  # started again elsewhere, its shard reloaded
+    workers[doomed] = c.add_node(num_cpus=1, object_store_memory=STORE_BYTES)
+    c.wait_for_nodes()

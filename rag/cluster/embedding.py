@@ -1,6 +1,6 @@
 """Embedding on a Ray cluster: Ray Data's ``map_batches`` over an actor pool of model
 replicas, one per worker CPU, so that an ingest's embedding, its slow part,
-spreads over machines. The only module that imports Ray (``pip install -e '.[ray]'``).
+spreads over machines.
 
 :class:`ClusterEmbedder` stands in for :class:`rag.embed.Embedder` where an ingest
 embeds (``encode``); chunking, token counts and queries stay in-process, with the same
@@ -14,59 +14,19 @@ fails with a one-line error and stores nothing of that checkpoint.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from .embed import Backend, Embedder
-from .errors import RagError, first_line
+from ..embed import Backend, Embedder
+from ..errors import RagError, first_line
+from .connect import cluster_workers, connect, need_ray
 
-RAY_ADDRESS_ENV = "RAY_ADDRESS"
 CLUSTER_BATCH = 256  # texts per map_batches call: big enough to amortise a remote call, small enough to balance
 # Articles handed to the cluster at once: each hand-over starts a pool of model replicas
 # (~5 s), so it should carry minutes of work (~20,000 chunks); checkpoints still commit
 # between hand-overs.
 DOCS_PER_BATCH = 2048
-CONNECT_TIMEOUT_S = 10  # seconds to wait for the cluster's head to accept a connection
-
-
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise RagError("--ray needs Ray: pip install -e '.[ray]'") from None
-    return ray
-
-
-def connect(address: str | None = None) -> None:
-    """Join the Ray cluster at ``address`` (default ``$RAY_ADDRESS``); a clear error
-    when there is none or it cannot be reached."""
-    ray = _ray()
-    address = address or os.environ.get(RAY_ADDRESS_ENV)
-    if not address:
-        raise RagError("no Ray cluster named: pass --ray ADDRESS or set RAY_ADDRESS")
-    if ray.is_initialized():
-        return
-    _reachable(address)
-    try:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
-    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
-        raise RagError(f"cannot join the Ray cluster at {address}: {first_line(exc)}") from None
-
-
-def _reachable(address: str) -> None:
-    """A ``host:port`` that nothing answers on is named at once: Ray itself retries for
-    minutes, logging as it goes."""
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not port.isdigit():
-        return  # "auto" and the like: Ray finds the cluster
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as exc:
-        raise RagError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 class _Replica:
@@ -95,7 +55,7 @@ class ClusterEmbedder:
         self.workers = workers
 
     def encode(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        ray = _ray()
+        ray = need_ray()
         if not texts:
             return np.zeros((0, self.local.dimension), np.float32)
         backend = self.local.backend.value
@@ -124,12 +84,6 @@ class ClusterEmbedder:
         return out
 
 
-def cluster_workers() -> int:
-    """The CPUs the cluster offers tasks: one model replica each."""
-    ray = _ray()
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
 def on_cluster(
     address: str | None, local: Embedder, workers: int | None = None, progress: bool = False
 ) -> ClusterEmbedder:
@@ -137,7 +91,7 @@ def on_cluster(
     ``workers`` replicas (default: one per CPU the cluster has); Ray Data's own progress
     bars only on a terminal."""
     connect(address)
-    ray = _ray()
+    ray = need_ray()
     ray.data.DataContext.get_current().enable_progress_bars = progress
     logging.getLogger("ray").setLevel(logging.WARNING if progress else logging.ERROR)
     return ClusterEmbedder(local, workers or cluster_workers())
