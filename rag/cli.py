@@ -383,6 +383,7 @@ def serve(
             help="Seconds a write waits for another worker's or process's write before a 409 (default: 30).",
         ),
     ] = None,
+    ray_address: ReadRayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the index as a JSON HTTP API (OpenAPI at /docs and /openapi.json); creates it if missing."""
@@ -391,8 +392,19 @@ def serve(
         from .serve import ServeOptions, check_exposure, default_workers, run
 
         check_exposure(host, token, allow_no_token)
+        if ray_address and (workers or 1) > 1:
+            raise InputError("--ray serves from one process (the shards' actors read in parallel); drop --workers")
         options = ServeOptions(
-            index, host, port, token, max_body, log_requests, model, backend, workers or default_workers()
+            index,
+            host,
+            port,
+            token,
+            max_body,
+            log_requests,
+            model,
+            backend,
+            workers or (1 if ray_address else default_workers()),
+            ray=ray_address,
         )
         if lock_wait is not None:
             options = replace(options, lock_wait=lock_wait)

@@ -71,6 +71,7 @@ class ServeOptions:
     backend: Backend = Backend.AUTO
     workers: int = 1
     lock_wait: float = LOCK_WAIT_SECONDS
+    ray: str | None = None  # read through shard actors on this Ray cluster (one worker process)
 
 
 def default_workers() -> int:
@@ -91,7 +92,12 @@ def run(options: ServeOptions, announce: Callable[[str, IndexInfo], None]) -> No
     level = "info" if options.log_requests else "warning"
     if options.workers <= 1:
         service = Service(
-            options.path, model=options.model, backend=options.backend, create=True, lock_wait=options.lock_wait
+            options.path,
+            model=options.model,
+            backend=options.backend,
+            create=True,
+            lock_wait=options.lock_wait,
+            ray=options.ray,
         )
         try:
             config = uvicorn.Config(

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .embed import Backend
 from .errors import NotFoundError, RagError
@@ -27,12 +28,15 @@ from .shards import ShardedIndex, read_manifest
 from .store import DB_NAME, connect
 from .types import Answer, Document, IndexInfo, IngestReport, Passage, Summary
 
+if TYPE_CHECKING:
+    from .cluster import ClusterIndex
+
 FOLLOW_SECONDS = 1.0
 
 
 @dataclass
 class _Held:
-    index: Index | ShardedIndex
+    index: Index | ShardedIndex | ClusterIndex
     version: tuple[int, ...]  # each database's data_version just before this snapshot was taken
     users: int = 0
     retired: bool = False
@@ -49,8 +53,12 @@ class Service:
         create: bool = False,
         lock_wait: float = 0.0,
         follow_seconds: float = FOLLOW_SECONDS,
+        ray: str | None = None,
     ) -> None:
-        """``lock_wait``: how long a write waits for another process's write to finish."""
+        """``lock_wait``: how long a write waits for another process's write to finish.
+        ``ray``: read through one actor per shard on the Ray cluster at this address
+        (:mod:`rag.cluster.reading`); each snapshot is then a generation the actors hold.
+        Writes still run here."""
         self.path = Path(path)
         self.manifest = read_manifest(self.path)
         self._writer: Index | ShardedIndex
@@ -72,6 +80,12 @@ class Service:
         self._log_lock = threading.Lock()
         if not self._writer.is_empty:
             self._writer.lexical()  # commits a BM25 index of the current format if it lacks one, before readers snapshot it
+        self._cluster: ClusterIndex | None = None
+        if ray:
+            from .cluster import open_on_cluster
+
+            self._cluster = open_on_cluster(self.path, ray, embedder=self.embedder)
+            self._cluster.release()  # readers use the snapshots taken below
         self._current = self._take()
         if not self._current.index.is_empty:
             self.embedder.encode_queries(["load the model now, not at the first question"])
@@ -87,6 +101,8 @@ class Service:
             self._retire(self._current)
         for conn in [*self._watch, *self._log]:
             conn.close()
+        if self._cluster is not None:
+            self._cluster.close()
         self._writer.close()
 
     def _follow(self, every: float) -> None:
@@ -105,8 +121,10 @@ class Service:
         """Each database's data_version: any commit to any shard changes it."""
         return tuple(int(conn.execute("PRAGMA data_version").fetchone()[0]) for conn in self._watch)
 
-    def _take(self, like: Index | ShardedIndex | None = None) -> _Held:
+    def _take(self, like: Index | ShardedIndex | ClusterIndex | None = None) -> _Held:
         version = self._version()  # read first: a commit landing meanwhile is seen next time
+        if self._cluster is not None:
+            return _Held(self._cluster.snapshot(), version)  # the actors share what no commit changed
         if self.manifest is not None:
             assert like is None or isinstance(like, ShardedIndex)
             return _Held(ShardedIndex.snapshot(self.path, embedder=self.embedder, like=like), version)
@@ -131,7 +149,7 @@ class Service:
         return True
 
     @contextmanager
-    def reading(self) -> Iterator[Index | ShardedIndex]:
+    def reading(self) -> Iterator[Index | ShardedIndex | ClusterIndex]:
         """The current snapshot, kept open (and unchanged) until the block ends."""
         with self._swap_lock:
             self._swap_if_changed()

@@ -234,21 +234,7 @@ class ShardedIndex(Asking):
         return sorted(found, key=lambda e: (e.date is None, e.date or dt.date.min, e.id))
 
     def info(self) -> IndexInfo:
-        parts = [s.info() for s in self.shards]
-        first = parts[0]
-        return IndexInfo(
-            path=str(self.path),
-            articles=sum(p.articles for p in parts),
-            chunks=sum(p.chunks for p in parts),
-            vectors=sum(p.vectors for p in parts),
-            model=first.model,
-            dimension=first.dimension,
-            index_type=first.index_type,
-            size_bytes=sum(p.size_bytes for p in parts)
-            + sum(f.stat().st_size for f in self.path.iterdir() if f.is_file()),
-            format_version=first.format_version,
-            shards=len(parts),
-        )
+        return merged_info(self.path, [s.info() for s in self.shards])
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -416,6 +402,23 @@ class ShardedIndex(Asking):
                 if mine or theirs:
                     removed.extend(s.remove(mine, theirs))
             return list(dict.fromkeys(removed))
+
+
+def merged_info(path: Path, parts: Sequence[IndexInfo]) -> IndexInfo:
+    """The figures of the sharded index at ``path`` from its shards' ``parts``."""
+    first = parts[0]
+    return IndexInfo(
+        path=str(path),
+        articles=sum(p.articles for p in parts),
+        chunks=sum(p.chunks for p in parts),
+        vectors=sum(p.vectors for p in parts),
+        model=first.model,
+        dimension=first.dimension,
+        index_type=first.index_type,
+        size_bytes=sum(p.size_bytes for p in parts) + sum(f.stat().st_size for f in path.iterdir() if f.is_file()),
+        format_version=first.format_version,
+        shards=len(parts),
+    )
 
 
 def _names(shard: Index, name: str, by_id: bool) -> bool:

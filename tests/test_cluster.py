@@ -128,6 +128,43 @@ def test_an_unreachable_cluster_is_a_one_line_error_that_leaves_no_index(tmp_pat
     assert not (tmp_path / "idx").exists()
 
 
+def test_rag_serve_with_ray_answers_as_one_index_and_reads_what_it_is_sent(cluster, sharded_indexes, tmp_path):
+    import shutil
+
+    from eval.serving import start
+
+    from .test_shards import QUESTIONS
+
+    c, _ = cluster
+    copy = tmp_path / "s2"
+    shutil.copytree(sharded_indexes[2], copy)
+    server = start(copy, "--ray", c.address)
+    try:
+        with server.client() as client, Index.open(sharded_indexes[1]) as one:
+            for q in QUESTIONS:
+                asked = {"question": q, "as_of": "2024-12-31"}
+                assert client.post("/ask", json=asked).json() == one.ask(q, as_of=dt.date(2024, 12, 31)).to_json()
+            assert client.get("/info").json()["articles"] == one.info().articles
+            article = {"id": "ferry", "text": "On Monday Carrow opened a night ferry to Ostrand.", "date": "2024-06-03"}
+            assert client.post("/articles", json={"articles": [article]}).json()["added"] == 1
+            asked = {"question": "When did the night ferry to Ostrand open?", "as_of": "2024-12-31"}
+            answer = client.post("/ask", json=asked).json()
+            assert answer["date"] == "2024-06-03" and answer["passages"][0]["doc_id"] == "ferry"
+            assert client.get("/articles/ferry").json()["text"] == article["text"]
+            assert client.delete("/articles/ferry").status_code == 200
+            assert client.get("/articles/ferry").status_code == 404
+            assert client.get("/info").json()["articles"] == one.info().articles
+    finally:
+        server.stop()
+
+
+def test_rag_serve_with_ray_runs_one_worker(built_index):
+    from .test_cli import assert_one_line_error, rag
+
+    done = rag("serve", "--index", str(built_index), "--ray", "127.0.0.1:1", "--workers", "2")
+    assert_one_line_error(done, "--ray serves from one process")
+
+
 def test_reading_through_an_unreachable_cluster_is_a_one_line_error(built_index):
     from .test_cli import assert_one_line_error, rag
 

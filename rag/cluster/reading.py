@@ -16,7 +16,9 @@ that names what failed; an answer is never made from fewer shards than the index
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +27,8 @@ from ..embed import Backend, Embedder
 from ..errors import IndexError_, RagError, first_line
 from ..index import Asking, Index
 from ..merged import ShardedCorpus
-from ..shards import read_manifest
+from ..shards import merged_info, read_manifest
+from ..types import Document, IndexInfo
 from .connect import connect, need_ray
 
 T = TypeVar("T")
@@ -40,51 +43,89 @@ READER_CPUS = 0.01
 
 
 class ShardReader:
-    """A Ray actor's state: one shard's snapshot, read by the functions it is sent."""
+    """A Ray actor's state: snapshots of one shard, one per generation a reader asked for
+    (:meth:`ClusterIndex.snapshot`), read by the functions it is sent."""
 
     def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.views: dict[int, tuple[Index, Loaded]] = {}
         self.failed: RagError | None = None  # raised by every call: an actor that cannot start is retried, not told
         try:
-            self.index = Index.snapshot(folder)
-            self.corpus = self.index.corpus
+            self.advance(0)
         except RagError as exc:
             self.failed = exc
 
-    def model(self) -> str | None:
+    def _view(self, gen: int) -> tuple[Index, Loaded]:
         if self.failed is not None:
             raise self.failed
-        return self.index.meta.model
+        if gen not in self.views:  # started again after a fault: its shard as it is now
+            self.advance(gen)
+        return self.views[gen]
+
+    def advance(self, gen: int) -> None:
+        """Take generation ``gen``: the shard's last commit (sharing what is loaded when
+        nothing was committed since the newest view)."""
+        latest = self.views[max(self.views)][0] if self.views else None
+        index = Index.snapshot(self.folder, like=latest)
+        self.views[gen] = (index, index.corpus)
+
+    def release(self, gen: int) -> None:
+        view = self.views.pop(gen, None)
+        if view is not None:
+            view[0].close()
+
+    def model(self) -> str | None:
+        return self._view(0)[0].meta.model
 
     def node(self) -> str:
         """The Ray node holding this shard (it changes when the actor is started again)."""
         return str(need_ray().get_runtime_context().get_node_id())
 
-    def run(self, read: Callable[[Loaded], T]) -> T:
-        if self.failed is not None:
-            raise self.failed
-        return read(self.corpus)
+    def run(self, read: Callable[[Loaded], T], gen: int = 0) -> T:
+        return read(self._view(gen)[1])
+
+    def article(self, gen: int, doc_id: str) -> Document | None:
+        return self._view(gen)[0].article(doc_id)
+
+    def info(self, gen: int) -> IndexInfo:
+        return self._view(gen)[0].info()
+
+
+@dataclass
+class Readers:
+    """The shard actors of one open index, shared by its snapshots."""
+
+    actors: list[Any]
+    folders: list[Path]
+    sharded: bool  # a sharded directory (else one index, read as one shard)
+    generations: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
 
 class OnCluster:
-    """A :class:`rag.merged.Fanout` over shard actors: each read sent to all at once,
-    all results awaited together."""
+    """A :class:`rag.merged.Fanout` over shard actors, reading generation ``gen`` of each
+    shard: each read sent to all at once, all results awaited together."""
 
-    def __init__(self, actors: Sequence[Any], folders: Sequence[Path], timeout: float = READ_TIMEOUT_S) -> None:
-        self.actors = list(actors)
-        self.folders = list(folders)
+    def __init__(self, readers: Readers, gen: int = 0, timeout: float = READ_TIMEOUT_S) -> None:
+        self.readers = readers
+        self.gen = gen
         self.timeout = timeout
 
-    def each(self, read: Callable[[Loaded], T]) -> list[T]:
-        return self.gather([a.run.remote(read) for a in self.actors], self.timeout)
+    @property
+    def actors(self) -> list[Any]:
+        return self.readers.actors
 
-    def gather(self, refs: list[Any], timeout: float) -> list[Any]:
+    def each(self, read: Callable[[Loaded], T]) -> list[T]:
+        return self.gather([a.run.remote(read, self.gen) for a in self.actors])
+
+    def gather(self, refs: list[Any], timeout: float | None = None) -> list[Any]:
         """Every shard's result, or a RagError naming the first shard that failed."""
         ray = need_ray()
+        timeout = self.timeout if timeout is None else timeout
         try:
             return ray.get(refs, timeout=timeout)
         except ray.exceptions.GetTimeoutError:
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
-            late = [str(f) for f, r in zip(self.folders, refs) if r not in ready]
+            late = [str(f) for f, r in zip(self.readers.folders, refs) if r not in ready]
             raise RagError(
                 f"no answer within {timeout:g} s from the Ray actor of shard {', '.join(late)}; "
                 "nothing was made from the other shards"
@@ -98,28 +139,54 @@ class OnCluster:
                 f"a shard's Ray actor is gone ({type(exc).__name__}); nothing was made from the other shards"
             ) from None
 
-    def close(self) -> None:
-        ray = need_ray()
-        for a in self.actors:
-            ray.kill(a)
-        self.actors = []
-
 
 class ClusterIndex(Asking):
     """A sharded index (or a single one, as one shard) searched, asked and summarised
-    through one Ray actor per shard; see the module's docstring. Use :func:`open_on_cluster`."""
+    through one Ray actor per shard; see the module's docstring. Use :func:`open_on_cluster`;
+    :meth:`snapshot` for a view of later commits."""
 
-    def __init__(self, path: Path, fanout: OnCluster, embedder: Embedder) -> None:
+    def __init__(self, path: Path, fanout: OnCluster, embedder: Embedder, owner: bool = True) -> None:
         self.path = path
         self.fanout = fanout
         self.embedder = embedder
+        self.owner = owner  # closing it stops the actors (else it lets its generation go)
 
     @property
     def corpus(self) -> ShardedCorpus:
         return ShardedCorpus(self.fanout, self.embedder)
 
+    def snapshot(self) -> ClusterIndex:
+        """A view of every shard's last commit, held by the actors until it is closed
+        (as :meth:`rag.Index.snapshot` is for one index)."""
+        gen = next(self.fanout.readers.generations)
+        self.fanout.gather([a.advance.remote(gen) for a in self.fanout.actors])
+        return ClusterIndex(self.path, OnCluster(self.fanout.readers, gen, self.fanout.timeout), self.embedder, False)
+
+    def article(self, doc_id: str) -> Document | None:
+        found = self.fanout.gather([a.article.remote(self.fanout.gen, doc_id) for a in self.fanout.actors])
+        return next((d for d in found if d is not None), None)
+
+    def info(self) -> IndexInfo:
+        parts = self.fanout.gather([a.info.remote(self.fanout.gen) for a in self.fanout.actors])
+        return merged_info(self.path, parts) if self.fanout.readers.sharded else replace(parts[0], path=str(self.path))
+
+    @property
+    def is_empty(self) -> bool:
+        return self.corpus.is_empty
+
+    def release(self) -> None:
+        """Let the actors drop this view's snapshots (a later read through it takes new ones)."""
+        for a in self.fanout.actors:
+            a.release.remote(self.fanout.gen)  # nothing to wait for
+
     def close(self) -> None:
-        self.fanout.close()
+        ray = need_ray()
+        if not self.owner:
+            self.release()
+            return
+        for a in self.fanout.actors:
+            ray.kill(a)
+        self.fanout.readers.actors = []
 
     def __enter__(self) -> ClusterIndex:
         return self
@@ -134,30 +201,33 @@ def open_on_cluster(
     model: str | None = None,
     backend: Backend = Backend.AUTO,
     timeout: float = READ_TIMEOUT_S,
+    embedder: Embedder | None = None,
 ) -> ClusterIndex:
     """Join the Ray cluster at ``address`` (default ``$RAY_ADDRESS``) and start one actor
     per shard of the index at ``path``, spread over its nodes. Raises RagError when the cluster cannot be reached or
-    an actor cannot open its shard; IndexError_ when the shards disagree on their model."""
+    an actor cannot open its shard; IndexError_ when the shards disagree on their model.
+    ``embedder``: a loaded model of the index's to embed questions with."""
     path = Path(path).resolve()
     manifest = read_manifest(path)
     folders = manifest.folders(path) if manifest else [path]
     for folder in folders:
         if not folder.is_dir():
             raise IndexError_(f"{folder}: index is missing")
-    with Index.open(folders[0], model=model, backend=backend, skip_vectors=True) as first:
+    with Index.open(folders[0], model=model, backend=backend, skip_vectors=True, embedder=embedder) as first:
         embedder = first.embedder  # the query's model: checked against the shard's, loaded here on first use
     connect(address)
     ray = need_ray()
     actor = ray.remote(ShardReader).options(
         num_cpus=READER_CPUS, max_restarts=RESTARTS, max_task_retries=RESTARTS, scheduling_strategy="SPREAD"
     )
-    fanout = OnCluster([actor.remote(str(f)) for f in folders], folders, timeout)
+    readers = Readers([actor.remote(str(f)) for f in folders], folders, manifest is not None)
+    index = ClusterIndex(path, OnCluster(readers, 0, timeout), embedder)
     try:
-        models = fanout.gather([a.model.remote() for a in fanout.actors], START_TIMEOUT_S)
+        models = index.fanout.gather([a.model.remote() for a in readers.actors], START_TIMEOUT_S)
         other = sorted({m for m in models if m and m != embedder.name})
         if other:
             raise IndexError_(f"{path}: shards were built with models {', '.join([embedder.name, *other])}")
     except BaseException:
-        fanout.close()
+        index.close()
         raise
-    return ClusterIndex(path, fanout, embedder)
+    return index
