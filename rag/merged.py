@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from .lexical import Stats
 from .types import Passage
 
 T = TypeVar("T")
+FIXED_KEPT = 64  # date ranges whose counts a view keeps: most queries ask as of the same few days
 
 
 class Fanout(Protocol):
@@ -137,13 +138,26 @@ class ShardHits:
 class ShardedCorpus:
     """A :class:`rag.corpus.Corpus` over the shards that ``fanout`` reads: the same reads, merged."""
 
-    def __init__(self, fanout: Fanout, embedder: Embedder) -> None:
+    def __init__(self, fanout: Fanout, embedder: Embedder, fixed: dict[object, Any] | None = None) -> None:
+        """``fixed``: where to keep, between queries, what cannot change while the shards
+        read the same commits (emptiness, a date range's counts), saving a fan-out each
+        on the cluster; None to ask every time (in-process it costs next to nothing)."""
         self.fanout = fanout
         self.embedder = embedder
+        self.fixed = fixed
+
+    def _fixed(self, key: object, read: Callable[[], T]) -> T:
+        if self.fixed is None:
+            return read()
+        if key not in self.fixed:
+            if len(self.fixed) >= FIXED_KEPT:
+                self.fixed.clear()
+            self.fixed[key] = read()
+        return self.fixed[key]
 
     @property
     def is_empty(self) -> bool:
-        return all(self.fanout.each(_is_empty))
+        return self._fixed("empty", lambda: all(self.fanout.each(_is_empty)))
 
     def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> DateRange | None:
         return None if not since and not until else DateRange(since, until)
@@ -159,7 +173,7 @@ class ShardedCorpus:
     def dense(self, query_vector: np.ndarray, k: int, allowed: DateRange | None) -> tuple[np.ndarray, np.ndarray]:
         totals = None
         if allowed is not None:
-            counts = self.fanout.each(partial(_counts, allowed=allowed))
+            counts = self._fixed(allowed, lambda: self.fanout.each(partial(_counts, allowed=allowed)))
             totals = (sum(c[0] for c in counts), sum(c[1] for c in counts))
         found = self.fanout.each(partial(_dense, query_vector=query_vector, k=k, allowed=allowed, totals=totals))
         return merge_top([f[0] for f in found], [f[1] for f in found], k)

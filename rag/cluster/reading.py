@@ -150,10 +150,11 @@ class ClusterIndex(Asking):
         self.fanout = fanout
         self.embedder = embedder
         self.owner = owner  # closing it stops the actors (else it lets its generation go)
+        self.fixed: dict[object, Any] = {}  # what this generation's shards answer the same every time
 
     @property
     def corpus(self) -> ShardedCorpus:
-        return ShardedCorpus(self.fanout, self.embedder)
+        return ShardedCorpus(self.fanout, self.embedder, self.fixed)
 
     def snapshot(self) -> ClusterIndex:
         """A view of every shard's last commit, held by the actors until it is closed
