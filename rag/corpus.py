@@ -19,8 +19,10 @@ import faiss
 import numpy as np
 
 from . import lexical, vectors
+from .candidates import as_passages, merge, of_shard
 from .embed import Embedder
-from .lexical import Hits, RowHits, Stats
+from .lexical import RowHits, Stats
+from .query import Mode
 from .store import Store
 from .types import Passage
 
@@ -51,13 +53,9 @@ class Corpus(Protocol):
 
     def ids_not_after(self, day: dt.date) -> DateRange | None: ...
 
-    def lexical_hits(self, query: str, allowed: DateRange | None) -> Hits: ...
-
-    def dense(self, query_vector: np.ndarray, k: int, allowed: DateRange | None) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray: ...
-
-    def passages(self, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) -> list[Passage]: ...
+    def candidates(
+        self, query: str, query_vector: np.ndarray, pool: int, allowed: DateRange | None, mode: Mode, alpha: float
+    ) -> tuple[list[Passage], np.ndarray]: ...
 
     def with_entities(self, passages: Sequence[Passage]) -> list[Passage]: ...
 
@@ -219,6 +217,14 @@ class Loaded:
             return np.zeros(0, np.int64)
         pos = np.minimum(np.searchsorted(held, ids), len(held) - 1)
         return np.flatnonzero(held[pos] == ids)
+
+    def candidates(
+        self, query: str, query_vector: np.ndarray, pool: int, allowed: DateRange | None, mode: Mode, alpha: float
+    ) -> tuple[list[Passage], np.ndarray]:
+        """The ``pool`` best chunks of each list ``mode`` uses, as passages scored by the
+        mode (``alpha``: the cosine's weight in hybrid), and their BM25 scores."""
+        chosen = merge([of_shard(self, query, query_vector, pool, allowed, mode)], pool, mode, alpha)
+        return as_passages(chosen, self.passages(chosen.ids, chosen.scores, chosen.cosine))
 
     def allowed_count(self, allowed: DateRange) -> int:
         """How many of this corpus's chunks ``allowed`` keeps."""

@@ -1,11 +1,12 @@
 """Reads over the shards of a sharded index (:mod:`rag.shards`), merged exactly.
 
 :class:`ShardedCorpus` answers each read of :class:`rag.corpus.Corpus` by running it on
-every shard through a :class:`Fanout` and merging: the best hits of each shard by score
-(ties to the lower chunk id, as one index breaks them), BM25 scored with the shards'
-figures summed (:func:`rag.lexical.combined`), and a date filter's share of vectors
-counted over all shards (:func:`rag.vectors.search`'s ``totals``), so that retrieval,
-answers and summaries over it equal those over one index of the same chunks.
+every shard through a :class:`Fanout` and merging. A query's candidates take three
+fan-outs: the corpus-wide BM25 figures (and a date filter's counts, for an IVF's probe),
+each shard's best chunks on both lists with both scores (:func:`rag.candidates.of_shard`,
+merged by score, ties to the lower chunk id, as one index breaks them), and the passages
+of those kept; so retrieval, answers and summaries over shards equal those over one
+index of the same chunks.
 
 A fan-out runs one read on every shard: :class:`InProcess` over shards loaded here, or
 :class:`rag.cluster.OnCluster` over Ray actors that each hold one shard. A read is a
@@ -26,9 +27,11 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from . import lexical
+from .candidates import ShardCandidates, as_passages, merge, merge_top, of_shard
 from .corpus import DateRange, Loaded
 from .embed import Embedder
 from .lexical import Stats
+from .query import Mode
 from .types import Passage
 
 T = TypeVar("T")
@@ -50,14 +53,6 @@ class InProcess:
 
     def each(self, read: Callable[[Loaded], T]) -> list[T]:
         return [read(s) for s in self.shards]
-
-
-def merge_top(ids: list[np.ndarray], scores: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best of several shards' hits, best first, ties to the lower chunk id."""
-    all_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    all_scores = np.concatenate(scores) if scores else np.zeros(0, np.float32)
-    order = np.lexsort((all_ids, -all_scores))[:k]
-    return all_ids[order], all_scores[order]
 
 
 # -- the reads, as each shard runs them ---------------------------------------------------
@@ -83,19 +78,16 @@ def _lexical_at(s: Loaded, query: str, allowed: DateRange | None, stats: Stats, 
     return s.lexical_hits(query, allowed, stats).at(ids)
 
 
+def _prelude(
+    s: Loaded, terms: list[str] | None, allowed: DateRange | None
+) -> tuple[Stats | None, tuple[int, int] | None]:
+    """What every shard must know of the others before it picks candidates: BM25 figures
+    for ``terms`` and the counts of a filter ``allowed`` (each None when not asked)."""
+    return (None if terms is None else s.lexical().stats(terms), None if allowed is None else _counts(s, allowed))
+
+
 def _counts(s: Loaded, allowed: DateRange) -> tuple[int, int]:
     return s.allowed_count(allowed), 0 if s.vectors is None else int(s.vectors.ntotal)
-
-
-def _dense(
-    s: Loaded, query_vector: np.ndarray, k: int, allowed: DateRange | None, totals: tuple[int, int] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    return s.dense(query_vector, k, allowed, totals)
-
-
-def _similarities(s: Loaded, ids: np.ndarray, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    where = s.held(ids)
-    return where, s.similarities(ids[where], query_vector)
 
 
 def _passages(s: Loaded, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) -> list[Passage]:
@@ -146,18 +138,20 @@ class ShardedCorpus:
         self.embedder = embedder
         self.fixed = fixed
 
-    def _fixed(self, key: object, read: Callable[[], T]) -> T:
-        if self.fixed is None:
-            return read()
-        if key not in self.fixed:
+    def _known(self, key: object) -> Any:
+        return None if self.fixed is None else self.fixed.get(key)
+
+    def _keep(self, key: object, value: T) -> T:
+        if self.fixed is not None:
             if len(self.fixed) >= FIXED_KEPT:
                 self.fixed.clear()
-            self.fixed[key] = read()
-        return self.fixed[key]
+            self.fixed[key] = value
+        return value
 
     @property
     def is_empty(self) -> bool:
-        return self._fixed("empty", lambda: all(self.fanout.each(_is_empty)))
+        empty = self._known("empty")
+        return self._keep("empty", all(self.fanout.each(_is_empty))) if empty is None else empty
 
     def allowed_ids(self, since: dt.date | None, until: dt.date | None) -> DateRange | None:
         return None if not since and not until else DateRange(since, until)
@@ -170,19 +164,38 @@ class ShardedCorpus:
         stats = lexical.combined(self.fanout.each(partial(_lexical_stats, terms=lexical.tokenize(query))))
         return ShardHits(self.fanout, query, allowed, stats)
 
-    def dense(self, query_vector: np.ndarray, k: int, allowed: DateRange | None) -> tuple[np.ndarray, np.ndarray]:
-        totals = None
-        if allowed is not None:
-            counts = self._fixed(allowed, lambda: self.fanout.each(partial(_counts, allowed=allowed)))
-            totals = (sum(c[0] for c in counts), sum(c[1] for c in counts))
-        found = self.fanout.each(partial(_dense, query_vector=query_vector, k=k, allowed=allowed, totals=totals))
-        return merge_top([f[0] for f in found], [f[1] for f in found], k)
-
-    def similarities(self, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(ids), np.float32)
-        for where, sims in self.fanout.each(partial(_similarities, ids=ids, query_vector=query_vector)):
-            out[where] = sims
-        return out
+    def candidates(
+        self, query: str, query_vector: np.ndarray, pool: int, allowed: DateRange | None, mode: Mode, alpha: float
+    ) -> tuple[list[Passage], np.ndarray]:
+        """As :meth:`rag.corpus.Loaded.candidates` over all shards, in three fan-outs:
+        the corpus-wide BM25 figures and filter counts, each shard's candidates
+        (:func:`rag.candidates.of_shard`), and the passages of those the merge keeps."""
+        terms = None if mode is Mode.DENSE else lexical.tokenize(query)
+        counted = allowed is not None and mode is not Mode.LEXICAL  # an IVF widens its probe by the filter's share
+        counts = self._known(allowed) if counted else None
+        ask_counts = counted and counts is None
+        stats: Stats | None = None
+        if terms is not None or ask_counts:
+            found = self.fanout.each(partial(_prelude, terms=terms, allowed=allowed if ask_counts else None))
+            if terms is not None:
+                stats = lexical.combined([f[0] for f in found if f[0] is not None])
+            if ask_counts:
+                counts = self._keep(allowed, [f[1] for f in found])
+        totals = (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts is not None else None
+        parts: list[ShardCandidates] = self.fanout.each(
+            partial(
+                of_shard,
+                query=query,
+                query_vector=query_vector,
+                pool=pool,
+                allowed=allowed,
+                mode=mode,
+                stats=stats,
+                totals=totals,
+            )
+        )
+        chosen = merge(parts, pool, mode, alpha)
+        return as_passages(chosen, self.passages(chosen.ids, chosen.scores, chosen.cosine))
 
     def passages(self, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) -> list[Passage]:
         found = {

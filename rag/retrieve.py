@@ -38,12 +38,6 @@ RECENCY_PLAIN = 0.1  # all others
 DUPLICATE_JACCARD = 0.5  # passages sharing this share of their word 4-grams are one story
 
 
-def blend(cosine: np.ndarray, bm25: np.ndarray, alpha: float) -> np.ndarray:
-    top = float(bm25.max()) if len(bm25) else 0.0
-    lexical = bm25 / top if top > 0 else np.zeros_like(bm25)
-    return alpha * cosine + (1 - alpha) * lexical
-
-
 def recency_boost(passages: list[Passage], query: str, as_of: dt.date) -> np.ndarray:
     """How much each passage gains for being published shortly before ``as_of``."""
     strength = RECENCY_CUED if TIME_CUE.search(query) else RECENCY_PLAIN
@@ -61,26 +55,9 @@ def candidates(
     alpha: float = HYBRID_ALPHA,
 ) -> tuple[list[Passage], np.ndarray]:
     """The ``pool`` best chunks of each list the mode uses (``allowed``: the dates kept,
-    None for all), as passages scored by the mode, and their BM25 scores (zeros in dense mode)."""
-    if mode is Mode.DENSE:
-        ids, scores = corpus.dense(query_vector, pool, allowed)
-        sims, cand_bm = scores, np.zeros(len(ids))
-    else:
-        hits = corpus.lexical_hits(query, allowed)
-        lex_ids, lex_scores = hits.top(pool)
-        if mode is Mode.LEXICAL:
-            ids, cand_bm = lex_ids, lex_scores
-            scores = blend(np.zeros(len(ids)), cand_bm, 0.0)
-            sims = corpus.similarities(ids, query_vector)
-        else:
-            dense_ids, _ = corpus.dense(query_vector, pool, allowed)
-            ids = np.union1d(dense_ids, lex_ids)
-            cand_bm = hits.at(ids)
-            sims = corpus.similarities(ids, query_vector)
-            scores = blend(sims, cand_bm, alpha)
-    passages = corpus.passages(ids, scores, sims)
-    by_id = dict(zip((int(i) for i in ids), cand_bm))
-    return passages, np.array([by_id[p.chunk_id] for p in passages], dtype=np.float64)
+    None for all), as passages scored by the mode, and their BM25 scores (zeros in dense
+    mode); see :mod:`rag.candidates`."""
+    return corpus.candidates(query, query_vector, pool, allowed, mode, alpha)
 
 
 def retrieve(

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag import Index
+from rag.candidates import blend
 from rag.lexical import top_rows
-from rag.retrieve import Mode, blend, collapse_duplicates, recency_boost, retrieve
+from rag.retrieve import Mode, collapse_duplicates, recency_boost, retrieve
 from rag.sentences import split_spans
 from rag.types import Document, Passage
 from rag.windows import WINDOW_WORDS
