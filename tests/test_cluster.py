@@ -128,6 +128,28 @@ def test_an_unreachable_cluster_is_a_one_line_error_that_leaves_no_index(tmp_pat
     assert not (tmp_path / "idx").exists()
 
 
+def test_an_open_cluster_index_reads_its_commit_and_a_snapshot_the_next(cluster, sharded_indexes, tmp_path):
+    import shutil
+
+    from rag.cluster import open_on_cluster
+
+    c, _ = cluster
+    copy = tmp_path / "s3"
+    shutil.copytree(sharded_indexes[3], copy)
+    question = "When did the night ferry to Ostrand open?"
+    ferry = Document("ferry", "On Monday Carrow opened a night ferry to Ostrand.", dt.date(2024, 6, 3), "t", "")
+    with open_on_cluster(copy, c.address) as remote:
+        before = remote.info().articles
+        with ShardedIndex.open(copy) as writer:
+            writer.add_documents([ferry])
+        assert remote.info().articles == before and remote.article("ferry") is None  # its commit, as opened
+        with remote.snapshot() as later:
+            assert later.info().articles == before + 1
+            assert later.search(question, k=1, as_of=dt.date(2024, 12, 31))[0].doc_id == "ferry"
+            assert later.article("ferry").text == ferry.text
+        assert remote.article("ferry") is None
+
+
 def test_rag_serve_with_ray_answers_as_one_index_and_reads_what_it_is_sent(cluster, sharded_indexes, tmp_path):
     import shutil
 
