@@ -227,8 +227,9 @@ def ask(
     """Answer a question with a short span, its date, and the passages it came from."""
 
     def work() -> None:
+        asked = _query(question, k, since, until, mode, as_of)  # bad input fails before an index or a cluster is opened
         with _open_reader(index, model, ray_address) as idx:
-            ans = idx.ask(_query(question, k, since, until, mode, as_of))
+            ans = idx.ask(asked)
         if as_json:
             _emit(ans.to_json())
             return
@@ -262,8 +263,9 @@ def search(
     """The passages most similar to a query, best first."""
 
     def work() -> None:
+        asked = _query(query, k, since, until, mode, as_of)  # bad input fails before an index or a cluster is opened
         with _open_reader(index, model, ray_address) as idx:
-            passages = idx.search(_query(query, k, since, until, mode, as_of))
+            passages = idx.search(asked)
         if as_json:
             _emit({"query": query, "passages": [p.to_json() for p in passages]})
         elif not passages:
@@ -293,8 +295,11 @@ def summarize(
     """A query-focused summary: sentences from several articles, no repeats, in date order."""
 
     def work() -> None:
+        asked = _query(
+            query, max_sentences, since, until, mode, as_of
+        )  # bad input fails before an index or a cluster is opened
         with _open_reader(index, model, ray_address) as idx:
-            summary = idx.summarize(_query(query, max_sentences, since, until, mode, as_of), timeline=timeline)
+            summary = idx.summarize(asked, timeline=timeline)
         if as_json:
             _emit(summary.to_json())
             return

@@ -195,6 +195,13 @@ def test_reading_through_an_unreachable_cluster_is_a_one_line_error(built_index)
     assert_one_line_error(done, "cannot reach the Ray cluster at 127.0.0.1:")
 
 
+def test_a_bad_question_fails_before_a_cluster_is_joined(built_index):
+    from .test_cli import assert_one_line_error, rag
+
+    done = rag("ask", "   ", "--index", str(built_index), "--ray", f"127.0.0.1:{free_port()}")
+    assert_one_line_error(done, "the query is empty")
+
+
 def test_nothing_but_rag_cluster_imports_ray():
     root = Path(__file__).resolve().parent.parent / "rag"
     importers = [p for p in root.rglob("*.py") if "import ray" in p.read_text() or "from ray" in p.read_text()]

@@ -3,10 +3,12 @@ snapshot (vectors, BM25 index, SQLite) in its node's memory, and every read of a
 fans out to all of them at once (:class:`OnCluster`), merged by
 :class:`rag.merged.ShardedCorpus` exactly as the in-process reads are.
 
-Each actor reads the commit its shard was at when it started (a snapshot), as a
-snapshot of one index does. The query is embedded, ranked and answered in the calling process; the actors send back
-only each shard's top hits, a few scores and the passages asked for. Every node must see
-the index directory at the same path (shared storage), and have rag installed.
+Each actor reads the commit its shard was at when it started (a snapshot, as
+:meth:`rag.Index.snapshot` is for one index); :meth:`ClusterIndex.snapshot` moves a
+reader to the shards' latest commits. The query is embedded, ranked and answered in the
+calling process; the actors send back only each shard's candidates, their scores and
+the passages asked for. Every node must see the index directory at the same path
+(shared storage), and have rag installed.
 
 Faults: an actor whose node dies is started again on another node, reloading its shard,
 and the read it was running is retried there (``max_restarts``, ``max_task_retries``).
@@ -205,8 +207,9 @@ def open_on_cluster(
     embedder: Embedder | None = None,
 ) -> ClusterIndex:
     """Join the Ray cluster at ``address`` (default ``$RAY_ADDRESS``) and start one actor
-    per shard of the index at ``path``, spread over its nodes. Raises RagError when the cluster cannot be reached or
-    an actor cannot open its shard; IndexError_ when the shards disagree on their model.
+    per shard of the index at ``path``, spread over its nodes. Raises RagError when the
+    cluster cannot be reached or an actor cannot open its shard; IndexError_ when the
+    shards disagree on their model.
     ``embedder``: a loaded model of the index's to embed questions with."""
     path = Path(path).resolve()
     manifest = read_manifest(path)
