@@ -46,8 +46,9 @@ class ShardCandidates:
 
 @dataclass(frozen=True)
 class Chosen:
-    """The candidates, in chunk id order (the dense list's order in dense mode): their
-    ranking score under the mode, cosine and BM25 score."""
+    """The candidates, in the order retrieval reads them (chunk ids ascending in hybrid
+    mode, the one list's own order in dense and lexical mode): their score under the
+    mode, cosine and BM25 score."""
 
     ids: np.ndarray
     scores: np.ndarray

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from rag import Index, InputError, RagError, vectors
+from rag.candidates import merge_top
 from rag.ingest import content_hash
 from rag.lexical import tokenize
 from rag.load import load_paths
-from rag.merged import merge_top
 from rag.query import Mode
 from rag.shards import ShardedIndex, open_index, read_manifest, shard_of
 from rag.types import Document, IndexType
