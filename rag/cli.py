@@ -24,7 +24,7 @@ from .check import check as check_index
 from .check import repair as repair_index
 from .display import print_passages, print_summary
 from .embed import Backend
-from .errors import IndexError_, InputError, InputErrors, RagError, error_code
+from .errors import InputError, InputErrors, RagError, error_code
 from .index import DEFAULT_INDEX, Index
 from .load import load_paths, parse_date
 from .query import DEFAULT_MODE, Mode, Query, check_range
@@ -206,8 +206,6 @@ def _open_reader(path: Path, model: str | None, ray_address: str | None) -> Inde
         return open_index(path, model=model)
     from .cluster import open_on_cluster
 
-    if not path.is_dir():
-        raise IndexError_(f"{path}: no index here (rag ingest makes one)")
     return open_on_cluster(path, ray_address, model=model)
 
 

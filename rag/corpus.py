@@ -154,7 +154,6 @@ class Loaded:
         self.vectors = faiss_index
         self._load_lexical = load_lexical
         self.filters = filters or DateFilters(store)
-        self._hits: tuple[tuple, RowHits] | None = None  # the last query's BM25 scores
 
     @property
     def is_empty(self) -> bool:
@@ -187,14 +186,8 @@ class Loaded:
     def lexical_hits(self, query: str, allowed: DateRange | None, stats: Stats | None = None) -> RowHits:
         """BM25 scores for ``query`` of the chunks ``allowed``; ``stats``: corpus-wide
         figures when this is one shard of several."""
-        key = (query, allowed, None if stats is None else (stats.live, stats.length, tuple(sorted(stats.df.items()))))
-        kept = self._hits
-        if kept is not None and kept[0] == key:  # a shard asked for the top hits and then for some scores
-            return kept[1]
         lex = self.lexical()
-        hits = RowHits(lex.scores(query, stats), lex.chunk_ids, None if allowed is None else self.lexical_rows(allowed))
-        self._hits = (key, hits)
-        return hits
+        return RowHits(lex.scores(query, stats), lex.chunk_ids, None if allowed is None else self.lexical_rows(allowed))
 
     def dense(
         self, query_vector: np.ndarray, k: int, allowed: DateRange | None, totals: tuple[int, int] | None = None

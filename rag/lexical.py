@@ -33,7 +33,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -314,31 +313,21 @@ def top_rows(scores: np.ndarray, n: int, allowed: np.ndarray | None = None) -> n
     return positive[np.lexsort((positive, -scores[positive]))]
 
 
-class Hits(Protocol):
-    """A query's BM25 scores over a corpus, as retrieval reads them."""
-
-    def top(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and scores of the ``n`` best-scoring chunks allowed, best first."""
-        ...
-
-    def at(self, ids: np.ndarray) -> np.ndarray:
-        """The scores of chunks ``ids`` (ascending; zero for a chunk not held)."""
-        ...
-
-
 @dataclass(frozen=True)
 class RowHits:
-    """The scores of one lexical index's rows; ``allowed``: a mask over its rows, or None."""
+    """A query's BM25 scores over one lexical index's rows; ``allowed``: a mask over its rows, or None."""
 
     scores: np.ndarray
     chunk_ids: np.ndarray  # ascending
     allowed: np.ndarray | None = None
 
     def top(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and scores of the ``n`` best-scoring chunks allowed, best first."""
         rows = top_rows(self.scores, n, self.allowed)
         return self.chunk_ids[rows], self.scores[rows]
 
     def at(self, ids: np.ndarray) -> np.ndarray:
+        """The scores of chunks ``ids`` (ascending; zero for a chunk not held)."""
         if len(self.chunk_ids) == 0 or len(ids) == 0:
             return np.zeros(len(ids), np.float32)
         pos = np.minimum(np.searchsorted(self.chunk_ids, ids), len(self.chunk_ids) - 1)

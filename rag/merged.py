@@ -12,7 +12,7 @@ A fan-out runs one read on every shard: :class:`InProcess` over shards loaded he
 :class:`rag.cluster.OnCluster` over Ray actors that each hold one shard. A read is a
 module-level function of a shard's :class:`rag.corpus.Loaded` with its arguments bound
 (``functools.partial``), so that it travels to an actor by reference; each shard keeps
-what it holds (a BM25 index's scores, its chunk ids) and sends back only the few hits,
+what it holds (vectors, BM25 index, chunk rows) and sends back only the few hits,
 scores and passages asked for.
 """
 
@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from . import lexical
-from .candidates import ShardCandidates, as_passages, merge, merge_top, of_shard
+from .candidates import ShardCandidates, as_passages, merge, of_shard
 from .corpus import DateRange, Loaded
 from .embed import Embedder
 from .lexical import Stats
@@ -66,18 +65,6 @@ def _not_after(s: Loaded, day: dt.date) -> DateRange | None:
     return s.ids_not_after(day)
 
 
-def _lexical_stats(s: Loaded, terms: list[str]) -> Stats:
-    return s.lexical().stats(terms)
-
-
-def _lexical_top(s: Loaded, query: str, allowed: DateRange | None, stats: Stats, n: int) -> tuple[np.ndarray, ...]:
-    return s.lexical_hits(query, allowed, stats).top(n)
-
-
-def _lexical_at(s: Loaded, query: str, allowed: DateRange | None, stats: Stats, ids: np.ndarray) -> np.ndarray:
-    return s.lexical_hits(query, allowed, stats).at(ids)
-
-
 def _prelude(
     s: Loaded, terms: list[str] | None, allowed: DateRange | None
 ) -> tuple[Stats | None, tuple[int, int] | None]:
@@ -102,29 +89,6 @@ def _entities(s: Loaded, passages: Sequence[Passage]) -> list[tuple[int, Passage
 
 def _texts(s: Loaded, doc_ids: Sequence[str]) -> dict[str, str]:
     return s.texts(doc_ids)
-
-
-@dataclass(frozen=True)
-class ShardHits:
-    """A query's BM25 scores over every shard, scored with the corpus-wide ``stats``: the
-    same scores, and the same top rows (ties to the lower chunk id), as one index of all
-    the chunks. The scores stay with the shards; only the hits asked for travel."""
-
-    fanout: Fanout
-    query: str
-    allowed: DateRange | None
-    stats: Stats
-
-    def top(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        found = self.fanout.each(partial(_lexical_top, query=self.query, allowed=self.allowed, stats=self.stats, n=n))
-        return merge_top([f[0] for f in found], [f[1] for f in found], n)
-
-    def at(self, ids: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(ids), np.float32)
-        read = partial(_lexical_at, query=self.query, allowed=self.allowed, stats=self.stats, ids=ids)
-        for scores in self.fanout.each(read):
-            out += scores  # each chunk is held by one shard: the others add zero
-        return out
 
 
 class ShardedCorpus:
@@ -159,10 +123,6 @@ class ShardedCorpus:
     def ids_not_after(self, day: dt.date) -> DateRange | None:
         found = self.fanout.each(partial(_not_after, day=day))  # the same range from any shard with later chunks
         return next((f for f in found if f is not None), None)
-
-    def lexical_hits(self, query: str, allowed: DateRange | None) -> ShardHits:
-        stats = lexical.combined(self.fanout.each(partial(_lexical_stats, terms=lexical.tokenize(query))))
-        return ShardHits(self.fanout, query, allowed, stats)
 
     def candidates(
         self, query: str, query_vector: np.ndarray, pool: int, allowed: DateRange | None, mode: Mode, alpha: float

@@ -13,7 +13,7 @@ import pytest
 from rag import Index, InputError, RagError, vectors
 from rag.candidates import merge_top
 from rag.ingest import content_hash
-from rag.lexical import tokenize
+from rag.lexical import combined, tokenize
 from rag.load import load_paths
 from rag.query import Mode
 from rag.shards import ShardedIndex, open_index, read_manifest, shard_of
@@ -89,9 +89,12 @@ def test_bm25_scores_every_chunk_with_corpus_wide_statistics(built, n):
         ids = np.sort(one.corpus.filters.chunk_dates()[0])
         for q in QUESTIONS:
             single = one.corpus.lexical_hits(q, None)
-            merged = sharded.corpus.lexical_hits(q, None)
-            assert np.array_equal(merged.at(ids), single.at(ids))  # bit for bit
-            top_ids, top_scores = merged.top(10)
+            parts = [s.corpus for s in sharded.shards]  # as rag.candidates.of_shard reads each
+            stats = combined([p.lexical().stats(tokenize(q)) for p in parts])
+            hits = [p.lexical_hits(q, None, stats) for p in parts]
+            assert np.array_equal(sum(h.at(ids) for h in hits), single.at(ids))  # bit for bit
+            tops = [h.top(10) for h in hits]
+            top_ids, top_scores = merge_top([t[0] for t in tops], [t[1] for t in tops], 10)
             want_ids, want_scores = single.top(10)
             assert np.array_equal(top_ids, want_ids) and np.array_equal(top_scores, want_scores)
         # a single shard's own figures would differ: the merged ones are not that

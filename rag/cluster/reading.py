@@ -213,10 +213,12 @@ def open_on_cluster(
     ``embedder``: a loaded model of the index's to embed questions with."""
     path = Path(path).resolve()
     manifest = read_manifest(path)
+    if not path.is_dir():
+        raise IndexError_(f"{path}: no index here (rag ingest makes one)")
     folders = manifest.folders(path) if manifest else [path]
     for folder in folders:
         if not folder.is_dir():
-            raise IndexError_(f"{folder}: index is missing")
+            raise IndexError_(f"{folder}: shard is missing")
     with Index.open(folders[0], model=model, backend=backend, skip_vectors=True, embedder=embedder) as first:
         embedder = first.embedder  # the query's model: checked against the shard's, loaded here on first use
     connect(address)
