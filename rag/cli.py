@@ -293,9 +293,8 @@ def summarize(
     """A query-focused summary: sentences from several articles, no repeats, in date order."""
 
     def work() -> None:
-        asked = _query(
-            query, max_sentences, since, until, mode, as_of
-        )  # bad input fails before an index or a cluster is opened
+        # bad input fails before an index or a cluster is opened
+        asked = _query(query, max_sentences, since, until, mode, as_of)
         with _open_reader(index, model, ray_address) as idx:
             summary = idx.summarize(asked, timeline=timeline)
         if as_json:

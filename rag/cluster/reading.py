@@ -212,9 +212,9 @@ def open_on_cluster(
     shards disagree on their model.
     ``embedder``: a loaded model of the index's to embed questions with."""
     path = Path(path).resolve()
-    manifest = read_manifest(path)
     if not path.is_dir():
         raise IndexError_(f"{path}: no index here (rag ingest makes one)")
+    manifest = read_manifest(path)
     folders = manifest.folders(path) if manifest else [path]
     for folder in folders:
         if not folder.is_dir():
