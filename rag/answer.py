@@ -26,7 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -34,11 +34,12 @@ import numpy as np
 from .corpus import Corpus
 from .qa.features import MAX_CANDIDATES, features
 from .qa.reader import Reader, default_reader
+from .qa.span import Read, read_passages, span_scores, top_spans
 from .query import Query
 from .question import Question, Recency, Tense, analyse
 from .retrieve import Ranking, retrieve, windows_of
 from .sentences import split_spans
-from .spans import Candidate, candidates
+from .spans import Candidate, candidates, has_shape, proposed
 from .text import stem, words
 from .types import Answer, AnswerType, Entity, Passage
 from .verify import verify
@@ -70,6 +71,9 @@ class AnswerConfig:
     rank_decay: float = 0.25  # a sentence of the passage ranked r (from 0) counts 1 / (1 + rank_decay * r)
     ranking: Ranking = Ranking.LEARNED  # the passage order read (train.reader reads the blend's; see there)
     selection: Selection = Selection.LEARNED
+    propose_spans: int | None = (
+        None  # the span scorer's best spans per passage added as candidates (:func:`proposals`); None: as many as the reader was trained with
+    )
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,9 @@ class Pool:
     phrase_fit: dict[str, tuple[float, float]] = field(
         default_factory=dict
     )  # key -> span's cosine with the question, with its focus (:func:`phrase_fit`)
+    span: dict[str, tuple[float, float]] = field(
+        default_factory=dict
+    )  # key -> the span scorer's best score for it, and that less its passage's "no answer" (:func:`rag.qa.span.span_scores`)
 
 
 def sentences_of(passages: list[Passage]) -> list[Sentence]:
@@ -277,8 +284,10 @@ def gather(
     question_vector: np.ndarray,
     config: AnswerConfig,
     embed_phrases: Callable[[list[str]], np.ndarray] | None = None,
+    extra: list[list[Candidate]] | None = None,
 ) -> Pool | None:
     """Every candidate span in ``sents`` with its evidence, grouped by key; None if none.
+    ``extra``: candidates proposed beside the rules' (:func:`proposals`), per sentence.
 
     Embedding is most of the time an answer takes, so only the few sentences that hold a
     candidate span and score best on words and passage are embedded; on RealTimeQA half A
@@ -292,6 +301,9 @@ def gather(
     found = [
         [c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents
     ]
+    for i, more in enumerate(extra or ()):
+        keys = {c.key for c in found[i]}
+        found[i] += [c for c in more if c.key not in keys and not _repeats_question(q, c)]
     useful = [i for i, cands in enumerate(found) if cands]
     lexical = {i: lexical_overlap(q, sents[i].text, weights) for i in useful}
     # The passage's similarity stands in for the sentence's until the sentence is embedded;
@@ -362,6 +374,68 @@ def phrase_fit(
     return {k: (float(a), float(b)) for k, a, b in zip(keys, spans @ question_vector, to_focus)}
 
 
+def _fit(
+    pool: Pool,
+    question_vector: np.ndarray,
+    embed_phrases: Callable[[list[str]], np.ndarray],
+    reads: dict[int, Read],
+) -> None:
+    """Fill what the reader reads beside the hand-measured evidence: the spans' fit as
+    phrases and the span scorer's reading of their mentions."""
+    pool.phrase_fit.update(phrase_fit(pool, question_vector, embed_phrases, MAX_CANDIDATES))
+    pool.span.update(span_scores(pool, MAX_CANDIDATES, reads))
+
+
+def proposals(q: Question, sents: list[Sentence], reads: dict[int, Read], per_passage: int) -> list[list[Candidate]]:
+    """The span scorer's best spans in each passage read, as candidates of the sentences
+    they lie in (aligned with ``sents``): answers no rule of :mod:`rag.spans` finds,
+    though of the shape the question asks for (no name for "how many")."""
+    out: list[list[Candidate]] = [[] for _ in sents]
+    if per_passage <= 0:
+        return out
+    by_passage: dict[int, list[int]] = defaultdict(list)
+    for i, s in enumerate(sents):
+        by_passage[id(s.passage)].append(i)
+    for pid, read in reads.items():
+        for a, b, _ in top_spans(read, per_passage):
+            for i in by_passage.get(pid, []):
+                s = sents[i]
+                if s.start <= a and b <= s.end:
+                    a, b = _whole_words(s.text, a - s.start, b - s.start)
+                    a, b = a + s.start, b + s.start
+                    text = s.text[a - s.start : b - s.start]
+                    lead = len(text) - len(text.lstrip(_TRIM))
+                    text = text.strip(_TRIM)
+                    if text and has_shape(text, q, s.passage.date):
+                        start = a - s.start + lead
+                        out[i].append(proposed(s.text, start, start + len(text), q, s.entities, PROPOSED_PRIOR))
+                    break
+    return out
+
+
+def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
+    """``a``..``b`` widened to whole words: a span ends on word-pieces ('Dam' of 'Damar')."""
+    while a > 0 and text[a - 1].isalnum():
+        a -= 1
+    while b < len(text) and text[b].isalnum():
+        b += 1
+    return a, b
+
+
+def _proposing(config: AnswerConfig, reader: Reader | None) -> int:
+    """How many spans a passage proposes: the config's, else what the reader (default:
+    the shipped one) learned with."""
+    if config.propose_spans is not None:
+        return config.propose_spans
+    return int((reader or default_reader()).info.get("propose_spans", 0))
+
+
+_TRIM = " ,.;:!?\"'“”‘’()[]"
+PROPOSED_PRIOR = (
+    0.5  # a proposed span's prior: what the hand-weighed evidence starts it from (the reader learns its worth)
+)
+
+
 def _by_rules(pool: Pool, config: AnswerConfig) -> tuple[_Scored | None, float]:
     """The best-supported span (for "last"/"first", the latest/earliest), and a
     confidence from its score and its lead over the runner-up."""
@@ -399,14 +473,58 @@ def answer_passages(
     ``reader`` defaults to the shipped model when ``config.selection`` is learned; a
     question of a type it was trained on too few of (:meth:`Reader.covers`) is answered
     by the hand-weighed selection."""
-    pool = gather(q, sents, embed, question_vector, config, embed_phrases)
-    if pool is None:
-        return None, 0.0
     reader = reader or (default_reader() if config.selection is Selection.LEARNED else None)
     if reader is None or not reader.covers(q.type.value):  # a type the reader saw too few of
-        return _by_rules(pool, config)
-    pool.phrase_fit.update(phrase_fit(pool, question_vector, embed_phrases or embed, MAX_CANDIDATES))
-    return _by_reader(pool, reader)
+        pool = gather(q, sents, embed, question_vector, config, embed_phrases)
+        return _by_rules(pool, config) if pool is not None else (None, 0.0)
+    reads = read_passages(q.text, [s.passage for s in sents])
+    extra = proposals(q, sents, reads, _proposing(config, reader))
+    pool = gather(q, sents, embed, question_vector, config, embed_phrases, extra)
+    if pool is None:
+        return None, 0.0
+    _fit(pool, question_vector, embed_phrases or embed, reads)
+    best, confidence = _by_reader(pool, reader)
+    return (_tightened(best, reads) if best is not None else None), confidence
+
+
+def _tightened(best: _Scored, reads: dict[int, Read]) -> _Scored:
+    """The chosen span cut to where the span scorer says its answer starts and ends
+    ('Striker Maya Lindqvist' -> 'Maya Lindqvist', '52,000 fans' -> '52,000'): its best
+    span inside the mention, widened to whole words, where that scores above the whole
+    and cuts through no name (:func:`_inside_name`). Dates are left as the rules found them: they carry their resolved day."""
+    c, s = best.candidate, best.sentence
+    read = reads.get(id(s.passage))
+    if c.date is not None or read is None:
+        return best
+    whole = read.score(s.start + c.start, s.start + c.end)
+    inner = read.best_within(s.start + c.start, s.start + c.end)
+    if whole is None or inner is None or inner[2] <= whole:
+        return best
+    a, b = _whole_words(s.text, inner[0] - s.start, inner[1] - s.start)
+    text = s.text[a:b]
+    lead = len(text) - len(text.lstrip(_TRIM))
+    text = text.strip(_TRIM)
+    start, end = a + lead, a + lead + len(text)
+    if not text or text == c.text or any(_inside_name(s, x) for x in (start, end)):
+        return best
+    return replace(best, candidate=replace(c, start=start, end=end, text=text))
+
+
+_NAME_WORD = re.compile(r"[\w'’.&]+")
+_QUOTED_TITLE = re.compile(r"[“\"‘]([^”\"’]{1,80})[”\"’]")
+
+
+def _inside_name(s: Sentence, x: int) -> bool:
+    """Whether a cut at offset ``x`` of the sentence falls inside a name: one the tagger
+    found ('Patrick Mahomes'), a run of capitalised words ('Pope Benedict XVI') or a
+    quoted title ('“Everything Everywhere All at Once”')."""
+    if any(e.start < x < e.end for e in s.entities):
+        return True
+    if any(m.start(1) < x < m.end(1) for m in _QUOTED_TITLE.finditer(s.text)):
+        return True
+    left = re.search(r"([\w'’.&]+)([ -]*)$", s.text[:x])
+    right = _NAME_WORD.match(s.text[x:].lstrip(" -"))
+    return bool(left and right and left.group(1)[:1].isupper() and right.group(0)[:1].isupper())
 
 
 def _read(corpus: Corpus, q: Question, query: Query, config: AnswerConfig) -> tuple[np.ndarray, list[Passage]]:
@@ -441,9 +559,12 @@ def question_pool(
     if _off_topic(passages, config) or q.type is AnswerType.TRUTH:
         return passages, None
     embed, phrases = _gather_args(corpus, config)
-    pool = gather(q, sentences_of(passages), embed, qvec, config, phrases)
+    sents = sentences_of(passages)
+    reads = read_passages(q.text, [s.passage for s in sents])
+    extra = proposals(q, sents, reads, _proposing(config, None))
+    pool = gather(q, sents, embed, qvec, config, phrases, extra)
     if pool is not None:
-        pool.phrase_fit.update(phrase_fit(pool, qvec, phrases, MAX_CANDIDATES))
+        _fit(pool, qvec, phrases, reads)
     return passages, pool
 
 

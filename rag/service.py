@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from .embed import Backend
 from .errors import NotFoundError, RagError
 from .index import Index
+from .qa.span import SpanScorer
 from .query import Query
 from .shards import ShardedIndex, read_manifest
 from .store import DB_NAME, connect
@@ -70,6 +71,7 @@ class Service:
             )
         self.embedder = self._writer.embedder
         self.embedder.spread = False  # concurrent queries: see Embedder
+        SpanScorer.spread = False  # ... and SpanScorer, which reads for every question the process asks
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         databases = [f / DB_NAME for f in self.manifest.folders(self.path)] if self.manifest else [self.path / DB_NAME]

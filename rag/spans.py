@@ -47,6 +47,7 @@ class Candidate:
     date: DateMention | None = None  # the span itself, for date answers
     when: dt.date | None = None  # the date the sentence gives the event nearest the span
     label: str | None = None  # the tagger's label of the entity the span overlaps most
+    proposed: bool = False  # proposed by the span scorer, not by a rule (:func:`proposed`)
 
     @property
     def key(self) -> str:
@@ -202,6 +203,27 @@ def _label_of(c: Candidate, entities: Sequence[Entity]) -> str | None:
         if overlap > best:
             best, label = overlap, e.label
     return label
+
+
+def proposed(sentence: str, start: int, end: int, q: Question, entities: Sequence[Entity], prior: float) -> Candidate:
+    """A span another reader (:mod:`rag.qa.span`) proposes, as a candidate: its tagger
+    label and the label's fit to the question applied to ``prior`` as for every span."""
+    c = Candidate(start, end, sentence[start:end], prior, proposed=True)
+    label = _label_of(c, entities)
+    return replace(c, label=label, prior=prior * _label_factor(label, q))
+
+
+def has_shape(text: str, q: Question, ref: dt.date | None = None) -> bool:
+    """Whether a span another reader proposes has the shape the question asks for, as the
+    rules' own candidates have: a date for "when", a number for "how many" and "how
+    long", a capitalised name for "who" and "where"; any span for the rest."""
+    if q.type is AnswerType.DATE:
+        return bool(find_dates(text, ref))
+    if q.type in (AnswerType.NUMBER, AnswerType.DURATION):
+        return bool(number_candidates(text, q, find_dates(text, ref)))
+    if q.type in (AnswerType.PERSON, AnswerType.PLACE):
+        return any(w[:1].isupper() for w in text.split())
+    return True
 
 
 def _label_factor(label: str | None, q: Question) -> float:

@@ -5,7 +5,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rag.question import analyse
-from rag.spans import candidates, noun_phrases, proper_phrases
+from rag.spans import candidates, has_shape, noun_phrases, proper_phrases
 
 MONDAY = dt.date(2025, 9, 1)
 
@@ -255,3 +255,20 @@ def test_a_description_is_the_title_before_the_name_or_an_appositive_after_it():
 def test_the_unit_after_a_number_stops_at_punctuation(sentence, question, expected, not_expected):
     found = [c.text for c in candidates(sentence, dt.date(2023, 1, 1), analyse(question))]
     assert expected in found and not any(not_expected in text for text in found)
+
+
+@pytest.mark.parametrize(
+    "question, span, fits",
+    [
+        ("How many fans watched the final?", "52,000", True),
+        ("How many fans watched the final?", "Riverton Rovers", False),
+        ("How long did the trip take?", "three weeks", True),
+        ("When did the bridge open?", "Monday", True),
+        ("When did the bridge open?", "the mayor", False),
+        ("Who scored twice?", "Maya Lindqvist", True),
+        ("Who scored twice?", "the second half", False),
+        ("What did the council approve?", "a new budget", True),
+    ],
+)
+def test_a_proposed_span_must_have_the_shape_the_question_asks_for(question, span, fits):
+    assert has_shape(span, analyse(question), MONDAY) is fits

@@ -6,9 +6,13 @@ already measures, kept apart instead of multiplied together, so that the reader
 (:mod:`rag.qa.reader`) learns from the training weeks how much each one is worth:
 sentence similarity and keyword overlap, the span's shape and tagger label against
 the question's type, support across articles, closeness to question words, its fit
-to the question as a phrase. Nothing about the size of the index or the age of the
-articles: a weekly news quiz answers from this week's news, a reader of a year's
-archive does not, and the reader must serve both.
+to the question as a phrase, and the span scorer's reading of its sentence in its
+passage (:mod:`rag.qa.span`: the best score of any mention, that less its passage's
+"no answer" score, and its gap to the question's best), and how many of the question's
+names and numbers its passage holds ("Who won the 2022 World Cup?" over a passage on
+a league cup). Nothing about the size of the
+index or the age of the articles: a weekly news quiz answers from this week's news, a
+reader of a year's archive does not, and the reader must serve both.
 Question-level features (the best passage's similarity, how many candidates there
 are) let the same model say how likely its best answer is right at all.
 """
@@ -17,11 +21,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..lexicon import STOPWORDS
 from ..question import Question, Recency
 from ..text import stem, words
 from ..types import AnswerType, Passage
@@ -80,6 +85,11 @@ FEATURES: tuple[str, ...] = (
     "phrase_focus_share",
     "phrase_question_share",
     "top_similarity",
+    "span",
+    "span_vs_none",
+    "span_gap",
+    "proposed",
+    "names_held",
     "kind_date",
     "kind_number",
     "kind_name",
@@ -109,6 +119,38 @@ def _kind(text: str, is_date: bool) -> int:
     return 2 if text[:1].isupper() else 3
 
 
+_TOKEN = re.compile(r"[\w'’.-]*\w")
+
+
+def question_names(q: Question) -> frozenset[str]:
+    """The question's names and numbers, lower-cased: the capitalised words after its
+    first and every word with a digit ('2022', 'world', 'cup' of "Who won the 2022
+    World Cup?"). A passage that answers the question holds them."""
+    tokens = _TOKEN.findall(q.text)
+    return frozenset(
+        t.lower()
+        for i, t in enumerate(tokens)
+        if (i > 0 and t[:1].isupper() and t.lower() not in STOPWORDS) or any(ch.isdigit() for ch in t)
+    )
+
+
+def _names_held(q: Question) -> Callable[[Passage], float]:
+    """The share of the question's names and numbers a passage holds (1 where the
+    question has none), memoised per passage."""
+    names = question_names(q)
+    seen: dict[int, float] = {}
+
+    def held(p: Passage) -> float:
+        if not names:
+            return 1.0
+        if id(p) not in seen:
+            words = {t.lower() for t in _TOKEN.findall(p.text)}
+            seen[id(p)] = len(names & words) / len(names)
+        return seen[id(p)]
+
+    return held
+
+
 def features(pool: Pool, limit: int = MAX_CANDIDATES) -> tuple[list[str], np.ndarray]:
     """The candidate keys of ``pool`` (at most ``limit``, by evidence) and their feature
     rows, in the order of :data:`FEATURES`."""
@@ -123,6 +165,9 @@ def features(pool: Pool, limit: int = MAX_CANDIDATES) -> tuple[list[str], np.nda
     fits = [pool.phrase_fit.get(k, (0.0, 0.0)) for k in keys]
     best_q = max((f[0] for f in fits), default=0.0) or 1e-9
     best_f = max((f[1] for f in fits), default=0.0) or 1e-9
+    spans = [pool.span.get(k, (0.0, 0.0)) for k in keys]
+    held = _names_held(q)
+    best_span = max((s[0] for s in spans), default=0.0)
     rows = []
     for r, key in enumerate(keys):
         items = pool.groups[key]
@@ -164,6 +209,11 @@ def features(pool: Pool, limit: int = MAX_CANDIDATES) -> tuple[list[str], np.nda
                 fits[r][1] / best_f if best_f > 1e-6 else 0.0,
                 fits[r][0] / best_q if best_q > 1e-6 else 0.0,
                 pool.top_similarity,
+                spans[r][0],
+                spans[r][1],
+                spans[r][0] - best_span,
+                float(all(it.candidate.proposed for it in items)),
+                max(held(it.sentence.passage) for it in items),
                 *(float(kind == i) for i in range(4)),
                 *(float(label in group) for _, group in _LABEL_GROUPS),
                 float(label is None),
