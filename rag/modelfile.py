@@ -39,10 +39,11 @@ def write(path: Path, payload: dict) -> None:
     tmp.replace(path)
 
 
-def read(
+def read_checked(
     path: Path, fmt: str, version: int, what: str, retrain: str, error: type[ModelFileError] = ModelFileError
 ) -> dict:
-    """The payload stored at ``path``, checked for its format, version and checksum."""
+    """The JSON object stored at ``path``, checked for its format and version only (a
+    manifest whose checksum is of another file checks that itself)."""
     where = f"{what} {path}"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -56,9 +57,17 @@ def read(
         raise error(
             f"{where} is version {data.get('version')}, this rag reads version {version}; retrain with `{retrain}`"
         )
+    return data
+
+
+def read(
+    path: Path, fmt: str, version: int, what: str, retrain: str, error: type[ModelFileError] = ModelFileError
+) -> dict:
+    """The payload stored at ``path``, checked for its format, version and checksum."""
+    data = read_checked(path, fmt, version, what, retrain, error)
     stored = data.pop("sha256", None)
     if stored != digest(data):
-        raise error(f"{where} is damaged (checksum mismatch); restore it or retrain with `{retrain}`")
+        raise error(f"{what} {path} is damaged (checksum mismatch); restore it or retrain with `{retrain}`")
     return data
 
 

@@ -57,6 +57,18 @@ def serving_a_copy(built_index: Path, folder: Path, *args: str) -> Iterator:
         server.stop()
 
 
+def ask_with_env(index: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``rag ask`` in a fresh process with ``env`` added (another model file, say)."""
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "Who scored twice in the cup final?", "--index", str(index)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
 def snapshot(path: Path) -> dict[str, bytes]:
     """Every file of an index directory, to check that a failed command changed nothing
     (but the writer's lock file, which names the last process to take it)."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from rag.modelfile import digest
 from rag.qa.features import FEATURES
 from rag.qa.reader import MODEL_FILE, Reader, ReaderModelError, read_model
 
-from .conftest import ROOT
+from .conftest import ask_with_env
 
 
 def test_shipped_model_loads_with_the_features_rag_computes():
@@ -106,14 +104,7 @@ def test_missing_or_damaged_model_is_refused_with_one_clear_line(tmp_path, damag
 def test_cli_with_a_damaged_model_prints_one_error_line(tmp_path, sample_index):
     bad = tmp_path / "reader.json"
     bad.write_text("{truncated")
-    out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "Who scored twice in the cup final?", "--index", str(sample_index)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**__import__("os").environ, "RAG_READER_MODEL": str(bad)},
-    )
+    out = ask_with_env(sample_index, {"RAG_READER_MODEL": str(bad)})
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: reader model") and len(out.stderr.strip().splitlines()) == 1
 

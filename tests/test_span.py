@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,7 +21,7 @@ from rag.qa.span import (
     top_spans,
 )
 
-from .conftest import ROOT
+from .conftest import ask_with_env
 
 
 @settings(max_examples=60, deadline=None)
@@ -120,14 +117,7 @@ def test_missing_or_damaged_span_model_is_refused_with_one_clear_line(tmp_path, 
 def test_cli_with_a_damaged_span_model_prints_one_error_line(tmp_path, sample_index):
     folder = _copy(tmp_path)
     (folder / "span.onnx").write_bytes(b"not a model")
-    out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "Who scored twice in the cup final?", "--index", str(sample_index)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, "RAG_SPAN_MODEL": str(folder)},
-    )
+    out = ask_with_env(sample_index, {"RAG_SPAN_MODEL": str(folder)})
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: span model") and len(out.stderr.strip().splitlines()) == 1
 

@@ -17,7 +17,6 @@ refused with one line.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from .. import modelfile
 from ..modelfile import ModelFileError
 
 if TYPE_CHECKING:
@@ -136,20 +136,7 @@ class SpanScorer:
         manifest = folder / "span.json"
         graph = folder / "span.onnx"
         where = f"span model {folder}"
-        try:
-            info = json.loads(manifest.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SpanModelError(f"{where}: span.json is missing; train it with `{RETRAIN}`") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SpanModelError(
-                f"{where}: span.json is damaged ({type(exc).__name__}); retrain with `{RETRAIN}`"
-            ) from None
-        if not isinstance(info, dict) or info.get("format") != FORMAT:
-            raise SpanModelError(f"{where}: span.json is not a rag span model")
-        if info.get("version") != VERSION:
-            raise SpanModelError(
-                f"{where} is version {info.get('version')}, this rag reads version {VERSION}; retrain with `{RETRAIN}`"
-            )
+        info = modelfile.read_checked(manifest, FORMAT, VERSION, "span model", RETRAIN, SpanModelError)
         if not graph.exists():
             raise SpanModelError(f"{where}: span.onnx is missing; train it with `{RETRAIN}`")
         if file_digest(graph) != info.get("sha256"):
