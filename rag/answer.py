@@ -401,24 +401,25 @@ def proposals(q: Question, sents: list[Sentence], reads: dict[int, Read], per_pa
             for i in by_passage.get(pid, []):
                 s = sents[i]
                 if s.start <= a and b <= s.end:
-                    a, b = _whole_words(s.text, a - s.start, b - s.start)
-                    a, b = a + s.start, b + s.start
-                    text = s.text[a - s.start : b - s.start]
-                    lead = len(text) - len(text.lstrip(_TRIM))
-                    text = text.strip(_TRIM)
-                    if text and has_shape(text, q, s.passage.date):
-                        start = a - s.start + lead
-                        out[i].append(proposed(s.text, start, start + len(text), q, s.entities, PROPOSED_PRIOR))
+                    start, end = _word_span(s.text, a - s.start, b - s.start)
+                    if start < end and has_shape(s.text[start:end], q, s.passage.date):
+                        out[i].append(proposed(s.text, start, end, q, s.entities, PROPOSED_PRIOR))
                     break
     return out
 
 
-def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
-    """``a``..``b`` widened to whole words: a span ends on word-pieces ('Dam' of 'Damar')."""
+def _word_span(text: str, a: int, b: int) -> tuple[int, int]:
+    """``a``..``b`` of ``text`` widened to whole words (a span ends on word-pieces: 'Dam'
+    of 'Damar') and stripped of the spaces and punctuation at its ends; empty
+    (start == end) where nothing but those is left."""
     while a > 0 and text[a - 1].isalnum():
         a -= 1
     while b < len(text) and text[b].isalnum():
         b += 1
+    while a < b and text[a] in _TRIM:
+        a += 1
+    while b > a and text[b - 1] in _TRIM:
+        b -= 1
     return a, b
 
 
@@ -477,21 +478,38 @@ def answer_passages(
     if reader is None or not reader.covers(q.type.value):  # a type the reader saw too few of
         pool = gather(q, sents, embed, question_vector, config, embed_phrases)
         return _by_rules(pool, config) if pool is not None else (None, 0.0)
+    pool, reads = _read_pool(q, sents, embed, question_vector, config, embed_phrases, reader)
+    if pool is None:
+        return None, 0.0
+    best, confidence = _by_reader(pool, reader)
+    return (_tightened(best, reads) if best is not None else None), confidence
+
+
+def _read_pool(
+    q: Question,
+    sents: list[Sentence],
+    embed: Callable[[list[str]], np.ndarray],
+    question_vector: np.ndarray,
+    config: AnswerConfig,
+    embed_phrases: Callable[[list[str]], np.ndarray] | None,
+    reader: Reader | None,
+) -> tuple[Pool | None, dict[int, Read]]:
+    """The candidates the learned reader chooses from, with everything it reads of them
+    filled in, and the span scorer's reads of the passages (keyed by ``id``)."""
     reads = read_passages(q.text, [s.passage for s in sents])
     extra = proposals(q, sents, reads, _proposing(config, reader))
     pool = gather(q, sents, embed, question_vector, config, embed_phrases, extra)
-    if pool is None:
-        return None, 0.0
-    _fit(pool, question_vector, embed_phrases or embed, reads)
-    best, confidence = _by_reader(pool, reader)
-    return (_tightened(best, reads) if best is not None else None), confidence
+    if pool is not None:
+        _fit(pool, question_vector, embed_phrases or embed, reads)
+    return pool, reads
 
 
 def _tightened(best: _Scored, reads: dict[int, Read]) -> _Scored:
     """The chosen span cut to where the span scorer says its answer starts and ends
     ('Striker Maya Lindqvist' -> 'Maya Lindqvist', '52,000 fans' -> '52,000'): its best
     span inside the mention, widened to whole words, where that scores above the whole
-    and cuts through no name (:func:`_inside_name`). Dates are left as the rules found them: they carry their resolved day."""
+    and cuts through no name (:func:`_inside_name`). Dates are left as the rules found
+    them: they carry their resolved day."""
     c, s = best.candidate, best.sentence
     read = reads.get(id(s.passage))
     if c.date is not None or read is None:
@@ -500,11 +518,8 @@ def _tightened(best: _Scored, reads: dict[int, Read]) -> _Scored:
     inner = read.best_within(s.start + c.start, s.start + c.end)
     if whole is None or inner is None or inner[2] <= whole:
         return best
-    a, b = _whole_words(s.text, inner[0] - s.start, inner[1] - s.start)
-    text = s.text[a:b]
-    lead = len(text) - len(text.lstrip(_TRIM))
-    text = text.strip(_TRIM)
-    start, end = a + lead, a + lead + len(text)
+    start, end = _word_span(s.text, inner[0] - s.start, inner[1] - s.start)
+    text = s.text[start:end]
     if not text or text == c.text or any(_inside_name(s, x) for x in (start, end)):
         return best
     return replace(best, candidate=replace(c, start=start, end=end, text=text))
@@ -522,7 +537,7 @@ def _inside_name(s: Sentence, x: int) -> bool:
         return True
     if any(m.start(1) < x < m.end(1) for m in _QUOTED_TITLE.finditer(s.text)):
         return True
-    left = re.search(r"([\w'’.&]+)([ -]*)$", s.text[:x])
+    left = re.search(f"({_NAME_WORD.pattern})[ -]*$", s.text[:x])
     right = _NAME_WORD.match(s.text[x:].lstrip(" -"))
     return bool(left and right and left.group(1)[:1].isupper() and right.group(0)[:1].isupper())
 
@@ -559,12 +574,7 @@ def question_pool(
     if _off_topic(passages, config) or q.type is AnswerType.TRUTH:
         return passages, None
     embed, phrases = _gather_args(corpus, config)
-    sents = sentences_of(passages)
-    reads = read_passages(q.text, [s.passage for s in sents])
-    extra = proposals(q, sents, reads, _proposing(config, None))
-    pool = gather(q, sents, embed, qvec, config, phrases, extra)
-    if pool is not None:
-        _fit(pool, qvec, phrases, reads)
+    pool, _ = _read_pool(q, sentences_of(passages), embed, qvec, config, phrases, None)
     return passages, pool
 
 

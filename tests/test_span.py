@@ -52,35 +52,34 @@ def test_a_span_scores_its_first_tokens_start_and_last_tokens_end():
     assert r.score(40, 45) is None  # cut off
 
 
+def _name_scores(passage: str, *names: str) -> tuple[dict[str, float | None], float]:
+    """The shipped scorer's score for each name's first mention in ``passage`` as the
+    answer to "Who scored twice in the cup final?" (None: cut off), and its "no answer"."""
+    (read,) = default_scorer().read("Who scored twice in the cup final?", [passage])
+    return {n: read.score(passage.index(n), passage.index(n) + len(n)) for n in names}, read.null
+
+
 def test_shipped_model_prefers_the_answer_to_a_place_and_to_no_answer():
-    scorer = default_scorer()
     passage = (
         "The final was played in Tallinn on Sunday. Striker Maya Lindqvist scored twice as "
         "Northbridge won 3-1, their first cup in a decade."
     )
-    (read,) = scorer.read("Who scored twice in the cup final?", [passage])
-    name, place = passage.index("Maya Lindqvist"), passage.index("Tallinn")
-    best = read.score(name, name + len("Maya Lindqvist"))
-    assert best is not None and best > read.null
-    assert best > (read.score(place, place + len("Tallinn")) or -np.inf)
+    scores, null = _name_scores(passage, "Maya Lindqvist", "Tallinn")
+    best = scores["Maya Lindqvist"]
+    assert best is not None and best > null
+    assert best > (scores["Tallinn"] or -np.inf)
 
 
 def test_shipped_model_reads_the_sentence_that_answers_not_the_lead_name():
-    scorer = default_scorer()
     passage = (
         "Northbridge won the league cup in Tallinn on Sunday, beating Port Ellis 3-1. "
         "Striker Maya Lindqvist scored twice in the second half."
     )
-    (read,) = scorer.read("Who scored twice in the cup final?", [passage])
-
-    def score(name: str) -> float:
-        at = passage.index(name)
-        value = read.score(at, at + len(name))
-        assert value is not None
-        return value
-
-    assert score("Maya Lindqvist") > max(score("Northbridge"), score("Tallinn"), score("Port Ellis"))
-    assert score("Maya Lindqvist") > read.null
+    scores, null = _name_scores(passage, "Maya Lindqvist", "Northbridge", "Tallinn", "Port Ellis")
+    assert all(value is not None for value in scores.values())
+    answer = scores.pop("Maya Lindqvist")
+    assert answer > max(scores.values())
+    assert answer > null
 
 
 def _copy(tmp_path):
@@ -139,11 +138,11 @@ def test_top_spans_are_the_best_that_do_not_overlap(n, k, seed):
 
 
 def test_proposed_spans_cover_whole_words_of_one_sentence():
-    from rag.answer import _whole_words
+    from rag.answer import _word_span
 
     text = "Striker Maya Lindqvist scored twice."
-    assert text[slice(*_whole_words(text, 8, 14))] == "Maya Lindqvist"  # "Maya L"
-    assert text[slice(*_whole_words(text, 14, 18))] == "Lindqvist"
+    assert text[slice(*_word_span(text, 8, 14))] == "Maya Lindqvist"  # "Maya L"
+    assert text[slice(*_word_span(text, 14, 18))] == "Lindqvist"
 
 
 @pytest.mark.parametrize(

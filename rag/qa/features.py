@@ -6,13 +6,13 @@ already measures, kept apart instead of multiplied together, so that the reader
 (:mod:`rag.qa.reader`) learns from the training weeks how much each one is worth:
 sentence similarity and keyword overlap, the span's shape and tagger label against
 the question's type, support across articles, closeness to question words, its fit
-to the question as a phrase, and the span scorer's reading of its sentence in its
-passage (:mod:`rag.qa.span`: the best score of any mention, that less its passage's
-"no answer" score, and its gap to the question's best), and how many of the question's
+to the question as a phrase, the span scorer's reading of its sentence in its passage
+(:mod:`rag.qa.span`: the best score of any mention, that less its passage's "no
+answer" score, and its gap to the question's best), and how many of the question's
 names and numbers its passage holds ("Who won the 2022 World Cup?" over a passage on
-a league cup). Nothing about the size of the
-index or the age of the articles: a weekly news quiz answers from this week's news, a
-reader of a year's archive does not, and the reader must serve both.
+a league cup). Nothing about the size of the index or the age of the articles: a
+weekly news quiz answers from this week's news, a reader of a year's archive does not,
+and the reader must serve both.
 Question-level features (the best passage's similarity, how many candidates there
 are) let the same model say how likely its best answer is right at all.
 """
