@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import CONNECTIVES, FURNITURE, NAVIGATION_LABELS, PRONOUNS
+from .lexicon import AUXILIARIES, CONNECTIVES, DEMONSTRATIVES, FURNITURE, NAVIGATION_LABELS, PRONOUNS
 
 _FURNITURE_RE = re.compile(r"\b(?:" + "|".join(FURNITURE) + r")\b", re.IGNORECASE)
 # A linked headline run into the text: a colon with no space after it, between a word
@@ -28,6 +28,7 @@ _CONNECTIVE_RE = re.compile(
     r"^(?:" + "|".join(re.escape(c) for c in sorted(CONNECTIVES, key=len, reverse=True)) + r")\b[,\s]", re.IGNORECASE
 )
 _FIRST_WORD = re.compile(r"[“\"'‘(]*([A-Za-z]+)")
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 
 
 def is_boilerplate(text: str) -> bool:
@@ -41,11 +42,16 @@ def is_boilerplate(text: str) -> bool:
 
 def needs_context(text: str) -> bool:
     """Whether ``text`` opens with a word that points back at a sentence before it
-    ("He said ...", "Before that, ...", "However, ...")."""
+    ("He said ...", "Before that, ...", "However, ...", "That does not include ...":
+    a demonstrative that is the subject, not "This week ...")."""
     s = text.strip()
     m = _FIRST_WORD.match(s)
     if not m:
         return False
-    if m.group(1).lower() in PRONOUNS:
+    first = m.group(1).lower()
+    if first in PRONOUNS:
         return True
+    if first in DEMONSTRATIVES:
+        after = _NEXT_WORD.match(s, m.end(1))
+        return after is not None and after.group(1).lower() in AUXILIARIES
     return bool(_CONNECTIVE_RE.match(s[m.start(1) :] + " "))

@@ -335,6 +335,9 @@ NAVIGATION_LABELS = frozenset(
 # Personal and possessive pronouns and demonstratives (the English closed class): an
 # opening that refers back.
 PRONOUNS = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "him", "them", "these", "those"})
+# 'This'/'that' point back when they are the subject ("That was the first ...", read by
+# rag.discourse before an auxiliary), not when they pick a noun ("This week ...").
+DEMONSTRATIVES = frozenset({"this", "that"})
 # Sentence-initial discourse connectives from the Penn Discourse Treebank's explicit
 # list that relate a sentence to the one before it, and a few multi-word ones
 # ("before that", "by then") of the same kind.

@@ -46,6 +46,8 @@ def test_reporting_is_not_boilerplate(text):
         "“They have been waiting for years,” she said.",
         "But the mayor disagreed.",
         "Its span is 1.4 kilometres.",
+        "That does not include the ferry crossings.",
+        "This was the first time the bridge closed.",
     ],
 )
 def test_openings_that_point_back_need_context(text):
@@ -60,6 +62,7 @@ def test_openings_that_point_back_need_context(text):
         "Hebrides ferries were cancelled on Monday.",  # 'He...' is not 'He'
         "Butler scored 40 points.",  # nor is 'But...' 'But'
         "This week the city opened its new bridge.",
+        "That bridge was closed in 2019.",
     ],
 )
 def test_sentences_that_stand_alone_do_not(text):
