@@ -135,7 +135,18 @@ class Commits:
         """Run ``change`` in a transaction, write the new files under fresh names, point
         the meta at them (with ``vector_fields``, what the vectors were made with, when
         there are new ones) and commit; on any failure leave the previous files whole."""
+        with self.staged(change, vector_fields):
+            pass
+
+    @contextmanager
+    def staged(self, change: Change, vector_fields: dict[str, object]) -> Iterator[None]:
+        """:meth:`commit`, held open: the change made and its files written on entering,
+        committed when the block ends, undone (rolled back, its files deleted) when the
+        block raises. Several indexes' writes staged together commit together or not at
+        all (a sharded index's write), but for a crash between their COMMITs."""
         gen = uuid.uuid4().hex[:12]
+        new_vectors = False
+        lex: lexical.LexicalIndex | None = None
         try:
             with self.store.transaction():
                 index, lex = change()
@@ -143,20 +154,23 @@ class Commits:
                 if index is not None:
                     meta.update(vector_fields, faiss_file=f"vectors-{gen}.faiss", dimension=index.d)
                     vectors.write_index(index, self.path / f"vectors-{gen}.faiss")
+                    new_vectors = True
+                del index  # read back from its file once committed: staged shards do not each hold a copy
                 if lex is not None:
                     meta["lexical_dir"] = f"lexical-{gen}"
                     lexical.write(lex, self.path / f"lexical-{gen}")
                 self.store.update_meta(**meta)
+                yield
         except BaseException:
             self.remove_unreferenced()  # the open vectors were never changed: only new files
             self.index_type = self.meta.index_type
             raise
-        if index is not None:
-            self.vectors = index
+        self.meta = self.store.meta()  # with what the change wrote there too (the next chunk id)
+        if new_vectors:
+            self.vectors = read_vectors(self.path, self.meta)
         if lex is not None:
             self.lexical_index = lex
         self.filters = DateFilters(self.store)
-        self.meta = self.store.meta()  # with what the change wrote there too (the next chunk id)
         self.remove_unreferenced()
 
     def remove_unreferenced(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -151,7 +152,7 @@ def _write_pending(
     chunks = [c for _, cs, _, _ in pending for c in cs]
     vecs = np.concatenate([v for _, _, v, _ in pending]) if chunks else np.zeros((0, w.embedder.dimension), np.float32)
     found = {d.id: ents for d, _, _, ents in pending}
-    write_change(w, docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found)
+    write_change(w, StoreChange(docs, hashes, [d.id for d in docs if d.id in known], chunks, vecs, found))
 
 
 # How a write turns the committed vectors into the next: (writer, chunk ids removed,
@@ -159,36 +160,49 @@ def _write_pending(
 VectorUpdate = Callable[[Writer, np.ndarray, np.ndarray, np.ndarray], faiss.Index]
 
 
-def write_change(
-    w: Writer,
-    docs: Sequence[Document],
-    hashes: dict[str, str],
-    replaced: Sequence[str],
-    chunks: Sequence[Chunk],
-    embeddings: np.ndarray,
-    found: dict[str, list[Entity]],
-    ids: np.ndarray | None = None,
-    update_vectors: VectorUpdate | None = None,
-) -> None:
-    """Commit one change: articles ``replaced`` removed, ``docs`` stored with their
-    ``chunks`` (under ``ids``, by default the next ones of this index) and entities."""
+@dataclass(frozen=True)
+class StoreChange:
+    """One write to an index: the articles ``replaced`` removed, ``docs`` stored with
+    their ``chunks`` (under ``ids``, by default the next ones of the index), their
+    ``embeddings`` (one row a chunk) and their entities (``found``, by article id)."""
+
+    docs: Sequence[Document]
+    hashes: dict[str, str]  # content hash by article id
+    replaced: Sequence[str]
+    chunks: Sequence[Chunk]
+    embeddings: np.ndarray
+    found: dict[str, list[Entity]]
+    ids: np.ndarray | None = None
+    update_vectors: VectorUpdate | None = None  # how the vectors change; by default this index's way
+
+
+def write_change(w: Writer, c: StoreChange) -> None:
+    """Commit one change (:class:`StoreChange`)."""
+    with staged_change(w, c):
+        pass
+
+
+def staged_change(w: Writer, c: StoreChange) -> AbstractContextManager[None]:
+    """:func:`write_change` made ready on entering and committed when the block ends
+    (:meth:`rag.commit.Commits.staged`): the shards of a sharded index stage their parts
+    of one write, then commit them together."""
     store = w.commits.store
 
     def change() -> tuple[faiss.Index, lexical.LexicalIndex]:
-        stale = np.array(store.chunk_ids_of(replaced), dtype=np.int64)
-        store.delete_articles(replaced)
-        if ids is None:
+        stale = np.array(store.chunk_ids_of(c.replaced), dtype=np.int64)
+        store.delete_articles(c.replaced)
+        if c.ids is None:
             first = store.next_chunk_id()
-            new_ids = np.arange(first, first + len(chunks), dtype=np.int64)
+            new_ids = np.arange(first, first + len(c.chunks), dtype=np.int64)
         else:
-            new_ids = np.asarray(ids, np.int64)
-        store.insert(((d, hashes[d.id]) for d in docs), list(zip(new_ids.tolist(), chunks)))
-        store.set_entities(found, entities.tagger_name())
-        return (update_vectors or _updated_vectors)(w, stale, new_ids, embeddings), _updated_lexical(
-            w.commits, stale, new_ids, [c.text for c in chunks]
+            new_ids = np.asarray(c.ids, np.int64)
+        store.insert(((d, c.hashes[d.id]) for d in c.docs), list(zip(new_ids.tolist(), c.chunks)))
+        store.set_entities(c.found, entities.tagger_name())
+        return (c.update_vectors or _updated_vectors)(w, stale, new_ids, c.embeddings), _updated_lexical(
+            w.commits, stale, new_ids, [chunk.text for chunk in c.chunks]
         )
 
-    w.commits.commit(change, w.vector_fields())
+    return w.commits.staged(change, w.vector_fields())
 
 
 def _updated_vectors(w: Writer, stale: np.ndarray, ids: np.ndarray, embeddings: np.ndarray) -> faiss.Index:
@@ -254,11 +268,18 @@ def remove(w: Writer, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) 
     Raises InputError when a given id or source matches nothing, before changing anything."""
     with w.commits.writing():
         ids = w.commits.store.article_ids(doc_ids, sources)
-        if ids:  # an ingest that replaces these articles with nothing
-            current = w.commits.vectors
-            dimension = w.embedder.dimension if current is None else current.d
-            write_change(w, [], {}, ids, [], np.zeros((0, dimension), np.float32), {})
+        if ids:
+            with staged_removal(w, ids):
+                pass
         return ids
+
+
+def staged_removal(w: Writer, ids: Sequence[str]) -> AbstractContextManager[None]:
+    """Removing the stored articles ``ids``, staged as :func:`staged_change` stages: an
+    ingest that replaces them with nothing."""
+    current = w.commits.vectors
+    dimension = w.embedder.dimension if current is None else current.d
+    return staged_change(w, StoreChange([], {}, ids, [], np.zeros((0, dimension), np.float32), {}))
 
 
 def reembed(w: Writer, progress: bool = False) -> int:

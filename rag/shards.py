@@ -14,10 +14,12 @@ counted over all of them, and an IVF trained once for the whole index and copied
 every shard (``ivf.faiss``), so each shard probes the same clusters one index would.
 Retrieval, answers and summaries run over it unchanged.
 
-Writing runs each shard's commit in turn, under the directory's write lock and every
-shard's. Each shard's commit is atomic; an ingest interrupted between two shards' commits
-leaves every article wholly stored or wholly absent, and running it again completes it
-(an article found in a shard other than its hash's is moved).
+Writing holds the directory's write lock and every shard's. A write is staged in each
+shard it touches (:meth:`rag.commit.Commits.staged`: transaction open, new files
+written), then the shards commit in turn, so a failure or an interrupt while staging
+leaves every shard as it was. A crash between two shards' COMMITs leaves every article
+wholly stored or wholly absent, and running the ingest again completes it (an article
+found in a shard other than its hash's is moved).
 """
 
 from __future__ import annotations
@@ -42,10 +44,13 @@ from .ingest import (
     CHECKPOINT_SECONDS,
     Embedded,
     Encoder,
+    StoreChange,
     Writer,
     changed_copy,
     content_hash,
     embed_in_checkpoints,
+    staged_change,
+    staged_removal,
     write_change,
 )
 from .load import load_paths
@@ -343,22 +348,32 @@ class ShardedIndex(Asking):
         n_after = sum(0 if s._commits.vectors is None else int(s._commits.vectors.ntotal) for s in self.shards)
         n_after += len(ids) - sum(len(r) for r in removed)
         template, rebuild = self._template(vecs, n_after, np.concatenate(removed))
-        for s, w, p in zip(self.shards, self._writers(), plan):
-            rows = np.concatenate(p["rows"]) if p["rows"] else np.zeros(0, np.int64)
-            if not len(rows) and not p["replaced"] and not (rebuild and s._commits.vectors is not None):
-                continue
-            kind = vectors.resolve(s._commits.index_type, n_after)
-            write_change(
-                w,
-                p["docs"],
-                hashes,
-                p["replaced"],
-                p["chunks"],
-                vecs[rows],
-                {d.id: found[d.id] for d in p["docs"]},
-                ids=ids[rows],
-                update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=rebuild),
-            )
+        pending = self.path / (TEMPLATE + ".new")  # a newly trained IVF, in place once the shards commit
+        if template is not None and rebuild:
+            vectors.write_index(template, pending)
+        try:
+            with ExitStack() as staged:  # every shard's part made ready, then all committed
+                for s, w, p in zip(self.shards, self._writers(), plan):
+                    rows = np.concatenate(p["rows"]) if p["rows"] else np.zeros(0, np.int64)
+                    if not len(rows) and not p["replaced"] and not (rebuild and s._commits.vectors is not None):
+                        continue
+                    kind = vectors.resolve(s._commits.index_type, n_after)
+                    change = StoreChange(
+                        p["docs"],
+                        hashes,
+                        p["replaced"],
+                        p["chunks"],
+                        vecs[rows],
+                        {d.id: found[d.id] for d in p["docs"]},
+                        ids=ids[rows],
+                        update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=rebuild),
+                    )
+                    staged.enter_context(staged_change(w, change))
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        if template is not None and rebuild:
+            os.replace(pending, self.path / TEMPLATE)
         stray.clear()  # the old copies are gone
 
     def _template(self, new: np.ndarray, n_after: int, stale: np.ndarray) -> tuple[faiss.Index | None, bool]:
@@ -383,9 +398,7 @@ class ShardedIndex(Asking):
             order = np.argsort(have, kind="stable")
             kept = np.concatenate([p[1] for p in parts])[order]
             sample = np.concatenate([kept[~np.isin(have[order], stale)], new])
-        template = vectors.trained(IndexType.IVF_SQ8, sample, self.embedder.dimension)
-        vectors.write_index(template, saved)
-        return template, True
+        return vectors.trained(IndexType.IVF_SQ8, sample, self.embedder.dimension), True
 
     def remove(self, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) -> list[str]:
         """Remove articles by id or by source, from whichever shards hold them; InputError
@@ -396,11 +409,14 @@ class ShardedIndex(Asking):
                     if not any(_names(s, name, by_id) for s in self.shards):
                         raise NotFoundError(f"no article with {kind} {name!r} in the index")
             removed: list[str] = []
-            for s in self.shards:
-                mine = [d for d in doc_ids if _names(s, d, True)]
-                theirs = [src for src in sources if _names(s, src, False)]
-                if mine or theirs:
-                    removed.extend(s.remove(mine, theirs))
+            with ExitStack() as staged:  # every shard's removal made ready, then all committed
+                for s in self.shards:
+                    mine = [d for d in doc_ids if _names(s, d, True)]
+                    theirs = [src for src in sources if _names(s, src, False)]
+                    ids = s.store.article_ids(mine, theirs) if mine or theirs else []
+                    if ids:
+                        staged.enter_context(staged_removal(s._writer(), ids))
+                        removed.extend(ids)
             return list(dict.fromkeys(removed))
 
 
@@ -507,14 +523,16 @@ def reshard(source: Index, dest: str | Path, shards: int) -> ShardedIndex:
             with sharded.writing():
                 write_change(
                     w,
-                    [docs[d][0] for d in mine],
-                    {d: docs[d][1] for d in mine},
-                    [],
-                    chunks,
-                    vecs[at],
-                    {d: found[d] for d in mine},
-                    ids=ids[at],
-                    update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=True),
+                    StoreChange(
+                        [docs[d][0] for d in mine],
+                        {d: docs[d][1] for d in mine},
+                        [],
+                        chunks,
+                        vecs[at],
+                        {d: found[d] for d in mine},
+                        ids=ids[at],
+                        update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=True),
+                    ),
                 )
         return sharded
     except BaseException:

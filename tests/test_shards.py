@@ -280,3 +280,67 @@ def test_rag_serve_answers_from_a_sharded_index_and_adds_to_it(tmp_path, built_i
         server.stop()
     with ShardedIndex.open(path) as sharded:
         assert sharded.article("ferry-line") is not None
+
+
+@pytest.mark.parametrize("kind", [IndexType.FLAT, IndexType.IVF_SQ8])
+def test_a_write_that_fails_in_one_shard_leaves_every_shard_as_it_was(tmp_path, monkeypatch, kind):
+    from rag.store import Store
+
+    from .conftest import snapshot
+
+    path = tmp_path / "s"
+    docs = _articles()
+    with ShardedIndex.create(path, 3, index_type=kind) as sharded:
+        sharded.add_documents(docs[:4])
+    before = snapshot(path)
+    inserted: list[int] = []
+    insert = Store.insert
+
+    def third_fails(self, *args, **kwargs):  # the third shard's write fails after two have written theirs
+        inserted.append(1)
+        if len(inserted) == 3:
+            raise OSError("disk full")
+        return insert(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "insert", third_fails)
+    with ShardedIndex.open(path) as sharded, pytest.raises(OSError):
+        sharded.add_documents(docs[4:])
+    assert len(inserted) == 3
+    monkeypatch.setattr(Store, "insert", insert)
+    assert snapshot(path) == before
+    with ShardedIndex.open(path) as sharded:
+        assert sharded.info().articles == 4
+        sharded.add_documents(docs[4:])
+        assert sharded.info().articles == len(docs)
+        assert sharded.info().vectors == sharded.info().chunks
+
+
+def test_a_removal_that_fails_in_one_shard_removes_nothing(tmp_path, monkeypatch):
+    from rag.store import Store
+
+    from .conftest import snapshot
+
+    path = tmp_path / "s"
+    docs = _articles()
+    with ShardedIndex.create(path, 3) as sharded:
+        sharded.add_documents(docs)
+    homes = {shard_of(content_hash(d), 3): d.id for d in docs}
+    assert len(homes) == 3  # one article from each shard
+    before = snapshot(path)
+    calls: list[int] = []
+    delete = Store.delete_articles
+
+    def last_fails(self, ids):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return delete(self, ids)
+
+    monkeypatch.setattr(Store, "delete_articles", last_fails)
+    with ShardedIndex.open(path) as sharded, pytest.raises(OSError):
+        sharded.remove(list(homes.values()))
+    monkeypatch.setattr(Store, "delete_articles", delete)
+    assert snapshot(path) == before
+    with ShardedIndex.open(path) as sharded:
+        assert sorted(sharded.remove(list(homes.values()))) == sorted(homes.values())
+        assert sharded.info().articles == len(docs) - 3
