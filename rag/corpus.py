@@ -25,6 +25,7 @@ from .lexical import RowHits, Stats
 from .query import Mode
 from .store import Store
 from .types import Passage
+from .windows import Placed, placements, shown
 
 FILTERS_KEPT = 8  # date ranges whose masks are kept: most queries ask as of the same few days
 
@@ -60,6 +61,10 @@ class Corpus(Protocol):
     def with_entities(self, passages: Sequence[Passage]) -> list[Passage]: ...
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def windows(self, ranked: Sequence[Passage], k: int, words: int) -> list[Passage]:
+        """The first ``k`` windows of ``ranked`` passages, with their entities (:mod:`rag.windows`)."""
+        ...
 
 
 @dataclass
@@ -253,3 +258,14 @@ class Loaded:
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
         return self.store.texts(doc_ids)
+
+    def placed(self, ranked: Sequence[Passage], words: int) -> dict[int, Placed]:
+        """Where :func:`rag.windows.placements` puts the passages of the articles this
+        corpus holds, their windows with their entities."""
+        found = placements(ranked, self.texts(list({p.doc_id for p in ranked})), words)
+        ranks = [r for r, place in found.items() if place.shown is not None]
+        done = self.with_entities([found[r].shown for r in ranks])  # type: ignore[misc]
+        return {**found, **{r: Placed(shown=p) for r, p in zip(ranks, done)}}
+
+    def windows(self, ranked: Sequence[Passage], k: int, words: int) -> list[Passage]:
+        return shown(ranked, self.placed(ranked, words), k)

@@ -5,8 +5,10 @@ every shard through a :class:`Fanout` and merging. A query's candidates take thr
 fan-outs: the corpus-wide BM25 figures (and a date filter's counts, for an IVF's probe),
 each shard's best chunks on both lists with both scores (:func:`rag.candidates.of_shard`,
 merged by score, ties to the lower chunk id, as one index breaks them), and the passages
-of those kept; so retrieval, answers and summaries over shards equal those over one
-index of the same chunks.
+of those kept; a search's windows take one more, each shard widening the passages of
+its own articles and finding their entities (:meth:`ShardedCorpus.windows`). So
+retrieval, answers and summaries over shards equal those over one index of the same
+chunks.
 
 A fan-out runs one read on every shard: :class:`InProcess` over shards loaded here, or
 :class:`rag.cluster.OnCluster` over Ray actors that each hold one shard. A read is a
@@ -32,6 +34,7 @@ from .embed import Embedder
 from .lexical import Stats
 from .query import Mode
 from .types import Passage
+from .windows import Placed, shown
 
 T = TypeVar("T")
 FIXED_KEPT = 64  # date ranges whose counts a view keeps: most queries ask as of the same few days
@@ -89,6 +92,10 @@ def _entities(s: Loaded, passages: Sequence[Passage]) -> list[tuple[int, Passage
 
 def _texts(s: Loaded, doc_ids: Sequence[str]) -> dict[str, str]:
     return s.texts(doc_ids)
+
+
+def _placed(s: Loaded, ranked: Sequence[Passage], words: int) -> dict[int, Placed]:
+    return s.placed(ranked, words)
 
 
 class ShardedCorpus:
@@ -175,3 +182,11 @@ class ShardedCorpus:
         for found in self.fanout.each(partial(_texts, doc_ids=list(doc_ids))):
             out.update(found)
         return out
+
+    def windows(self, ranked: Sequence[Passage], k: int, words: int) -> list[Passage]:
+        """One fan-out: each shard places the passages of its own articles, with their
+        entities (an article's windows never span shards), and they merge in rank order."""
+        placed: dict[int, Placed] = {}
+        for found in self.fanout.each(partial(_placed, ranked=list(ranked), words=words)):
+            placed.update(found)
+        return shown(list(ranked), placed, k)

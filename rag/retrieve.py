@@ -20,7 +20,7 @@ from .query import DEFAULT_MODE, Mode, Query
 from .rank import RECENCY_DAYS, TIME_CUE, default_ranker, rank_features
 from .text import words
 from .types import Passage
-from .windows import WINDOW_WORDS, windows
+from .windows import WINDOW_WORDS
 
 
 class Ranking(str, Enum):
@@ -127,7 +127,7 @@ def windows_of(corpus: Corpus, distinct: list[Passage], k: int, words: int = WIN
     with their entities."""
     if not distinct:
         return []
-    return corpus.with_entities(windows(distinct, corpus.texts(list({p.doc_id for p in distinct})), k, words))
+    return corpus.windows(distinct, k, words)
 
 
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:

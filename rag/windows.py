@@ -17,8 +17,8 @@ show the same sentences twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .sentences import split_spans
 from .types import Passage
@@ -68,35 +68,73 @@ def sentence_window(text: str, start: int, end: int, words: int, lo: int = 0, hi
     return start, end
 
 
-def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
-    """The first ``k`` windows of ``ranked`` passages (best first), ``texts`` holding
-    their articles' texts. A passage whose article text is missing is kept as it is."""
-    kept: list[Passage] = []
-    for p in ranked:
-        if len(kept) == k:
-            break
+@dataclass(frozen=True)
+class Placed:
+    """What the windows make of one ranked passage: it is shown as ``shown`` (its window,
+    or itself where its article's text does not hold it), or it lies inside the window of
+    ranked passage ``into`` and only adds its ``also_in`` there."""
+
+    shown: Passage | None = None
+    into: int = -1
+    also_in: tuple[str, ...] = ()
+
+
+def placements(ranked: Sequence[Passage], texts: Mapping[str, str], words: int = WINDOW_WORDS) -> dict[int, Placed]:
+    """Where each of ``ranked`` goes (by its rank), for the passages whose article text
+    ``texts`` holds. How a passage is placed depends only on the better-ranked passages
+    of its own article, so the shards of an index, each holding whole articles, place
+    their own passages and :func:`shown` merges them as one index would."""
+    out: dict[int, Placed] = {}
+    by_doc: dict[str, list[tuple[int, int, int]]] = {}  # an article's shown spans and the rank that made each
+    for rank, p in enumerate(ranked):
         text = texts.get(p.doc_id)
-        if text is None or text[p.start : p.end] != p.text:
+        if text is None:
+            continue
+        spans = by_doc.setdefault(p.doc_id, [])
+        if text[p.start : p.end] != p.text:
             place = None
         else:
             mid = (p.start + p.end) // 2
-            shown = [(w.start, w.end, i) for i, w in enumerate(kept) if w.doc_id == p.doc_id]
-            inside = next((i for s, e, i in shown if s <= mid < e), None)
+            inside = next((i for a, b, i in spans if a <= mid < b), None)
             if inside is not None:
-                if p.also_in:
-                    w = kept[inside]
-                    kept[inside] = replace(
-                        w, also_in=w.also_in + tuple(d for d in p.also_in if d not in w.also_in and d != w.doc_id)
-                    )
+                out[rank] = Placed(into=inside, also_in=p.also_in)
                 continue
-            lo = max((e for s, e, _ in shown if e <= mid), default=0)
-            hi = min((s for s, e, _ in shown if s > mid), default=len(text))
+            lo = max((b for a, b, _ in spans if b <= mid), default=0)
+            hi = min((a for a, b, _ in spans if a > mid), default=len(text))
             place = sentence_window(text, p.start, p.end, words, lo, hi)
-        if text is not None and place is not None and place != (p.start, p.end):
-            s, e = place
-            matched = (max(p.start, s), min(p.end, e))
+        if place is not None and place != (p.start, p.end):
+            a, b = place
             p = replace(
-                p, text=text[s:e], start=s, end=e, entities=(), matched=matched
+                p, text=text[a:b], start=a, end=b, entities=(), matched=(max(p.start, a), min(p.end, b))
             )  # the caller looks entities up anew
-        kept.append(p)
+        spans.append((p.start, p.end, rank))
+        out[rank] = Placed(shown=p)
+    return out
+
+
+def shown(ranked: Sequence[Passage], placed: Mapping[int, Placed], k: int) -> list[Passage]:
+    """The first ``k`` windows of ``ranked`` passages (best first) as ``placed`` puts them;
+    a passage not placed (its article's text missing) is shown as it is."""
+    kept: list[Passage] = []
+    at: dict[int, int] = {}  # rank -> its window's place in kept
+    for rank, p in enumerate(ranked):
+        if len(kept) == k:
+            break
+        place = placed.get(rank, Placed(shown=p))
+        if place.shown is None:
+            i = at[place.into]
+            w = kept[i]
+            added = tuple(d for d in place.also_in if d not in w.also_in and d != w.doc_id)
+            if added:
+                kept[i] = replace(w, also_in=w.also_in + added)
+            continue
+        at[rank] = len(kept)
+        kept.append(place.shown)
     return kept
+
+
+def windows(ranked: Iterable[Passage], texts: Mapping[str, str], k: int, words: int = WINDOW_WORDS) -> list[Passage]:
+    """The first ``k`` windows of ``ranked`` passages (best first), ``texts`` holding
+    their articles' texts. A passage whose article text is missing is kept as it is."""
+    ranked = list(ranked)
+    return shown(ranked, placements(ranked, texts, words), k)
