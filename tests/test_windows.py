@@ -90,3 +90,31 @@ def test_windows_of_one_article_never_overlap_and_hold_whole_text(picks, budget,
         chunk = next(c for c in ranked if c.chunk_id == p.chunk_id)
         grown = len(p.text.split()) - len(ARTICLE[max(chunk.start, p.start) : min(chunk.end, p.end)].split())
         assert grown == 0 or len(p.text.split()) <= budget  # sentences are added only within the budget
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, len(SPANS) - 1), st.integers(0, 2), st.booleans()),
+        min_size=1,
+        max_size=10,
+    ),
+    owners=st.lists(st.integers(0, 2), min_size=4, max_size=4),
+    budget=st.integers(1, 40),
+    k=st.integers(1, 6),
+)
+def test_windows_placed_by_the_shards_holding_each_article_equal_one_index_windows(picks, owners, budget, k):
+    from rag.windows import placements, shown
+
+    ranked = [
+        replace(
+            _chunk(first, min(first + extra, len(SPANS) - 1), doc=f"d{doc}", cid=i),
+            also_in=(f"copy{i}",) if copied else (),
+        )
+        for i, (doc, first, extra, copied) in enumerate(picks)
+    ]
+    texts = {f"d{d}": ARTICLE for d in range(4)}
+    placed: dict = {}
+    for shard in range(3):  # each shard holds the texts of the articles it owns
+        placed.update(placements(ranked, {d: t for d, t in texts.items() if owners[int(d[1:])] == shard}, budget))
+    assert shown(ranked, placed, k) == windows(ranked, texts, k, words=budget)
