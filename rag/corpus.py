@@ -263,9 +263,9 @@ class Loaded:
         """Where :func:`rag.windows.placements` puts the passages of the articles this
         corpus holds, their windows with their entities."""
         found = placements(ranked, self.texts(list({p.doc_id for p in ranked})), words)
-        ranks = [r for r, place in found.items() if place.shown is not None]
-        done = self.with_entities([found[r].shown for r in ranks])  # type: ignore[misc]
-        return {**found, **{r: Placed(shown=p) for r, p in zip(ranks, done)}}
+        widened = {r: place.shown for r, place in found.items() if place.shown is not None}
+        done = self.with_entities(list(widened.values()))
+        return {**found, **{r: Placed(shown=p) for r, p in zip(widened, done)}}
 
     def windows(self, ranked: Sequence[Passage], k: int, words: int) -> list[Passage]:
         return shown(ranked, self.placed(ranked, words), k)
