@@ -186,7 +186,8 @@ class ShardedCorpus:
     def windows(self, ranked: Sequence[Passage], k: int, words: int) -> list[Passage]:
         """One fan-out: each shard places the passages of its own articles, with their
         entities (an article's windows never span shards), and they merge in rank order."""
+        ranked = list(ranked)
         placed: dict[int, Placed] = {}
-        for found in self.fanout.each(partial(_placed, ranked=list(ranked), words=words)):
+        for found in self.fanout.each(partial(_placed, ranked=ranked, words=words)):
             placed.update(found)
-        return shown(list(ranked), placed, k)
+        return shown(ranked, placed, k)
