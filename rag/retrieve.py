@@ -15,6 +15,7 @@ from enum import Enum
 
 import numpy as np
 
+from .adapter import search_vector
 from .corpus import Corpus, DateRange
 from .query import DEFAULT_MODE, Mode, Query
 from .rank import RECENCY_DAYS, TIME_CUE, default_ranker, rank_features
@@ -75,6 +76,7 @@ def retrieve(
 ) -> list[Passage]:
     """The ``k`` best passages of ``corpus`` (an index's :attr:`rag.Index.corpus`) for a query, as of a day.
 
+    A question searches with its vector mapped by the learned adapter (:mod:`rag.adapter`).
     Articles published after ``as_of`` (default: today) are left out, and recent ones
     are preferred (learned by the ranker, or :func:`recency_boost`). A date range or an explicit ``as_of`` keeps
     only dated articles; with neither, undated articles stay in. With ``window_words``
@@ -92,7 +94,8 @@ def retrieve(
     else:
         as_of = dt.date.today()
         allowed = corpus.ids_not_after(as_of)
-    passages, bm25 = candidates(corpus, query, query_vector, max(POOL, k), allowed, mode, alpha)
+    vector = search_vector(corpus.embedder.name, query, query_vector)
+    passages, bm25 = candidates(corpus, query, vector, max(POOL, k), allowed, mode, alpha)
     if not passages:
         return []
     if mode is Mode.HYBRID and ranking is Ranking.LEARNED:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import subprocess
@@ -98,3 +99,21 @@ def write_lock_held_elsewhere(index: Path) -> Iterator[None]:
     finally:
         holder.kill()
         holder.wait()
+
+
+def write_damaged_model(good: Path, path: Path, damage: str | dict | tuple) -> None:
+    """Write at ``path`` a model file made from the good one at ``good``: ``"missing"``
+    writes nothing, another string is the whole text, a dict overrides fields without
+    re-signing (a checksum mismatch), and ``("sign", fields)`` overrides and re-signs."""
+    from rag.modelfile import digest
+
+    if isinstance(damage, str):
+        if damage != "missing":
+            path.write_text(damage)
+        return
+    body = json.loads(good.read_text())
+    if isinstance(damage, tuple):
+        signed = {k: v for k, v in {**body, **damage[1]}.items() if k != "sha256"}
+        path.write_text(json.dumps({**signed, "sha256": digest(signed)}))
+    else:
+        path.write_text(json.dumps({**body, **damage}))

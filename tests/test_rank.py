@@ -4,7 +4,6 @@ hybrid retrieval ranks by it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -12,11 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from rag.modelfile import digest
 from rag.rank import MODEL_FILE, RANK_FEATURES, Ranker, RankerModelError, rank_features, read_ranker
 from rag.types import Passage
 
-from .conftest import ROOT
+from .conftest import ROOT, write_damaged_model
 
 DAY = dt.date(2025, 9, 1)
 
@@ -104,16 +102,8 @@ def test_shipped_model_loads_and_round_trips(tmp_path):
     ],
 )
 def test_missing_or_damaged_model_is_refused_with_one_clear_line(tmp_path, damage, says):
-    good = json.loads(MODEL_FILE.read_text())
     path = tmp_path / "ranker.json"
-    if isinstance(damage, str):
-        if damage != "missing":
-            path.write_text(damage)
-    elif isinstance(damage, tuple):
-        body = {k: v for k, v in {**good, **damage[1]}.items() if k != "sha256"}
-        path.write_text(json.dumps({**body, "sha256": digest(body)}))
-    else:
-        path.write_text(json.dumps({**good, **damage}))
+    write_damaged_model(MODEL_FILE, path, damage)
     with pytest.raises(RankerModelError) as err:
         read_ranker(path)
     assert says in str(err.value) and "\n" not in str(err.value) and str(path) in str(err.value)

@@ -4,8 +4,9 @@
 
 1. Use the training index of :mod:`train.reader` (built once) and its questions.
 2. For each question, as of its quiz day, take the candidates retrieval ranks (the union
-   of the dense and BM25 lists, :func:`rag.retrieve.candidates`) and label each chunk:
-   it holds one of the quiz's answers.
+   of the dense and BM25 lists, :func:`rag.retrieve.candidates`, searched with the query
+   adapter fitted on the other weeks: :mod:`train.adapter`) and label each chunk: it
+   holds one of the quiz's answers.
 3. Choose the regularisation of a logistic regression over :data:`rag.rank.RANK_FEATURES`
    by grouped cross-validation over weeks: the share of answerable questions whose first
    ``TARGET_K`` distinct passages hold the answer, against the hand-set blend.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.adapter import QueryAdapter
 from train.reader import FOLDS, SEED, _log, articles, build_index, folds_of, questions
 
 TARGET_K = 5  # the passages a search shows first
@@ -29,9 +31,12 @@ READ_K = 8  # the passages an answer reads (rag.answer.AnswerConfig.read_passage
 C_GRID = (0.01, 0.1, 1.0)
 
 
-def collect(index, qs: list[dict]) -> list[dict]:
-    """Each question's candidates: features, labels, the hand blend's scores and texts."""
+def collect(index, qs: list[dict], adapters: dict[str, QueryAdapter] | None = None) -> list[dict]:
+    """Each question's candidates: features, labels, the hand blend's scores and texts.
+    A question searches with its week's held-out query adapter (``adapters``, see
+    :func:`train.adapter.held_out`), as retrieval maps a new question."""
     from eval.common import contains_answer
+    from rag.adapter import search_vector
     from rag.question import analyse
     from rag.rank import rank_features
     from rag.retrieve import DEFAULT_MODE, POOL, candidates, recency_boost
@@ -41,8 +46,10 @@ def collect(index, qs: list[dict]) -> list[dict]:
     vectors = index.embedder.encode_queries(queries)
     out = []
     start = time.perf_counter()
-    for n, (q, query, vec) in enumerate(zip(qs, queries, vectors), 1):
+    for n, (q, query, plain) in enumerate(zip(qs, queries, vectors), 1):
         day = dt.date.fromisoformat(q["question_date"])
+        adapter = adapters.get(q["question_date"]) if adapters else None
+        vec = search_vector(index.embedder.name, query, plain, adapter) if adapter else plain
         passages, bm = candidates(corpus, query, vec, POOL, corpus.allowed_ids(None, day), DEFAULT_MODE)
         hand = np.array([p.score for p in passages]) + recency_boost(passages, query, day) if passages else np.zeros(0)
         out.append(
@@ -97,12 +104,16 @@ def out_of_fold(rows: list[dict], fold: np.ndarray, C: float) -> list[np.ndarray
     return scores
 
 
-def train(index, qs: list[dict], out: Path | None = None) -> dict:
-    """Collect, cross-validate, refit on every week and write the ranker; returns its report."""
+def train(index, qs: list[dict], out: Path | None = None, adapters: dict[str, QueryAdapter] | None = None) -> dict:
+    """Collect, cross-validate, refit on every week and write the ranker; returns its report.
+    ``adapters``: each week's held-out query adapter (default: fitted here, with the
+    shipped adapter's penalty)."""
     from rag.rank import MODEL_FILE, RANK_FEATURES
 
+    if adapters is None:
+        adapters = held_out_adapters(index, qs)
     _log(f"ranker: collecting candidates for {len(qs)} questions")
-    rows = collect(index, qs)
+    rows = collect(index, qs, adapters)
     fold = folds_of(rows)
     report: dict = {"questions": len(rows), "with_answer_in_candidates": sum(bool(r["y"].any()) for r in rows)}
     report["hand_blend"] = {
@@ -133,6 +144,20 @@ def train(index, qs: list[dict], out: Path | None = None) -> dict:
     for name, w in sorted(zip(RANK_FEATURES, ranker.weights), key=lambda t: -abs(t[1])):
         _log(f"    {name:18s} {w:+.3f}")
     return report
+
+
+def held_out_adapters(index, qs: list[dict]) -> dict[str, QueryAdapter]:
+    """Each week's query adapter fitted on the other weeks, with the penalty the shipped
+    adapter was chosen with (:mod:`train.adapter`)."""
+    from rag.adapter import default_adapter
+    from train.adapter import held_out
+
+    shipped = default_adapter()
+    if shipped is None:
+        raise SystemExit("the query adapter is switched off ($RAG_ADAPTER_MODEL=off); train it first")
+    lam = float((shipped.info or {})["chosen_lam"])
+    _log(f"query adapters for held-out weeks (lam {lam})")
+    return held_out(index, qs, lam)
 
 
 def main() -> None:
