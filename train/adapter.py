@@ -15,9 +15,10 @@
    their day, hold the answer.
 5. Refit on every week and write ``rag/models/adapter.json``.
 
-The ranker and the reader learn from retrieval's candidates, so they must see the
-adapter as it does on questions it was not fitted on: :func:`out_of_fold` gives each
-question the map fitted on the other weeks (:mod:`train.ranker` uses it).
+The ranker learns from retrieval's candidates, so it must see the adapter as it does
+on questions it was not fitted on: :func:`held_out` gives each week the map fitted on
+the other weeks (:mod:`train.ranker` uses it; ``train.reader --pool-search held-out``
+too).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.adapter import MODEL_ENV, MODEL_FILE, OFF, QueryAdapter, asks
-from train.reader import FOLDS, SEED, _log, articles, build_index, questions
+from train.reader import FOLDS, SEED, _log, articles, build_index, folds_of, questions
 
 LAMBDAS = (0.3, 0.1, 0.03)  # the penalty's grid, strongest first: a tie keeps the map nearer the identity
 TAU = 0.05  # softmax temperature over cosines (contrastive retrieval's usual .05)
@@ -164,9 +165,8 @@ def hit_rates(data: Data, queries: np.ndarray) -> dict[str, float]:
 
 
 def folds(data: Data) -> np.ndarray:
-    weeks = sorted(set(data.weeks))
-    fold = {w: i % FOLDS for i, w in enumerate(weeks)}
-    return np.array([fold[w] for w in data.weeks])
+    """A fold per question, whole weeks to a fold, as the ranker and the reader deal them."""
+    return folds_of([{"week": w} for w in data.weeks])
 
 
 def out_of_fold(data: Data, sets: list, lam: float) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -184,16 +184,11 @@ def out_of_fold(data: Data, sets: list, lam: float) -> tuple[np.ndarray, list[np
 
 def held_out(index, qs: list[dict], lam: float) -> dict[str, QueryAdapter]:
     """For each week of ``qs``, the adapter fitted (with ``lam``) on the other folds'
-    weeks: what the ranker and the reader learn from sees the map as on new questions."""
+    weeks: what the ranker learns from sees the map as on new questions."""
     data = gather(index, qs)
-    sets = candidate_sets(data)
-    fold = folds(data)
-    by_fold = [
-        QueryAdapter(fit(data, sets, np.flatnonzero(fold != f), lam).astype(np.float32), index.embedder.name)
-        for f in range(FOLDS)
-    ]
-    weeks = sorted(set(data.weeks))
-    return {w: by_fold[i % FOLDS] for i, w in enumerate(weeks)}
+    _, deltas = out_of_fold(data, candidate_sets(data), lam)
+    by_fold = [QueryAdapter(delta.astype(np.float32), index.embedder.name) for delta in deltas]
+    return {w: by_fold[f] for w, f in zip(data.weeks, folds(data))}
 
 
 @contextlib.contextmanager
