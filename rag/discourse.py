@@ -6,8 +6,10 @@ credits, the headlines of other stories run into the text: "Who is the next
 speaker?:Kevin McCarthy was once..."). And a sentence that opens with a personal
 pronoun or a connective ("He said", "Before that", "However") means something only
 after the sentence it followed, which a summary of several articles rarely shows.
-Both are detected by their form alone, so the summariser can avoid them and eval/ can
-count them in any summary.
+And a line that does not end as a sentence ends (a headline, a caption, a label: "2023
+Oscars winners: See who took home gold tonight") is a fragment, not a statement. All are
+detected by their form alone, so the summariser can avoid them and eval/ can count them
+in any summary.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _LABEL_LEAD = re.compile(r"^(?:[A-Z][\w'’]*(?: [\w'’]+){0,3}):\s")
 _CONNECTIVE_RE = re.compile(
     r"^(?:" + "|".join(re.escape(c) for c in sorted(CONNECTIVES, key=len, reverse=True)) + r")\b[,\s]", re.IGNORECASE
 )
+# A statement ends with a full stop, "!" or "?", perhaps inside closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _FIRST_WORD = re.compile(r"[“\"'‘(]*([A-Za-z]+)")
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 
@@ -38,6 +42,12 @@ def is_boilerplate(text: str) -> bool:
         return True
     m = _LABEL_LEAD.match(s)
     return m is not None and m.group(0)[:-2].strip().lower() in NAVIGATION_LABELS
+
+
+def is_fragment(text: str) -> bool:
+    """Whether ``text`` lacks a sentence's closing punctuation: headlines, captions and
+    labels run into an article's text, which state no fact on their own."""
+    return not _SENTENCE_END.search(text.strip())
 
 
 def needs_context(text: str) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 from .answer import Sentence, lexical_overlap, sentences_of
 from .corpus import Corpus
 from .dates import Granularity, find_dates
-from .discourse import is_boilerplate, needs_context
+from .discourse import is_boilerplate, is_fragment, needs_context
 from .lexicon import STOPWORDS
 from .qa.features import relevance_features
 from .qa.reader import default_reader
@@ -74,7 +74,7 @@ class SummaryConfig:
     )
     topic_gate: bool = True  # an off-topic query gets no sentences (the reader's learned relevance)
     scoring: Scoring = Scoring.LEARNED
-    standalone: bool = True  # never choose boilerplate or sentences that need the one before
+    standalone: bool = True  # never choose boilerplate, headlines or sentences that need the one before
     coverage: float = COVERAGE  # weight of the reported facts a sentence adds (sentence_concepts); 0: none
 
 
@@ -97,12 +97,14 @@ def summary_passages(
 
 def readable(sents: list[Sentence], config: SummaryConfig) -> list[Sentence]:
     """The sentences a summary may use: statements of a sensible length (questions and
-    fragments state nothing), standing on their own when ``config.standalone``."""
+    fragments state nothing), standing on their own when ``config.standalone``: not
+    boilerplate, not a headline or caption (:func:`rag.discourse.is_fragment`), not
+    pointing back at the sentence before."""
     out = []
     for s in sents:
         if not config.min_words <= len(s.text.split()) <= config.max_words or s.text.rstrip("\"'”’)").endswith("?"):
             continue
-        if config.standalone and (is_boilerplate(s.text) or needs_context(s.text)):
+        if config.standalone and (is_boilerplate(s.text) or is_fragment(s.text) or needs_context(s.text)):
             continue
         out.append(s)
     return out

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.discourse import is_boilerplate, needs_context
+from rag.discourse import is_boilerplate, is_fragment, needs_context
 
 STATEMENT = "Mayor Ana Ribeiro opened the harbour bridge at 7:30 on Monday."
 
@@ -80,3 +80,35 @@ def test_detectors_take_any_text(text):
 )
 def test_a_pointing_opening_needs_context_whatever_follows(opening, rest):
     assert needs_context(opening + rest)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026 Harbour Awards winners: See who took home the prizes tonight",
+        "Follow every match: Latest scores and schedules",
+        "Vellmar Harbour Bridge (2019-2026)",
+        "Key dates:",
+    ],
+)
+def test_headlines_and_labels_are_fragments(text):
+    assert is_fragment(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        STATEMENT,
+        "“We are ready,” the mayor said.",
+        "Who will pay for the bridge?",
+        "The council voted (12 to 3.)",
+        "The crossing reopened after three days…  ",
+    ],
+)
+def test_sentences_that_end_as_sentences_are_not_fragments(text):
+    assert not is_fragment(text)
+
+
+@given(st.text(max_size=200), st.sampled_from([".", "!", "?", '."', ".\u201d", ".)"]))
+def test_any_text_closed_as_a_sentence_is_not_a_fragment(text, end):
+    assert not is_fragment(text + end)

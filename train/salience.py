@@ -38,7 +38,7 @@ def collect(index, qs: list[dict]) -> list[dict]:
     """Each question's sentences: features, labels, the hand scores, what selection needs."""
     from eval.common import contains_answer
     from rag.answer import sentences_of
-    from rag.discourse import is_boilerplate, needs_context
+    from rag.discourse import is_boilerplate, is_fragment, needs_context
     from rag.query import Query
     from rag.question import analyse
     from rag.salience import salience_features
@@ -69,7 +69,9 @@ def collect(index, qs: list[dict]) -> list[dict]:
                 "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),
                 "hand": hand,
                 "bags": [set(content_stems(s.text)) for s in sents],
-                "standalone": np.array([not (is_boilerplate(s.text) or needs_context(s.text)) for s in sents]),
+                "standalone": np.array(
+                    [not (is_boilerplate(s.text) or is_fragment(s.text) or needs_context(s.text)) for s in sents]
+                ),
             }
         )
         if n % 100 == 0:
