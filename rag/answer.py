@@ -456,8 +456,9 @@ def _by_reader(pool: Pool, reader: Reader) -> tuple[_Scored | None, float]:
     when that probability is below the reader's threshold (``pool.phrase_fit`` filled)."""
     keys, x = features(pool)
     logits = reader.logits(x)
-    best = pool.groups[keys[int(np.argmax(logits))]][0]
-    confidence = reader.confidence(logits)
+    chosen = reader.choose(x, logits)
+    best = pool.groups[keys[chosen]][0]
+    confidence = reader.confidence(logits, chosen)
     return (best if confidence >= reader.threshold else None), confidence
 
 

@@ -36,14 +36,67 @@ def _tiny(hidden: int | None) -> Reader:
     )
 
 
-@pytest.mark.parametrize("hidden", [None, 4])
-def test_model_round_trips_through_its_file(tmp_path, hidden):
-    reader = _tiny(hidden)
+def _with_chooser(reader: Reader, hidden: int = 3) -> Reader:
+    from dataclasses import replace
+
+    rng = np.random.default_rng(5)
+    n = len(FEATURES)
+    chooser = (
+        (rng.normal(size=(n, hidden)), rng.normal(size=hidden)),
+        (rng.normal(size=(hidden, 1)), rng.normal(size=1)),
+    )
+    return replace(reader, chooser=chooser)
+
+
+@pytest.mark.parametrize("hidden, chooser", [(None, False), (4, False), (4, True)])
+def test_model_round_trips_through_its_file(tmp_path, hidden, chooser):
+    reader = _with_chooser(_tiny(hidden)) if chooser else _tiny(hidden)
     reader.save(tmp_path / "r.json")
     back = read_model(tmp_path / "r.json")
     x = np.random.default_rng(1).normal(size=(5, len(FEATURES)))
     assert np.allclose(back.logits(x), reader.logits(x))
+    assert back.choose(x, back.logits(x)) == reader.choose(x, reader.logits(x))
+    assert (back.chooser is None) == (not chooser)
     assert back.calibration == reader.calibration and back.threshold == reader.threshold
+
+
+def test_the_chooser_picks_the_answer_and_the_judge_says_how_sure():
+    reader = _with_chooser(_tiny(4))
+    x = np.random.default_rng(3).normal(size=(6, len(FEATURES)))
+    logits = reader.logits(x)
+    picked = reader.choose(x, logits)
+    assert picked == int(np.argmax(_chooser_logits(reader, x)))
+    judged = reader.confidence(logits, picked)
+    a, b, c = reader.calibration
+    others = np.delete(logits, picked)
+    z = a * logits[picked] + b * min(logits[picked] - others.max(), 10.0) + c
+    assert judged == pytest.approx(1 / (1 + np.exp(-z)))
+    assert _tiny(4).choose(x, logits) == int(np.argmax(logits))  # without a chooser: the judge's best
+    assert picked != int(np.argmax(logits))  # here the two disagree: the judge is less sure of the pick
+    assert judged < reader.confidence(logits)
+
+
+def _chooser_logits(reader: Reader, x: np.ndarray) -> np.ndarray:
+    h = (x - reader.mean) / reader.scale
+    (w1, b1), (w2, b2) = reader.chooser
+    return (np.maximum(h @ w1 + b1, 0) @ w2 + b2)[:, 0]
+
+
+def test_listwise_fit_picks_the_right_candidate_of_each_question():
+    from train.reader import fit
+
+    rng = np.random.default_rng(4)
+    groups = np.repeat(np.arange(60), 5)
+    x = rng.normal(size=(300, len(FEATURES)))
+    y = np.zeros(300)
+    for g in range(60):  # in each question the right candidate is the one with the largest first feature
+        rows = np.flatnonzero(groups == g)
+        y[rows[np.argmax(x[rows, 0])]] = 1.0
+    mean, scale, layers = fit(x, y, {"kind": "listwise", "hidden": 8, "decay": 1e-3, "pointwise": 0.3}, groups)
+    reader = Reader(FEATURES, mean, scale, tuple(layers), (1.0, 0.0, 0.0), 0.5, {})
+    s = reader.logits(x)
+    picked = [np.flatnonzero(groups == g)[np.argmax(s[groups == g])] for g in range(60)]
+    assert np.mean(y[picked]) >= 0.9
 
 
 def test_inference_matches_sklearn_for_both_model_kinds():
@@ -82,6 +135,7 @@ def _write(path, data: dict, sign: bool = True) -> None:
         (lambda d: ("sign", {**d, "version": 99}), "version 99"),
         (lambda d: ("sign", {**d, "features": d["features"][:-1]}), "other features"),
         (lambda d: ("sign", {**d, "layers": [{"weights": [[1.0]], "bias": [0.0]}]}), "damaged"),
+        (lambda d: ("sign", {**d, "chooser": [{"weights": [[1.0]], "bias": [0.0]}]}), "damaged"),
         (lambda d: ("sign", {**d, "format": "something-else"}), "not a rag reader model"),
     ],
 )
@@ -136,3 +190,35 @@ def test_weeks_stay_whole_in_one_fold():
     rows = [{"week": w} for w in ["2024-01-04", "2024-01-04", "2024-01-11", "2024-01-18", "2024-01-11"]]
     fold = folds_of(rows, 2)
     assert fold[0] == fold[1] and fold[2] == fold[4] and fold[0] != fold[2]
+
+
+def test_a_restandardised_chooser_scores_as_before():
+    from train.reader import logits_of, restandardised
+
+    rng = np.random.default_rng(6)
+    n = len(FEATURES)
+    model = (
+        rng.normal(size=n),
+        rng.uniform(0.5, 2, size=n),
+        [(rng.normal(size=(n, 5)), rng.normal(size=5)), (rng.normal(size=(5, 1)), rng.normal(size=1))],
+    )
+    mean, scale = rng.normal(size=n), rng.uniform(0.5, 2, size=n)
+    x = rng.normal(size=(7, n))
+    moved = (mean, scale, list(restandardised(model, mean, scale)))
+    assert np.allclose(logits_of(moved, x), logits_of(model, x))
+
+
+def test_reading_questions_come_from_the_articles_and_are_filed_under_a_quiz_week():
+    from train.reader import reading_questions
+
+    text = (
+        "Riverton Rovers won the league cup on Saturday after a long and difficult season in the north. "
+        "Striker Maya Lindqvist scored twice in the second half of the final at the National Stadium."
+    )
+    arts = [{"id": f"a{i}", "date": "2023-05-02", "text": text} for i in range(6)]
+    made = reading_questions(arts, 4, ["2023-04-28", "2023-05-05"])
+    assert made and len(made) <= 4
+    for q in made:
+        assert q["question"].endswith("?") and q["answers"][0] in text and q["answers"][0] not in q["question"]
+        assert q["question_date"] == "2023-05-02" and q["week"] == "2023-05-05"
+    assert made == reading_questions(arts, 4, ["2023-04-28", "2023-05-05"])  # seeded

@@ -159,8 +159,8 @@ def test_generated_training_questions_ask_for_an_entity_with_its_wh_word(sentenc
     import importlib
 
     from rag.entities import _package
-    from train.span import _questions
+    from train.span import clause_questions
 
     doc = importlib.import_module(_package()).load()(sentence)
-    made = {(q, sentence[s:e]) for q, s, e in filter(None, _questions(doc))}
+    made = {(q, sentence[s:e]) for q, s, e in filter(None, clause_questions(doc))}
     assert any(q.startswith(question) and a == answer for q, a in made), made

@@ -232,7 +232,7 @@ def generated_examples(data: Path, n: int = GENERATED) -> list[Example]:
     for (window, x, _, text, others), doc in zip(picks, docs):
         if len(out) >= n:
             break
-        options = [q for q in _questions(doc) if q]
+        options = [q for q in clause_questions(doc) if q]
         if not options:
             continue
         question, s, e = options[rng.randrange(len(options))]
@@ -247,7 +247,7 @@ def generated_examples(data: Path, n: int = GENERATED) -> list[Example]:
     return out
 
 
-def _questions(doc) -> list[tuple[str, int, int] | None]:
+def clause_questions(doc) -> list[tuple[str, int, int] | None]:
     """Every question the clause rules make of one parsed sentence: (question, the
     answer's character offsets in the sentence)."""
     out = [_question(doc, ent.root, ent.start, ent.end, ent.label_) for ent in doc.ents]

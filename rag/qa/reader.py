@@ -8,7 +8,13 @@ a calibration fitted on held-out training weeks turns the best candidate's score
 lead over the runner-up into the probability that the answer is right, and below a
 threshold chosen on those weeks the reader answers nothing.
 
-The weights ship as JSON in ``models/reader.json`` (a few kB): numpy evaluates them, so
+Where training found it better, a second network, the chooser, picks the answer: it was
+trained to pick one candidate among a question's (a softmax over them), which is the
+reader's task, and picks right more often; but its scores only compare candidates of one
+question, so whether to answer at all is still judged by the first network's score of
+the chosen candidate and its lead over the others.
+
+The weights ship as JSON in ``models/reader.json`` (about 110 kB): numpy evaluates them, so
 answering loads no training library. The file carries its format version, the feature
 names it was trained on and a SHA-256 of its content; a missing, damaged or stale file is
 refused with one clear line.
@@ -53,24 +59,28 @@ class Reader:
     info: dict
     relevance: tuple[np.ndarray, float] = (np.zeros(len(RELEVANCE_FEATURES)), 0.0)  # P(on topic) = sigmoid(w . f + b)
     relevance_threshold: float = 0.0  # below this a summary says the index holds nothing on the topic
+    chooser: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None  # picks the answer where present (same input)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """One score per row of ``x`` (rows of :data:`FEATURES`); higher is likelier right."""
-        h = (x - self.mean) / self.scale
-        for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if i < len(self.layers) - 1:
-                h = np.maximum(h, 0.0)
-        return h[:, 0]
+        return _network(self.layers, (x - self.mean) / self.scale)
 
-    def confidence(self, logits: np.ndarray) -> float:
-        """The probability that the best-scored candidate is right."""
+    def choose(self, x: np.ndarray, logits: np.ndarray) -> int:
+        """The row of ``x`` to answer with: the chooser's best, else the best ``logits``."""
+        if self.chooser is None:
+            return int(np.argmax(logits))
+        return int(np.argmax(_network(self.chooser, (x - self.mean) / self.scale)))
+
+    def confidence(self, logits: np.ndarray, chosen: int | None = None) -> float:
+        """The probability that candidate ``chosen`` (default: the best-scored) is right,
+        from its score and its lead over the best of the others."""
         if not len(logits):
             return 0.0
-        top = np.sort(logits)[::-1]
-        lead = float(top[0] - top[1]) if len(top) > 1 else 10.0
+        k = int(np.argmax(logits)) if chosen is None else chosen
+        others = np.delete(logits, k)
+        lead = float(logits[k] - others.max()) if len(others) else 10.0
         a, b, c = self.calibration
-        z = a * float(top[0]) + b * min(lead, 10.0) + c
+        z = a * float(logits[k]) + b * min(lead, 10.0) + c
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def covers(self, qtype: str) -> bool:
@@ -92,7 +102,8 @@ class Reader:
             "features": list(self.features),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
-            "layers": [{"weights": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
+            "layers": _layers_json(self.layers),
+            **({"chooser": _layers_json(self.chooser)} if self.chooser is not None else {}),
             "calibration": list(self.calibration),
             "threshold": self.threshold,
             "relevance": {
@@ -120,10 +131,7 @@ def read_model(path: Path = MODEL_FILE) -> Reader:
             f"{where} was trained on other features than this rag computes; retrain with `{RETRAIN}`"
         )
     try:
-        layers = tuple(
-            (np.asarray(layer["weights"], dtype=np.float64), np.asarray(layer["bias"], dtype=np.float64))
-            for layer in data["layers"]
-        )
+        layers = _layers_of(data["layers"])
         reader = Reader(
             features=FEATURES,
             mean=np.asarray(data["mean"], dtype=np.float64),
@@ -134,9 +142,11 @@ def read_model(path: Path = MODEL_FILE) -> Reader:
             info=dict(data.get("info", {})),
             relevance=(np.asarray(data["relevance"]["weights"], dtype=np.float64), float(data["relevance"]["bias"])),
             relevance_threshold=float(data["relevance"]["threshold"]),
+            chooser=_layers_of(data["chooser"]) if "chooser" in data else None,
         )
         reader.on_topic(np.zeros(len(RELEVANCE_FEATURES)))
-        reader.logits(np.zeros((1, len(FEATURES))))  # shapes agree
+        zeros = np.zeros((1, len(FEATURES)))
+        reader.choose(zeros, reader.logits(zeros))  # shapes agree
     except (KeyError, TypeError, ValueError) as exc:
         raise ReaderModelError(f"{where} is damaged ({type(exc).__name__}: {exc}); retrain with `{RETRAIN}`") from None
     return reader
@@ -146,6 +156,25 @@ def default_reader() -> Reader:
     """The shipped reader (or the one ``$RAG_READER_MODEL`` names), read once per
     process, when the first question needs it."""
     return modelfile.cached(read_model, modelfile.env_or(MODEL_ENV, MODEL_FILE))  # type: ignore[return-value]
+
+
+def _network(layers: Sequence[tuple[np.ndarray, np.ndarray]], h: np.ndarray) -> np.ndarray:
+    """One logit per row of the standardised ``h``: ReLU between the layers."""
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return h[:, 0]
+
+
+def _layers_json(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    return [{"weights": w.tolist(), "bias": b.tolist()} for w, b in layers]
+
+
+def _layers_of(data: list[dict]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    return tuple(
+        (np.asarray(layer["weights"], dtype=np.float64), np.asarray(layer["bias"], dtype=np.float64)) for layer in data
+    )
 
 
 def _triple(values: Sequence[float]) -> tuple[float, float, float]:
