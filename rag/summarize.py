@@ -98,16 +98,19 @@ def summary_passages(
 def readable(sents: list[Sentence], config: SummaryConfig) -> list[Sentence]:
     """The sentences a summary may use: statements of a sensible length (questions and
     fragments state nothing), standing on their own when ``config.standalone``: not
-    boilerplate, not a headline or caption (:func:`rag.discourse.is_fragment`), not
-    pointing back at the sentence before."""
+    boilerplate, not pointing back at the sentence before, and not a headline or caption
+    (:func:`rag.discourse.is_fragment`) unless no line read ends as a sentence does (text
+    written without full stops is still summarised)."""
     out = []
     for s in sents:
         if not config.min_words <= len(s.text.split()) <= config.max_words or s.text.rstrip("\"'”’)").endswith("?"):
             continue
-        if config.standalone and (is_boilerplate(s.text) or is_fragment(s.text) or needs_context(s.text)):
+        if config.standalone and (is_boilerplate(s.text) or needs_context(s.text)):
             continue
         out.append(s)
-    return out
+    if not config.standalone:
+        return out
+    return [s for s in out if not is_fragment(s.text)] or out
 
 
 def event_date(s: Sentence) -> dt.date | None:

@@ -63,11 +63,28 @@ def test_readable_keeps_statements_that_stand_alone():
         "He said the bridge had cost far more than the city planned.",
         "Follow us on Twitter for more news about the harbour bridge.",
         "Will the new harbour bridge be finished before the winter?",
+        "Harbour bridge opening: See the photos from the ribbon cutting",
     ]
     p = Passage(1, "a", "", "", dt.date(2024, 3, 4), " ".join(texts), 0, 0, 0.5)
     sents = [Sentence(p, 0, len(t), t) for t in texts]
     assert [s.text for s in readable(sents, SummaryConfig())] == texts[:1]
-    assert [s.text for s in readable(sents, SummaryConfig(standalone=False))] == texts[:3]
+    assert [s.text for s in readable(sents, SummaryConfig(standalone=False))] == texts[:3] + texts[4:]
+
+
+def test_text_without_full_stops_is_still_readable():
+    import datetime as dt
+
+    from rag.answer import Sentence
+    from rag.summarize import SummaryConfig, readable
+    from rag.types import Passage
+
+    texts = [
+        "Mayor Ana Ribeiro opened the new harbour bridge on Monday morning",
+        "About 30,000 people walked across it",
+    ]
+    p = Passage(1, "a", "", "", dt.date(2024, 3, 4), " ".join(texts), 0, 0, 0.5)
+    sents = [Sentence(p, 0, len(t), t) for t in texts]
+    assert [s.text for s in readable(sents, SummaryConfig())] == texts
 
 
 def test_of_sentences_saying_the_same_the_most_detailed_then_the_first_is_shown():
