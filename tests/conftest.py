@@ -70,6 +70,13 @@ def ask_with_env(index: Path, env: dict[str, str]) -> subprocess.CompletedProces
     )
 
 
+def ask_with_truncated_model(index: Path, tmp_path: Path, env_var: str) -> subprocess.CompletedProcess:
+    """``rag ask`` in a fresh process with ``env_var`` naming a truncated model file."""
+    bad = tmp_path / "model.json"
+    bad.write_text("{truncated")
+    return ask_with_env(index, {env_var: str(bad)})
+
+
 def snapshot(path: Path) -> dict[str, bytes]:
     """Every file of an index directory, to check that a failed command changed nothing
     (but the writer's lock file, which names the last process to take it)."""

@@ -11,7 +11,7 @@ import pytest
 from rag.adapter import MODEL_FILE, AdapterModelError, QueryAdapter, asks, read_adapter, search_vector
 from rag.embed import DEFAULT_MODEL
 
-from .conftest import ask_with_env, write_damaged_model
+from .conftest import ask_with_truncated_model, write_damaged_model
 
 DAY = dt.date(2025, 9, 1)
 
@@ -107,9 +107,7 @@ def test_retrieval_searches_with_a_questions_mapped_vector(sample_index, tmp_pat
 
 
 def test_cli_with_a_damaged_adapter_prints_one_error_line(tmp_path, sample_index):
-    bad = tmp_path / "adapter.json"
-    bad.write_text("{truncated")
-    out = ask_with_env(sample_index, {"RAG_ADAPTER_MODEL": str(bad)})
+    out = ask_with_truncated_model(sample_index, tmp_path, "RAG_ADAPTER_MODEL")
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: query adapter model") and len(out.stderr.strip().splitlines()) == 1
 

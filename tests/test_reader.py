@@ -11,7 +11,7 @@ from rag.modelfile import digest
 from rag.qa.features import FEATURES
 from rag.qa.reader import MODEL_FILE, Reader, ReaderModelError, read_model
 
-from .conftest import ask_with_env
+from .conftest import ask_with_truncated_model
 
 
 def test_shipped_model_loads_with_the_features_rag_computes():
@@ -156,9 +156,7 @@ def test_missing_or_damaged_model_is_refused_with_one_clear_line(tmp_path, damag
 
 
 def test_cli_with_a_damaged_model_prints_one_error_line(tmp_path, sample_index):
-    bad = tmp_path / "reader.json"
-    bad.write_text("{truncated")
-    out = ask_with_env(sample_index, {"RAG_READER_MODEL": str(bad)})
+    out = ask_with_truncated_model(sample_index, tmp_path, "RAG_READER_MODEL")
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: reader model") and len(out.stderr.strip().splitlines()) == 1
 

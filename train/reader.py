@@ -534,33 +534,31 @@ def main() -> None:
         f"{len(qs)} questions from {QUESTIONS_FROM} ({int(holds.sum())} with the answer in an indexed article), {len(arts)} articles from {ARTICLES_FROM}"
     )
     cache = Path(args.cache) if args.cache else None
-    if cache and cache.exists():
-        rows = _load_rows(cache)
-    else:
-        with build_index(Path(args.index), arts) as index:
-            from train.ranker import held_out_adapters
-
-            held = held_out_adapters(index, qs) if not args.keep_ranker or args.pool_search == "held-out" else None
-            if not args.keep_ranker:
-                from train.ranker import train as train_ranker
-
-                train_ranker(index, qs, adapters=held)
-            rows = collect(index, qs, args.pools, args.propose, held if args.pool_search == "held-out" else None)
-        if cache:
-            _save_rows(cache, rows)
     weeks = sorted({q["question_date"] for q in qs})
     reading = reading_questions(arts, args.generated, weeks) if args.generated and not args.no_chooser else []
     reading_cache = cache.with_name(cache.stem + f"-reading{len(reading)}.npz") if cache else None
-    if reading_cache and reading_cache.exists():
-        extra = _load_rows(reading_cache)
-    elif reading:
-        _log(f"{len(reading)} reading questions made from the training articles' sentences")
+    rows = _load_rows(cache) if cache and cache.exists() else None
+    extra: list[dict] | None = []  # None: to collect
+    if reading:
+        extra = _load_rows(reading_cache) if reading_cache and reading_cache.exists() else None
+    if rows is None or extra is None:
         with build_index(Path(args.index), arts) as index:
-            extra = collect(index, reading, args.pools, args.propose)
-        if reading_cache:
-            _save_rows(reading_cache, extra)
-    else:
-        extra = []
+            if rows is None:
+                from train.ranker import held_out_adapters
+
+                held = held_out_adapters(index, qs) if not args.keep_ranker or args.pool_search == "held-out" else None
+                if not args.keep_ranker:
+                    from train.ranker import train as train_ranker
+
+                    train_ranker(index, qs, adapters=held)
+                rows = collect(index, qs, args.pools, args.propose, held if args.pool_search == "held-out" else None)
+                if cache:
+                    _save_rows(cache, rows)
+            if extra is None:
+                _log(f"{len(reading)} reading questions made from the training articles' sentences")
+                extra = collect(index, reading, args.pools, args.propose)
+                if reading_cache:
+                    _save_rows(reading_cache, extra)
     relabel(extra, reading)
     relabel(rows, qs)
     fold = folds_of(rows)
