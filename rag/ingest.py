@@ -174,6 +174,7 @@ class StoreChange:
     found: dict[str, list[Entity]]
     ids: np.ndarray | None = None
     update_vectors: VectorUpdate | None = None  # how the vectors change; by default this index's way
+    write_id: str | None = None  # the sharded write this is part of, recorded in the meta (see rag.journal)
 
 
 def write_change(w: Writer, c: StoreChange) -> None:
@@ -198,6 +199,8 @@ def staged_change(w: Writer, c: StoreChange) -> AbstractContextManager[None]:
             new_ids = np.asarray(c.ids, np.int64)
         store.insert(((d, c.hashes[d.id]) for d in c.docs), list(zip(new_ids.tolist(), c.chunks)))
         store.set_entities(c.found, entities.tagger_name())
+        if c.write_id is not None:
+            store.update_meta(write_id=c.write_id)
         return (c.update_vectors or _updated_vectors)(w, stale, new_ids, c.embeddings), _updated_lexical(
             w.commits, stale, new_ids, [chunk.text for chunk in c.chunks]
         )
@@ -269,17 +272,15 @@ def remove(w: Writer, doc_ids: Sequence[str] = (), sources: Sequence[str] = ()) 
     with w.commits.writing():
         ids = w.commits.store.article_ids(doc_ids, sources)
         if ids:
-            with staged_removal(w, ids):
-                pass
+            write_change(w, removal(w, ids))
         return ids
 
 
-def staged_removal(w: Writer, ids: Sequence[str]) -> AbstractContextManager[None]:
-    """Removing the stored articles ``ids``, staged as :func:`staged_change` stages: an
-    ingest that replaces them with nothing."""
+def removal(w: Writer, ids: Sequence[str]) -> StoreChange:
+    """Removing the stored articles ``ids``: an ingest that replaces them with nothing."""
     current = w.commits.vectors
     dimension = w.embedder.dimension if current is None else current.d
-    return staged_change(w, StoreChange([], {}, ids, [], np.zeros((0, dimension), np.float32), {}))
+    return StoreChange([], {}, ids, [], np.zeros((0, dimension), np.float32), {})
 
 
 def reembed(w: Writer, progress: bool = False) -> int:

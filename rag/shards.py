@@ -16,10 +16,10 @@ Retrieval, answers and summaries run over it unchanged.
 
 Writing holds the directory's write lock and every shard's. A write is staged in each
 shard it touches (:meth:`rag.commit.Commits.staged`: transaction open, new files
-written), then the shards commit in turn, so a failure or an interrupt while staging
-leaves every shard as it was. A crash between two shards' COMMITs leaves every article
-wholly stored or wholly absent, and running the ingest again completes it (an article
-found in a shard other than its hash's is moved).
+written), so a failure or an interrupt while staging leaves every shard as it was; then
+its parts are saved in a journal (:mod:`rag.journal`) and the shards commit in turn. A
+crash between two shards' COMMITs leaves the journal, and the next open of the index
+applies the parts the crash cut off: every write is stored in all its shards or in none.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from . import vectors
+from . import journal, vectors
 from .embed import Backend, Embedder
-from .errors import IndexError_, InputError, NotFoundError
+from .errors import IndexBusyError, IndexError_, InputError, NotFoundError
 from .index import Asking, Index
 from .ingest import (
     CHECKPOINT_SECONDS,
@@ -49,8 +49,8 @@ from .ingest import (
     changed_copy,
     content_hash,
     embed_in_checkpoints,
+    removal,
     staged_change,
-    staged_removal,
     write_change,
 )
 from .load import load_paths
@@ -130,6 +130,15 @@ class ShardedIndex(Asking):
 
         index = cls._of(Path(path), one)
         index.lock.wait = lock_wait
+        if (index.path / journal.JOURNAL).exists():  # a write a crash cut off: finish it now if no writer is at work
+            try:
+                with index.writing():
+                    pass
+            except IndexBusyError:
+                pass  # the writer holding the lock finished it on taking the lock
+            except BaseException:
+                index.close()
+                raise
         return index
 
     @classmethod
@@ -250,7 +259,43 @@ class ShardedIndex(Asking):
         with self.lock, ExitStack() as stack:
             for s in self.shards:
                 stack.enter_context(s._commits.writing())
+            self._finish_interrupted()
             yield
+
+    def _finish_interrupted(self) -> None:
+        """Commit the parts of a write that a crash between its shards' commits cut off,
+        from its journal (see :mod:`rag.journal`); clear what a write stopped before
+        its commits began left behind."""
+        pending = self.path / (TEMPLATE + ".new")
+        record = journal.read(self.path)
+        if record is None:
+            journal.clear(self.path)  # a journal being written when its write stopped: no shard committed
+            pending.unlink(missing_ok=True)
+            return
+        todo = [p for p in record.parts if self.shards[p.shard].meta.write_id != record.id]
+        template: faiss.Index | None = None
+        if any(p.kind is IndexType.IVF_SQ8 for p in todo):
+            source = pending if record.new_template else self.path / TEMPLATE
+            if not source.exists():
+                raise IndexError_(f"{source}: missing, and an unfinished write needs it; some shards lack that write")
+            template = vectors.read_index(source)
+        for p in todo:
+            update = (
+                None
+                if p.kind is None
+                else partial(_shard_vectors, kind=p.kind, template=template, rebuild=record.new_template)
+            )
+            write_change(self.shards[p.shard]._writer(), replace(p.change, update_vectors=update, write_id=record.id))
+        if record.new_template and pending.exists():
+            os.replace(pending, self.path / TEMPLATE)
+        journal.clear(self.path)
+
+    def _commit_together(self, staged: ExitStack, write_id: str, parts: list[journal.Part], new_template: bool) -> None:
+        """Save the journal of the write ``write_id``, whose ``parts`` are all ``staged``
+        (where a crash between their commits could leave it half stored), then commit them."""
+        if len(parts) > 1 or new_template:
+            journal.write(self.path, journal.Journal(write_id, parts, new_template))
+        staged.close()
 
     def _writers(self) -> list[Writer]:
         return [s._writer() for s in self.shards]
@@ -351,29 +396,37 @@ class ShardedIndex(Asking):
         pending = self.path / (TEMPLATE + ".new")  # a newly trained IVF, in place once the shards commit
         if template is not None and rebuild:
             vectors.write_index(template, pending)
+        write_id = journal.new_id()
+        parts: list[journal.Part] = []
         try:
             with ExitStack() as staged:  # every shard's part made ready, then all committed
-                for s, w, p in zip(self.shards, self._writers(), plan):
+                for j, (s, w, p) in enumerate(zip(self.shards, self._writers(), plan)):
                     rows = np.concatenate(p["rows"]) if p["rows"] else np.zeros(0, np.int64)
                     if not len(rows) and not p["replaced"] and not (rebuild and s._commits.vectors is not None):
                         continue
                     kind = vectors.resolve(s._commits.index_type, n_after)
                     change = StoreChange(
                         p["docs"],
-                        hashes,
+                        {d.id: hashes[d.id] for d in p["docs"]},
                         p["replaced"],
                         p["chunks"],
                         vecs[rows],
                         {d.id: found[d.id] for d in p["docs"]},
                         ids=ids[rows],
                         update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=rebuild),
+                        write_id=write_id,
                     )
                     staged.enter_context(staged_change(w, change))
+                    parts.append(journal.Part(j, change, kind))
+                if parts:
+                    self._commit_together(staged, write_id, parts, template is not None and rebuild)
         except BaseException:
-            pending.unlink(missing_ok=True)
+            if not (self.path / journal.JOURNAL).exists():  # else the journal's redo needs the new template
+                pending.unlink(missing_ok=True)
             raise
         if template is not None and rebuild:
             os.replace(pending, self.path / TEMPLATE)
+        journal.clear(self.path)
         stray.clear()  # the old copies are gone
 
     def _template(self, new: np.ndarray, n_after: int, stale: np.ndarray) -> tuple[faiss.Index | None, bool]:
@@ -409,14 +462,21 @@ class ShardedIndex(Asking):
                     if not any(_names(s, name, by_id) for s in self.shards):
                         raise NotFoundError(f"no article with {kind} {name!r} in the index")
             removed: list[str] = []
+            write_id = journal.new_id()
+            parts: list[journal.Part] = []
             with ExitStack() as staged:  # every shard's removal made ready, then all committed
-                for s in self.shards:
+                for j, s in enumerate(self.shards):
                     mine = [d for d in doc_ids if _names(s, d, True)]
                     theirs = [src for src in sources if _names(s, src, False)]
                     ids = s.store.article_ids(mine, theirs) if mine or theirs else []
                     if ids:
-                        staged.enter_context(staged_removal(s._writer(), ids))
+                        change = replace(removal(s._writer(), ids), write_id=write_id)
+                        staged.enter_context(staged_change(s._writer(), change))
+                        parts.append(journal.Part(j, change, None))
                         removed.extend(ids)
+                if parts:
+                    self._commit_together(staged, write_id, parts, False)
+            journal.clear(self.path)
             return list(dict.fromkeys(removed))
 
 

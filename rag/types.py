@@ -239,6 +239,7 @@ class IndexMeta:
     chunk_max_tokens: int | None = None
     chunk_overlap_tokens: int | None = None
     next_chunk_id: int = 0
+    write_id: str | None = None  # the last sharded write this shard committed part of (see rag.journal)
 
     @classmethod
     def from_rows(cls, rows: dict[str, str]) -> IndexMeta:

@@ -308,3 +308,20 @@ def test_a_worker_lost_during_queries_gives_whole_answers_or_a_clear_error(clust
         assert after != before and outcomes[-1] == "whole"  # started again elsewhere, its shard reloaded
     workers[doomed] = c.add_node(num_cpus=1, object_store_memory=STORE_BYTES)
     c.wait_for_nodes()
+
+
+def test_opening_on_the_cluster_finishes_a_write_a_crash_cut_off(cluster, sharded_indexes, tmp_path):
+    from rag.cluster import open_on_cluster
+
+    from .test_shards import QUESTIONS, _articles, _crash_after_first_commit
+
+    c, _ = cluster
+    path = tmp_path / "s"
+    with ShardedIndex.create(path, 3) as sharded:
+        sharded.add_documents(_articles()[:4])
+    _crash_after_first_commit(path, "add")  # the rest, stored in one shard of three
+    with Index.open(sharded_indexes[1]) as one, open_on_cluster(path, c.address) as remote:
+        assert not (path / "journal").exists()
+        for q in QUESTIONS:
+            assert [p.to_json() for p in remote.search(q, k=8)] == [p.to_json() for p in one.search(q, k=8)]
+            assert remote.ask(q).to_json() == one.ask(q).to_json()

@@ -344,3 +344,114 @@ def test_a_removal_that_fails_in_one_shard_removes_nothing(tmp_path, monkeypatch
     with ShardedIndex.open(path) as sharded:
         assert sorted(sharded.remove(list(homes.values()))) == sorted(homes.values())
         assert sharded.info().articles == len(docs) - 3
+
+
+# A write in a fresh process that dies (os._exit: no cleanup, as a killed process) right
+# after the first of its shards' COMMITs, with the journal saved.
+_CRASH_AFTER_FIRST_COMMIT = """
+import contextlib, os, sys
+from pathlib import Path
+from rag.shards import ShardedIndex
+from rag.store import Store
+from tests.test_shards import _articles
+
+root = Path(sys.argv[1])
+original = Store.transaction
+
+@contextlib.contextmanager
+def then_crash(self):
+    with original(self):
+        yield
+    if (root / "journal").exists():
+        os._exit(17)
+
+Store.transaction = then_crash
+with ShardedIndex.open(root) as sharded:
+    if sys.argv[2] == "add":
+        sharded.add_documents(_articles()[4:])
+    else:
+        sharded.remove(sys.argv[3:])
+"""
+
+
+def _crash_after_first_commit(path: Path, *args: str) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASH_AFTER_FIRST_COMMIT, str(path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 17, done.stderr
+
+
+def _stored_ids(path: Path) -> list[set[str]]:
+    """The article ids each shard's database holds, read straight from SQLite."""
+    import sqlite3
+
+    manifest = read_manifest(path)
+    assert manifest is not None
+    out = []
+    for folder in manifest.folders(path):
+        with sqlite3.connect(folder / "rag.sqlite") as conn:
+            out.append({r[0] for r in conn.execute("SELECT id FROM articles")})
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "before"),
+    [(IndexType.FLAT, 4), (IndexType.IVF_SQ8, 4), (IndexType.IVF_SQ8, 0)],  # 0: the write trains the first IVF
+)
+def test_an_ingest_cut_off_between_two_shards_commits_is_finished_on_the_next_open(tmp_path, kind, before):
+    docs = _articles()
+    path, whole = tmp_path / "s", tmp_path / "whole"
+    for p in (path, whole):
+        with ShardedIndex.create(p, 3, index_type=kind) as sharded:
+            sharded.add_documents(docs[:before])
+    with ShardedIndex.open(whole) as sharded:
+        sharded.add_documents(docs[4:])
+    _crash_after_first_commit(path, "add")
+    held = _stored_ids(path)
+    assert before < sum(map(len, held)) < len(docs) - 4 + before  # the crash fell between the shards' commits
+    assert (path / "journal").is_dir()
+    with ShardedIndex.open(path) as sharded:
+        assert not (path / "journal").exists()
+        assert sharded.info().articles == len(docs) - 4 + before
+        assert sharded.info().vectors == sharded.info().chunks
+        with ShardedIndex.open(whole) as reference:
+            for q in QUESTIONS:
+                assert _search_json(sharded, q) == _search_json(reference, q)
+    assert _stored_ids(path) == _stored_ids(whole)
+
+
+def test_a_removal_cut_off_between_two_shards_commits_is_finished_on_the_next_open(tmp_path):
+    docs = _articles()
+    path = tmp_path / "s"
+    with ShardedIndex.create(path, 3) as sharded:
+        sharded.add_documents(docs)
+    homes = {shard_of(content_hash(d), 3): d.id for d in docs}
+    _crash_after_first_commit(path, "remove", *homes.values())
+    assert sum(map(len, _stored_ids(path))) == len(docs) - 1  # one shard committed its part
+    with ShardedIndex.open(path) as sharded:
+        assert sharded.info().articles == len(docs) - 3
+        assert all(sharded.article(d) is None for d in homes.values())
+        assert sharded.info().vectors == sharded.info().chunks
+
+
+def test_a_damaged_journal_is_a_one_line_error_and_changes_nothing(tmp_path):
+    from .conftest import snapshot
+
+    path = tmp_path / "s"
+    with ShardedIndex.create(path, 2) as sharded:
+        sharded.add_documents(_articles()[:6])
+    (path / "journal").mkdir()
+    (path / "journal" / "journal.json").write_text('{"format": 1, "id": "x", "parts": [{"shard"')
+    before = snapshot(path)
+    with pytest.raises(RagError, match="unfinished write cannot be read"):
+        ShardedIndex.open(path)
+    assert snapshot(path) == before

@@ -28,8 +28,9 @@ from ..corpus import Loaded
 from ..embed import Backend, Embedder
 from ..errors import IndexError_, RagError, first_line
 from ..index import Asking, Index
+from ..journal import JOURNAL
 from ..merged import ShardedCorpus
-from ..shards import merged_info, read_manifest
+from ..shards import ShardedIndex, merged_info, read_manifest
 from ..types import Document, IndexInfo
 from .connect import connect, need_ray
 
@@ -219,6 +220,8 @@ def open_on_cluster(
     for folder in folders:
         if not folder.is_dir():
             raise IndexError_(f"{folder}: shard is missing")
+    if manifest is not None and (path / JOURNAL).exists():
+        ShardedIndex.open(path, model, backend).close()  # finishes a write a crash cut off
     with Index.open(folders[0], model=model, backend=backend, skip_vectors=True, embedder=embedder) as first:
         embedder = first.embedder  # the query's model: checked against the shard's, loaded here on first use
     connect(address)
