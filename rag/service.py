@@ -64,7 +64,7 @@ class Service:
         self.manifest = read_manifest(self.path)
         self._writer: Index | ShardedIndex
         if self.manifest is not None:
-            self._writer = ShardedIndex.open(self.path, model, backend, shared=True, lock_wait=lock_wait)
+            self._writer = ShardedIndex.open(self.path, model, backend, lock_wait=lock_wait)
         else:
             self._writer = Index.open(
                 self.path, model=model, create=create, backend=backend, shared=True, lock_wait=lock_wait

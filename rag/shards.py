@@ -28,7 +28,8 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -62,6 +63,10 @@ MANIFEST = "shards.json"
 MANIFEST_FORMAT = 1
 TEMPLATE = "ivf.faiss"  # the trained, empty IVF every shard's vectors were added to
 MAX_SHARDS = 256
+# Shards a write stages at once, a thread each (1: one after another). On this 2-core
+# machine, a checkpoint of 60 articles into 4 shards of 131k chunks staged and committed
+# in 0.49 s against 0.63 s one after another (eval/README.md).
+STAGING_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -120,11 +125,14 @@ class ShardedIndex(Asking):
         path: str | Path,
         model: str | None = None,
         backend: Backend = Backend.AUTO,
-        shared: bool = False,
         lock_wait: float = 0.0,
     ) -> ShardedIndex:
+        """The sharded index at ``path``; its shards may be used from several threads, one
+        at a time (as :meth:`rag.Index.open` with ``shared``): a write stages each shard in
+        a thread of its own."""
+
         def one(i: int, folder: Path, embedder: Embedder | None) -> Index:
-            shard = Index.open(folder, model=model, backend=backend, shared=shared, embedder=embedder)
+            shard = Index.open(folder, model=model, backend=backend, shared=True, embedder=embedder)
             shard._commits.lock.wait = lock_wait
             return shard
 
@@ -398,6 +406,7 @@ class ShardedIndex(Asking):
             vectors.write_index(template, pending)
         write_id = journal.new_id()
         parts: list[journal.Part] = []
+        writes: list[tuple[Writer, StoreChange]] = []
         try:
             with ExitStack() as staged:  # every shard's part made ready, then all committed
                 for j, (s, w, p) in enumerate(zip(self.shards, self._writers(), plan)):
@@ -416,8 +425,9 @@ class ShardedIndex(Asking):
                         update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=rebuild),
                         write_id=write_id,
                     )
-                    staged.enter_context(staged_change(w, change))
+                    writes.append((w, change))
                     parts.append(journal.Part(j, change, kind))
+                _stage_all(staged, writes)
                 if parts:
                     self._commit_together(staged, write_id, parts, template is not None and rebuild)
         except BaseException:
@@ -497,6 +507,32 @@ def merged_info(path: Path, parts: Sequence[IndexInfo]) -> IndexInfo:
     )
 
 
+def _stage_all(staged: ExitStack, writes: Sequence[tuple[Writer, StoreChange]]) -> None:
+    """Stage every shard's part of a write (:func:`rag.ingest.staged_change`) onto
+    ``staged``, each in a thread of its own: reading and writing vector files, FAISS and
+    SQLite release Python's lock. On any failure or interrupt every part staged is
+    rolled back by ``staged``."""
+    managers = [staged_change(w, c) for w, c in writes]
+    if len(managers) < 2 or STAGING_THREADS < 2:
+        for m in managers:
+            staged.enter_context(m)
+        return
+    entered: list[AbstractContextManager[None] | None] = [None] * len(managers)
+
+    def enter(i: int) -> None:
+        managers[i].__enter__()
+        entered[i] = managers[i]
+
+    try:
+        with ThreadPoolExecutor(max_workers=min(len(managers), STAGING_THREADS)) as pool:
+            for f in [pool.submit(enter, i) for i in range(len(managers))]:
+                f.result()
+    finally:
+        for done in entered:
+            if done is not None:
+                staged.push(done)
+
+
 def _names(shard: Index, name: str, by_id: bool) -> bool:
     return bool(shard.store.named(name, by_source=not by_id))
 
@@ -534,7 +570,7 @@ def open_index(
 ) -> Index | ShardedIndex:
     """The index at ``path``, sharded or single."""
     if is_sharded(path):
-        return ShardedIndex.open(path, model, backend, shared, lock_wait)
+        return ShardedIndex.open(path, model, backend, lock_wait)
     index = Index.open(path, model=model, backend=backend, shared=shared)
     index._commits.lock.wait = lock_wait
     return index
@@ -543,7 +579,8 @@ def open_index(
 def reshard(source: Index, dest: str | Path, shards: int) -> ShardedIndex:
     """A sharded copy of ``source`` at ``dest`` (a new directory): its articles, chunks
     under the same ids, vectors and entities, each in its content hash's shard; nothing
-    is embedded or tagged again. Returns it open."""
+    is embedded or tagged again, and an IVF keeps the source's clusters (every shard a
+    copy of them, saved as the template later writes add to). Returns it open."""
     sharded = ShardedIndex.create(dest, shards, model=source.embedder.name, index_type=source.meta.index_type)
     try:
         conn = source.store.conn
@@ -560,8 +597,14 @@ def reshard(source: Index, dest: str | Path, shards: int) -> ShardedIndex:
         if source._commits.vectors is None or not rows:
             return sharded
         ids, vecs = vectors.contents(source._commits.vectors)
-        template, _ = sharded._template(vecs, len(ids), np.zeros(0, np.int64))
         kind = vectors.resolve(source.meta.index_type, len(ids))
+        template: faiss.Index | None
+        if kind is IndexType.IVF_SQ8 and vectors.kind_of(source._commits.vectors) is IndexType.IVF_SQ8:
+            assert source.meta.faiss_file is not None
+            template = vectors.read_index(source.path / source.meta.faiss_file)  # its clusters, not trained again
+            template.reset()
+        else:
+            template, _ = sharded._template(vecs, len(ids), np.zeros(0, np.int64))
         home = {d: shard_of(h, shards) for d, (_, h) in docs.items()}
         owner = np.array([home[r[1]] for r in rows])
         chunk_ids = np.array([r[0] for r in rows], np.int64)
@@ -594,6 +637,8 @@ def reshard(source: Index, dest: str | Path, shards: int) -> ShardedIndex:
                         update_vectors=partial(_shard_vectors, kind=kind, template=template, rebuild=True),
                     ),
                 )
+        if template is not None:
+            vectors.write_index(template, sharded.path / TEMPLATE)  # what later writes add to
         return sharded
     except BaseException:
         sharded.close()

@@ -455,3 +455,24 @@ def test_a_damaged_journal_is_a_one_line_error_and_changes_nothing(tmp_path):
     with pytest.raises(RagError, match="unfinished write cannot be read"):
         ShardedIndex.open(path)
     assert snapshot(path) == before
+
+
+@pytest.mark.parametrize("kind", [IndexType.FLAT, IndexType.IVF_SQ8])
+def test_a_resharded_index_answers_as_its_source_and_later_writes_keep_its_clusters(tmp_path, kind):
+    from rag.shards import TEMPLATE, reshard
+
+    docs = _articles()
+    with Index.open(tmp_path / "one", create=True) as one:
+        one.set_index_type(kind)
+        one.add_documents(docs[:-3])
+        with reshard(one, tmp_path / "s3", 3) as sharded:
+            for q in QUESTIONS:
+                assert _search_json(sharded, q) == _search_json(one, q)
+            assert (tmp_path / "s3" / TEMPLATE).exists() is (kind is IndexType.IVF_SQ8)
+            template = (tmp_path / "s3" / TEMPLATE).read_bytes() if kind is IndexType.IVF_SQ8 else b""
+            one.add_documents(docs[-3:])
+            sharded.add_documents(docs[-3:])
+            for q in QUESTIONS:
+                assert _search_json(sharded, q) == _search_json(one, q)
+    if kind is IndexType.IVF_SQ8:
+        assert (tmp_path / "s3" / TEMPLATE).read_bytes() == template  # not trained again
