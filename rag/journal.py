@@ -154,7 +154,8 @@ def read(root: Path) -> Journal | None:
         return Journal(str(raw["id"]), parts, bool(raw["new_template"]))
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise IndexError_(
-            f"{folder}: the record of an unfinished write cannot be read ({exc}); some shards may lack that write"
+            f"{folder}: the record of an unfinished write cannot be read ({exc}); some shards may lack that write:"
+            " delete that folder, then repeat the last ingest or removal"
         ) from None
 
 
