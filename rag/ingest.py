@@ -92,12 +92,20 @@ Embedded = tuple[Document, list[Chunk], np.ndarray, list[Entity]]  # an article,
 
 
 class Encoder(Protocol):
-    """What embeds an ingest's chunks: the index's :class:`rag.embed.Embedder`, or a
-    :class:`rag.cluster.ClusterEmbedder` of the same model on a Ray cluster."""
+    """What embeds an ingest's chunks and tags its articles' names elsewhere than in this
+    process: a :class:`rag.cluster.ClusterEmbedder` of the index's model on a Ray
+    cluster (by default the index's :class:`rag.embed.Embedder` and
+    :func:`rag.entities.tag` do it here)."""
 
     docs_per_batch: int  # articles whose chunks it is handed at once
 
-    def encode(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray: ...
+    def encode_and_tag(
+        self,
+        texts: list[str],
+        articles: list[str],
+        chunks_per_article: list[int],
+        on_batch: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[list[Entity]]]: ...
 
 
 def embed_in_checkpoints(
@@ -109,12 +117,11 @@ def embed_in_checkpoints(
     checkpoint_seconds: float = CHECKPOINT_SECONDS,
     encoder: Encoder | None = None,
 ) -> int:
-    """Chunk, embed (with ``encoder``, by default ``embedder``) and tag ``docs`` a batch
+    """Chunk ``docs``, embed and tag them (with ``encoder``, by default here) a batch
     at a time, handing what is done to ``write`` every ``checkpoint_seconds`` and at the
     end; returns the chunks embedded. One index writes each checkpoint as one commit, a
     sharded one as a commit per shard."""
     per_batch = encoder.docs_per_batch if encoder is not None else DOCS_PER_BATCH
-    encode = encoder.encode if encoder is not None else embedder.encode
     config = ChunkConfig(min(chunking.max_tokens, embedder.max_tokens), chunking.overlap_tokens)
     per_doc = [chunk_document(d, embedder.count_tokens, config) for d in docs]
     total = sum(map(len, per_doc))
@@ -124,8 +131,14 @@ def embed_in_checkpoints(
     try:
         for start in range(0, len(docs), per_batch):
             batch = list(zip(docs[start : start + per_batch], per_doc[start : start + per_batch]))
-            vecs = encode([c.text for _, chunks in batch for c in chunks], on_batch=bar.update)
-            found = entities.tag([doc.text for doc, _ in batch])
+            texts = [c.text for _, chunks in batch for c in chunks]
+            if encoder is None:
+                vecs = embedder.encode(texts, on_batch=bar.update)
+                found = entities.tag([doc.text for doc, _ in batch])
+            else:
+                vecs, found = encoder.encode_and_tag(
+                    texts, [doc.text for doc, _ in batch], [len(chunks) for _, chunks in batch], on_batch=bar.update
+                )
             offset = 0
             for (doc, chunks), ents in zip(batch, found):
                 pending.append((doc, chunks, vecs[offset : offset + len(chunks)], ents))

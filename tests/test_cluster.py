@@ -56,6 +56,18 @@ def test_vectors_embedded_on_the_cluster_equal_in_process_ones(cluster):
     assert np.abs(on_cluster - local.encode(texts)).max() < 1e-4
 
 
+def test_articles_tagged_on_the_cluster_get_the_in_process_entities(cluster):
+    from rag import entities
+
+    local = Embedder(backend=Backend.ONNX)
+    texts = _texts(40)
+    articles = [" ".join(texts[i : i + 4]) + f" Mayor Anna Holt of Brightwater spoke in Paris. {i}" for i in range(10)]
+    vecs, found = ClusterEmbedder(local, workers=2).encode_and_tag(texts, articles, [4] * 10)
+    assert np.abs(vecs - local.encode(texts)).max() < 1e-4
+    assert found == entities.tag(articles)
+    assert any(e.label == "PERSON" for e in found[0])
+
+
 def test_rag_ingest_on_the_cluster_builds_the_index_an_in_process_ingest_builds(cluster, tmp_path, built_index):
     c, _ = cluster
     path = tmp_path / "s"
