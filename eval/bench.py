@@ -42,7 +42,9 @@ worker nodes of one CPU each), as ``rag ingest --ray`` embeds: chunks/s, the rep
 start-up (a hand-over of a few chunks), the rate without it, each replica's peak
 memory, and the largest difference from the plain process's vectors (int8 weights
 quantise each batch's activations by its own range, so they move with how the chunks
-are batched; fp32 ones do not).
+are batched; fp32 ones do not). Then ``--articles`` whole articles of the index, the
+ingest's work on them: their chunks embedded and their names tagged, in the plain
+process and on the replicas (articles/s).
 """
 
 from __future__ import annotations
@@ -256,6 +258,7 @@ EMBED_COLUMNS = [
     ("vs_torch", "x torch"),
     ("cosine_mean", "cos mean"),
     ("cosine_min", "cos min"),
+    ("articles_per_s", "articles/s (embed+tag)"),
 ]
 
 
@@ -268,6 +271,23 @@ def sample_chunks(index_dir: Path, n: int) -> list[str]:
         (step, n),
     )
     return [r[0] for r in rows]
+
+
+def sample_articles(index_dir: Path, n: int) -> tuple[list[str], list[str], list[int]]:
+    """``n`` articles of the index spread over it: their texts, their chunks' texts (in
+    article order) and how many chunks each has."""
+    conn = sqlite3.connect(index_dir / "rag.sqlite")
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    step = max(1, total // max(1, n))
+    ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY id").fetchall()[::step][:n]]
+    articles, chunks, counts = [], [], []
+    for doc_id in ids:
+        text = conn.execute("SELECT text FROM articles WHERE id = ?", (doc_id,)).fetchone()[0]
+        spans = conn.execute("SELECT start, end FROM chunks WHERE doc_id = ? ORDER BY id", (doc_id,)).fetchall()
+        articles.append(text)
+        chunks.extend(text[a:b] for a, b in spans)
+        counts.append(len(spans))
+    return articles, chunks, counts
 
 
 def embed_rates(texts: list[str], model: str | None, rounds: int = 3) -> list[dict]:
@@ -494,6 +514,7 @@ CLUSTER_COLUMNS = [
     ("peak_rss_mb", "peak MB"),
     ("max_abs_diff", "max diff"),
     ("cosine_min", "cos min"),
+    ("articles_per_s", "articles/s (embed+tag)"),
 ]
 
 
@@ -542,21 +563,29 @@ def run_cluster(args: argparse.Namespace) -> None:
 
     import ray
 
+    from rag import entities
     from rag.cluster import ClusterEmbedder
     from rag.embed import Backend, Embedder
 
     texts = sample_chunks(args.index, args.sample)
+    articles, article_chunks, counts = sample_articles(args.index, args.articles)
     local = Embedder(backend=Backend(args.backend))
     local.encode(texts[:64])  # load (and export) outside the timing
+    entities.tag(articles[:1])
     start = time.perf_counter()
     reference = local.encode(texts)
     plain = time.perf_counter() - start
+    start = time.perf_counter()
+    local.encode(article_chunks)
+    entities.tag(articles)
+    plain_articles = time.perf_counter() - start
     rows = [
         {
             "run": "plain process",
             "chunks_per_s": round(len(texts) / plain, 1),
             "vs_plain": 1.0,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "articles_per_s": round(len(articles) / plain_articles, 2),
         }
     ]
     store = 200 * 2**20
@@ -578,6 +607,9 @@ def run_cluster(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             vecs = encoder.encode(texts)
             seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            encoder.encode_and_tag(article_chunks, articles, counts)
+            article_seconds = time.perf_counter() - start
             stop.set()
             sampler.join()
             rows.append(
@@ -590,15 +622,24 @@ def run_cluster(args: argparse.Namespace) -> None:
                     "peak_rss_mb": round(max(peaks.values(), default=0) / 1024),
                     "max_abs_diff": significant(float(np.abs(vecs - reference).max())),
                     "cosine_min": round(float(np.sum(vecs * reference, axis=1).min()), 4),
+                    "articles_per_s": round(len(articles) / article_seconds, 2),
                 }
             )
     finally:
         _stop_cluster(cluster)
-    out = {"chunks": len(texts), "backend": args.backend, "cores": os.cpu_count(), "rows": rows}
+    out = {
+        "chunks": len(texts),
+        "articles": len(articles),
+        "backend": args.backend,
+        "cores": os.cpu_count(),
+        "rows": rows,
+    }
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        print(f"{len(texts)} chunks of {args.index}, backend {args.backend}, {os.cpu_count()} cores")
+        print(
+            f"{len(texts)} chunks and {len(articles)} articles of {args.index}, backend {args.backend}, {os.cpu_count()} cores"
+        )
         print_table(rows, CLUSTER_COLUMNS)
 
 
@@ -647,6 +688,7 @@ def main() -> None:
     cluster.add_argument("--sample", type=int, default=4096)
     cluster.add_argument("--backend", default="onnx-int8", help="as rag ingest --backend")
     cluster.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    cluster.add_argument("--articles", type=int, default=100, help="whole articles to embed and tag")
     cluster.add_argument("--json", action="store_true")
     args = parser.parse_args()
     parts_run = {"search": run_search, "embed": run_embed, "ask": run_ask, "shards": run_shards, "cluster": run_cluster}
