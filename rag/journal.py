@@ -7,8 +7,9 @@ write half stored. So before the first commit the write's parts are saved here
 (``DIR/journal/``: per shard, the articles, chunks, entities, chunk ids and vectors it
 stores and the articles it removes), and each shard's transaction carries the
 journal's id into its meta (``write_id``). Once every shard has committed the journal is
-deleted. A writer that finds one still there, that is a crash came between, first
-applies the parts whose shard does not carry its id: the write ends wholly stored, as
+deleted. Opening the index (any command) or starting a write there finds a journal
+still there only when a crash came between; it first applies the parts whose shard
+does not carry its id: the write ends wholly stored, as
 if nothing had interrupted it. This is redo logging, as a database finishes a
 committed transaction after a crash; the journal is the commit point.
 

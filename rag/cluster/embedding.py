@@ -92,10 +92,13 @@ class ClusterEmbedder:
         found: list[list[Entity]] = [[] for _ in articles]
         if not texts and not articles:
             return out, found
+        counts = list(chunks_per_article) if articles else [len(texts)]
+        if len(counts) != max(1, len(articles)) or sum(counts) != len(texts):
+            raise ValueError("chunks_per_article must give each article's number of texts, in order")
         backend = self.local.backend.value
         items: list[dict] = []
         start = 0
-        for a, n in enumerate(chunks_per_article or [len(texts)]):
+        for a, n in enumerate(counts):
             items.extend({"row": i, "text": texts[i], "tag": False} for i in range(start, start + n))
             start += n
             if a < len(articles):
