@@ -144,6 +144,8 @@ class ShardedIndex(Asking):
                     pass
             except IndexBusyError:
                 pass  # the writer holding the lock finished it on taking the lock
+            except PermissionError:
+                pass  # a read-only copy: read it as it is (every article whole); a writer finishes it
             except BaseException:
                 index.close()
                 raise

@@ -429,6 +429,29 @@ def test_an_ingest_cut_off_between_two_shards_commits_is_finished_on_the_next_op
     assert _stored_ids(path) == _stored_ids(whole)
 
 
+def test_an_index_that_cannot_be_written_opens_with_its_journal_left_for_a_writer(tmp_path, monkeypatch):
+    from rag.lock import WriteLock
+
+    docs = _articles()
+    path = tmp_path / "s"
+    with ShardedIndex.create(path, 3) as sharded:
+        sharded.add_documents(docs[:4])
+    _crash_after_first_commit(path, "add")
+    stored = sum(map(len, _stored_ids(path)))
+
+    def read_only(self):
+        raise PermissionError(13, "Read-only file system", str(self.path))
+
+    monkeypatch.setattr(WriteLock, "acquire", read_only)
+    with ShardedIndex.open(path) as sharded:  # read as it is
+        assert sharded.info().articles == stored
+        assert sharded.search(QUESTIONS[0])
+    assert (path / "journal").is_dir()
+    monkeypatch.undo()
+    with ShardedIndex.open(path) as sharded:
+        assert sharded.info().articles == len(docs)
+
+
 def test_a_removal_cut_off_between_two_shards_commits_is_finished_on_the_next_open(tmp_path):
     docs = _articles()
     path = tmp_path / "s"
