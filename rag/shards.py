@@ -484,8 +484,9 @@ class ShardedIndex(Asking):
                     theirs = [src for src in sources if _names(s, src, False)]
                     ids = s.store.article_ids(mine, theirs) if mine or theirs else []
                     if ids:
-                        change = replace(removal(s._writer(), ids), write_id=write_id)
-                        staged.enter_context(staged_change(s._writer(), change))
+                        w = s._writer()
+                        change = replace(removal(w, ids), write_id=write_id)
+                        staged.enter_context(staged_change(w, change))
                         parts.append(journal.Part(j, change, None))
                         removed.extend(ids)
                 if parts:

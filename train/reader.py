@@ -344,13 +344,10 @@ def restandardised(model, mean: np.ndarray, scale: np.ndarray) -> tuple:
 
 
 def logits_of(model, x: np.ndarray) -> np.ndarray:
+    from rag.qa.reader import network
+
     mean, scale, layers = model
-    h = (x - mean) / scale
-    for i, (w, b) in enumerate(layers):
-        h = h @ w + b
-        if i < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    return h[:, 0]
+    return network(layers, (x - mean) / scale)
 
 
 def out_of_fold(rows: list[dict], fold: np.ndarray, spec: dict) -> list[np.ndarray]:
@@ -373,12 +370,11 @@ def top1(rows: list[dict], scores: list[np.ndarray]) -> float:
 def summary_features(scores: list[np.ndarray], chosen: list[int] | None = None) -> np.ndarray:
     """Per question: the chosen candidate's score (default: the best) and its lead over
     the best of the others (as :meth:`Reader.confidence`)."""
-    out = []
-    for i, s in enumerate(scores):
-        k = int(np.argmax(s)) if chosen is None else chosen[i]
-        others = np.delete(s, k)
-        out.append([s[k], min(s[k] - others.max(), 10.0) if len(others) else 10.0])
-    return np.array(out)
+    from rag.qa.reader import score_and_lead
+
+    return np.array(
+        [score_and_lead(s, int(np.argmax(s)) if chosen is None else chosen[i]) for i, s in enumerate(scores)]
+    )
 
 
 def fit_calibration(f: np.ndarray, right: np.ndarray) -> tuple[float, float, float]:

@@ -63,24 +63,22 @@ class Reader:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """One score per row of ``x`` (rows of :data:`FEATURES`); higher is likelier right."""
-        return _network(self.layers, (x - self.mean) / self.scale)
+        return network(self.layers, (x - self.mean) / self.scale)
 
     def choose(self, x: np.ndarray, logits: np.ndarray) -> int:
         """The row of ``x`` to answer with: the chooser's best, else the best ``logits``."""
         if self.chooser is None:
             return int(np.argmax(logits))
-        return int(np.argmax(_network(self.chooser, (x - self.mean) / self.scale)))
+        return int(np.argmax(network(self.chooser, (x - self.mean) / self.scale)))
 
     def confidence(self, logits: np.ndarray, chosen: int | None = None) -> float:
         """The probability that candidate ``chosen`` (default: the best-scored) is right,
         from its score and its lead over the best of the others."""
         if not len(logits):
             return 0.0
-        k = int(np.argmax(logits)) if chosen is None else chosen
-        others = np.delete(logits, k)
-        lead = float(logits[k] - others.max()) if len(others) else 10.0
+        score, lead = score_and_lead(logits, int(np.argmax(logits)) if chosen is None else chosen)
         a, b, c = self.calibration
-        z = a * float(logits[k]) + b * min(lead, 10.0) + c
+        z = a * score + b * lead + c
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def covers(self, qtype: str) -> bool:
@@ -158,8 +156,20 @@ def default_reader() -> Reader:
     return modelfile.cached(read_model, modelfile.env_or(MODEL_ENV, MODEL_FILE))  # type: ignore[return-value]
 
 
-def _network(layers: Sequence[tuple[np.ndarray, np.ndarray]], h: np.ndarray) -> np.ndarray:
-    """One logit per row of the standardised ``h``: ReLU between the layers."""
+MAX_LEAD = 10.0  # a lead over the other candidates counts up to this (and is this with none)
+
+
+def score_and_lead(logits: np.ndarray, k: int) -> tuple[float, float]:
+    """Candidate ``k``'s score and its lead over the best of the others (at most
+    :data:`MAX_LEAD`): what the calibration turns into a probability."""
+    others = np.delete(logits, k)
+    lead = float(logits[k] - others.max()) if len(others) else MAX_LEAD
+    return float(logits[k]), min(lead, MAX_LEAD)
+
+
+def network(layers: Sequence[tuple[np.ndarray, np.ndarray]], h: np.ndarray) -> np.ndarray:
+    """One logit per row of the standardised ``h``: ReLU between the layers (the
+    reader's networks; ``train.reader`` scores with it too)."""
     for i, (w, b) in enumerate(layers):
         h = h @ w + b
         if i < len(layers) - 1:
