@@ -188,6 +188,13 @@ def _repeats_question(q: Question, c: Candidate) -> bool:
     return any(found and all(q.holds(w) for w in found) for found in (words(c.text), words(c.text.replace(".", ""))))
 
 
+def _same_date(c: Candidate, dated: list[Candidate]) -> bool:
+    """Whether a proposed span overlaps a date the rules found in the same sentence: the
+    same mention ('June 2019'), already a candidate under its resolved day ('2019-06');
+    as a second key it would split that answer's evidence in two."""
+    return any(d.start < c.end and c.start < d.end for d in dated)
+
+
 OTHER_VOTES = 0.25  # weight of each further article that supports a span, after the best
 
 
@@ -303,7 +310,8 @@ def gather(
     ]
     for i, more in enumerate(extra or ()):
         keys = {c.key for c in found[i]}
-        found[i] += [c for c in more if c.key not in keys and not _repeats_question(q, c)]
+        dated = [c for c in found[i] if c.date is not None]
+        found[i] += [c for c in more if c.key not in keys and not _repeats_question(q, c) and not _same_date(c, dated)]
     useful = [i for i, cands in enumerate(found) if cands]
     lexical = {i: lexical_overlap(q, sents[i].text, weights) for i in useful}
     # The passage's similarity stands in for the sentence's until the sentence is embedded;

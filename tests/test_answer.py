@@ -244,3 +244,29 @@ def test_the_span_scorer_may_tighten_an_answer_but_not_cut_through_a_name(text, 
     assert _inside_name(Sentence(None, 0, len(text), text), text.index(at)) is inside  # type: ignore[arg-type]
     tagged = Sentence(None, 0, len(text), text, (Entity(0, len(text), "ORG"),))  # type: ignore[arg-type]
     assert _inside_name(tagged, text.index(at))  # inside a name the tagger found
+
+
+def test_a_proposed_date_is_one_candidate_with_the_date_the_rules_found(index):
+    """The span scorer proposing 'June 2019' adds no second key beside the rules'
+    '2019-06': one mention, one answer, its evidence not split in two."""
+    import datetime as dt
+
+    from rag.answer import AnswerConfig, Sentence, gather
+    from rag.question import analyse
+    from rag.spans import proposed
+    from rag.types import Passage
+
+    text = "They have not met since June 2019, when the leader visited the capital."
+    passage = Passage(0, "a", "a.txt", "", dt.date(2025, 9, 1), text, 0, len(text), 0.6, 0.6)
+    q = analyse("When did the leader visit the capital?")
+    start = text.index("June 2019")
+    extra = [[proposed(text, start, start + len("June 2019"), q, (), 0.5)]]
+    pool = gather(
+        q,
+        [Sentence(passage, 0, len(text), text)],
+        index.embedder.encode_queries,
+        index.embedder.encode_queries([q.text])[0],
+        AnswerConfig(),
+        extra=extra,
+    )
+    assert pool is not None and list(pool.groups) == ["2019-06"]
