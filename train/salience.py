@@ -75,7 +75,7 @@ def collect(index, qs: list[dict]) -> list[dict]:
             {
                 "id": q["id"],
                 "week": q.get("week", q["question_date"]),
-                "reading": q["id"].startswith("reading-"),
+                "reading": q.get("reading", False),
                 "x": x,
                 "sims": sims.astype(np.float32),
                 "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),
@@ -161,7 +161,7 @@ def main() -> None:
     qs = all_questions[:: max(1, args.every)]
     arts = articles(data)
     weeks = sorted({q["question_date"] for q in all_questions})
-    qs += [dict(q, question_date=q["question_date"][:10]) for q in reading_questions(arts, args.reading, weeks)]
+    qs += [dict(q, reading=True) for q in reading_questions(arts, args.reading, weeks)]
     with build_index(Path(args.index), arts) as index:
         _log(f"salience: reading {len(qs)} questions as topics")
         rows = collect(index, qs)
