@@ -58,8 +58,6 @@ class Corpus(Protocol):
         self, query: str, query_vector: np.ndarray, pool: int, allowed: DateRange | None, mode: Mode, alpha: float
     ) -> tuple[list[Passage], np.ndarray]: ...
 
-    def with_entities(self, passages: Sequence[Passage]) -> list[Passage]: ...
-
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
 
     def windows(self, ranked: Sequence[Passage], k: int, words: int) -> list[Passage]:
@@ -235,20 +233,36 @@ class Loaded:
         return vectors.reconstruct(self.vectors, ids) @ query_vector
 
     def passages(self, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) -> list[Passage]:
-        """Passages of chunk ``ids``, without entities (see :meth:`with_entities`)."""
-        rows = self.store.chunks([int(i) for i in ids])
+        """Passages of chunk ``ids`` with their entities: the ranker reads the entities of
+        every candidate (:func:`rag.rank.rank_features`)."""
+        wanted = [int(i) for i in ids]
+        rows = self.store.chunks(wanted)
+        found = self.store.chunk_entities(wanted)
         out = []
         for i, score, sim in zip(ids, scores, sims):
             r = rows.get(int(i))
             if r is not None:
+                ents = tuple(e.shifted(-r.start) for e in found.get(r.id, ()))
                 out.append(
-                    Passage(r.id, r.doc_id, r.source, r.title, r.date, r.text, r.start, r.end, float(score), float(sim))
+                    Passage(
+                        r.id,
+                        r.doc_id,
+                        r.source,
+                        r.title,
+                        r.date,
+                        r.text,
+                        r.start,
+                        r.end,
+                        float(score),
+                        float(sim),
+                        entities=ents,
+                    )
                 )
         return out
 
     def with_entities(self, passages: Sequence[Passage]) -> list[Passage]:
-        """The passages with the named entities inside them: looked up only for the few
-        passages a search returns, not for every candidate it ranked."""
+        """The passages with the named entities inside them: windows widened from their
+        chunks, whose entities the chunks' do not cover."""
         return [
             replace(
                 p, entities=tuple(e.shifted(-p.start) for e in self.store.entities_within(p.doc_id, p.start, p.end))

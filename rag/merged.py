@@ -85,11 +85,6 @@ def _passages(s: Loaded, ids: np.ndarray, scores: np.ndarray, sims: np.ndarray) 
     return s.passages(ids[where], scores[where], sims[where])
 
 
-def _entities(s: Loaded, passages: Sequence[Passage]) -> list[tuple[int, Passage]]:
-    where = s.held(np.array([p.chunk_id for p in passages], np.int64))
-    return list(zip((int(i) for i in where), s.with_entities([passages[i] for i in where])))
-
-
 def _texts(s: Loaded, doc_ids: Sequence[str]) -> dict[str, str]:
     return s.texts(doc_ids)
 
@@ -169,13 +164,6 @@ class ShardedCorpus:
             p.chunk_id: p for ps in self.fanout.each(partial(_passages, ids=ids, scores=scores, sims=sims)) for p in ps
         }
         return [found[int(i)] for i in ids if int(i) in found]
-
-    def with_entities(self, passages: Sequence[Passage]) -> list[Passage]:
-        out = list(passages)
-        for found in self.fanout.each(partial(_entities, passages=list(passages))):
-            for i, p in found:
-                out[i] = p
-        return out
 
     def texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}

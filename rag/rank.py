@@ -4,7 +4,8 @@ Retrieval first takes the union of the dense and BM25 candidates (:mod:`rag.retr
 this module scores each by a logistic regression over :data:`RANK_FEATURES`, computed
 from what the candidate list already holds (cosine, BM25, rank in either list, age,
 where the chunk sits in its article, how much of the query's words, names and word
-pairs it holds, how many other candidates its article has). The weights are learned by
+pairs it holds, how many other candidates its article has, how many names of the kind
+the question asks for it holds). The weights are learned by
 ``python -m train.ranker`` on the RealTimeQA training weeks (label: the chunk holds the
 quiz's answer) and replace a hand-set blend and recency boost.
 """
@@ -23,8 +24,9 @@ import numpy as np
 from . import modelfile
 from .lexicon import STOPWORDS
 from .modelfile import ModelFileError
+from .question import Question, analyse
 from .text import content_stems, stem, words
-from .types import Passage
+from .types import AnswerType, Passage
 
 RANK_FEATURES: tuple[str, ...] = (
     "cosine",  # with the query
@@ -46,13 +48,19 @@ RANK_FEATURES: tuple[str, ...] = (
     "doc_chunks_log",  # log(1 + other candidates from the same article)
     "doc_best_cosine",  # the best cosine among the article's candidates
     "length_log",  # log(1 + words)
+    "typed_log",  # log(1 + entities of the types the question asks for, the question's own names left out)
+    "entities_log",  # log(1 + named entities)
 )
 MODEL_FILE = Path(__file__).with_name("models") / "ranker.json"
 MODEL_ENV = "RAG_RANKER_MODEL"  # another model file to rank with (one written by ``train.ranker --out``)
 FORMAT = "rag-ranker"
-VERSION = 1
+VERSION = 2  # 2: the typed_log and entities_log features
 RETRAIN = "python -m train.ranker --data ../shared/realtimeqa-train"
 RECENCY_DAYS = 30.0  # the scale of 'recent': a month
+_TIME_LABELS = {  # OntoNotes labels of the questions rag.question leaves without any (it reads dates itself)
+    AnswerType.DATE: frozenset({"DATE"}),
+    AnswerType.DURATION: frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"}),
+}
 TIME_CUE = re.compile(
     r"\b(this (?:week|month|year)|recent|recently|latest|last|new|newly|now|current|currently|today|yesterday|upcoming|just)\b",
     re.IGNORECASE,
@@ -63,6 +71,19 @@ def _names(query: str) -> set[str]:
     """The query's capitalised words after its first (names, mostly), lower-cased."""
     ws = words(query)
     return {w.lower() for w in ws[1:] if w[:1].isupper() and w.lower() not in STOPWORDS}
+
+
+def _wanted(query: str) -> tuple[frozenset[str], Question]:
+    """The entity labels an answer to ``query`` may carry (empty: any, or not a name),
+    and the analysed question."""
+    q = analyse(query)
+    return q.labels or _TIME_LABELS.get(q.type, frozenset()), q
+
+
+def _typed(p: Passage, labels: frozenset[str], q: Question) -> int:
+    """How many of ``p``'s entities carry one of ``labels`` without being words of the
+    question: an answer seldom repeats what the question names."""
+    return sum(e.label in labels and not all(q.holds(w) for w in words(p.text[e.start : e.end])) for e in p.entities)
 
 
 def _pairs(stems: Sequence[str]) -> set[tuple[str, str]]:
@@ -90,6 +111,7 @@ def rank_features(query: str, passages: Sequence[Passage], bm25: np.ndarray, as_
     for p in passages:
         best_doc[p.doc_id] = max(best_doc.get(p.doc_id, -1.0), p.similarity)
     top_bm = float(bm.max()) if bm.max() > 0 else 1.0
+    labels, question = _wanted(query)
     for i, p in enumerate(passages):
         text_stems = content_stems(p.text)
         have = set(text_stems)
@@ -116,6 +138,8 @@ def rank_features(query: str, passages: Sequence[Passage], bm25: np.ndarray, as_
             math.log1p(per_doc[p.doc_id] - 1),
             best_doc[p.doc_id],
             math.log1p(len(text_stems)),
+            math.log1p(_typed(p, labels, question)) if labels else 0.0,
+            math.log1p(len(p.entities)),
         )
     return x
 

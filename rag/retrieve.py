@@ -106,7 +106,7 @@ def retrieve(
     ranked = [replace(passages[i], score=float(final[i])) for i in order]
     if window_words > 0:
         return windowed(corpus, ranked, k, window_words)
-    return corpus.with_entities(collapse_duplicates(ranked, k))
+    return collapse_duplicates(ranked, k)
 
 
 WINDOW_CANDIDATES = 3  # distinct chunks taken per window wanted: a window holds about two

@@ -217,6 +217,23 @@ class Store:
                 out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], _date(r[5]), r[6], r[7])
         return out
 
+    def chunk_entities(self, ids: Sequence[int]) -> dict[int, list[Entity]]:
+        """The entities inside each chunk of ``ids`` (article offsets), in one query per 500
+        chunks: the ranker reads them for every candidate (:func:`rag.rank.rank_features`)."""
+        out: dict[int, list[Entity]] = {int(i): [] for i in ids}
+        for i in range(0, len(ids), 500):
+            part = [int(x) for x in ids[i : i + 500]]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                "SELECT c.id, e.start, e.end, e.label FROM chunks c JOIN entities e ON e.doc_id = c.doc_id "
+                f"AND e.start >= c.start AND e.start < c.end AND e.end <= c.end WHERE c.id IN ({marks}) "
+                "ORDER BY c.id, e.start",
+                part,
+            )
+            for cid, start, end, label in rows:
+                out[cid].append(Entity(start, end, label))
+        return out
+
     def chunk_dates(self) -> tuple[np.ndarray, np.ndarray]:
         """Every chunk's id and its date as a proleptic ordinal (0 when undated), ids ascending."""
         rows = self.conn.execute(

@@ -1,5 +1,6 @@
 import sqlite3
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,6 +62,16 @@ def test_ingested_passages_carry_their_entities(built_index):
         for p in passages:
             for e in p.entities:
                 assert 0 <= e.start < e.end <= len(p.text)
+
+
+def test_candidates_carry_the_entities_a_lookup_by_offsets_finds(built_index):
+    with Index.open(built_index) as index:
+        ids = [int(i) for i in index.store.chunk_dates()[0]]
+        passages = index.corpus.passages(np.array(ids), np.zeros(len(ids)), np.zeros(len(ids)))
+        assert any(p.entities for p in passages)
+        for p in passages:
+            found = index.store.entities_within(p.doc_id, p.start, p.end)
+            assert p.entities == tuple(e.shifted(-p.start) for e in found)
 
 
 def test_an_index_from_before_entities_is_migrated_and_tagged_on_next_ingest(sample_index):

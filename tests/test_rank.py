@@ -7,12 +7,13 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from rag.rank import MODEL_FILE, RANK_FEATURES, Ranker, RankerModelError, rank_features, read_ranker
-from rag.types import Passage
+from rag.types import Entity, Passage
 
 from .conftest import ROOT, write_damaged_model
 
@@ -64,6 +65,19 @@ def test_features_see_age_position_and_articles():
     assert _col(x, "doc_chunks_log")[0] == pytest.approx(np.log(2)) and _col(x, "doc_chunks_log")[2] == 0.0
     plain = rank_features("news", ps, np.zeros(3), DAY)
     assert _col(plain, "recent_cued")[0] == 0.0
+
+
+def test_typed_features_count_names_of_the_asked_kind_the_question_does_not_hold():
+    text = "Kim Jong Un met Choe Son Hui in Beijing."
+    ents = (Entity(0, 11, "PERSON"), Entity(16, 27, "PERSON"), Entity(31, 38, "GPE"))
+    ps = [replace(_passage(0, text), entities=ents), _passage(1, text)]
+    who = rank_features("Who did Kim Jong Un meet?", ps, np.zeros(2), DAY)
+    assert _col(who, "typed_log").tolist() == [pytest.approx(np.log(2)), 0.0]  # Choe Son Hui only
+    assert _col(who, "entities_log").tolist() == [pytest.approx(np.log(4)), 0.0]
+    where = rank_features("Where did Kim Jong Un meet Choe Son Hui?", ps, np.zeros(2), DAY)
+    assert _col(where, "typed_log")[0] == pytest.approx(np.log(2))  # Beijing
+    open_ended = rank_features("Why did Kim Jong Un travel?", ps, np.zeros(2), DAY)
+    assert _col(open_ended, "typed_log").tolist() == [0.0, 0.0]
 
 
 def test_no_candidates_give_no_rows():
