@@ -242,7 +242,7 @@ class Loaded:
         for i, score, sim in zip(ids, scores, sims):
             r = rows.get(int(i))
             if r is not None:
-                ents = tuple(e.shifted(-r.start) for e in found.get(r.id, ()))
+                ents = tuple(found.get(r.id, ()))
                 out.append(
                     Passage(
                         r.id,

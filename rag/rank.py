@@ -83,7 +83,8 @@ def _wanted(query: str) -> tuple[frozenset[str], Question]:
 def _typed(p: Passage, labels: frozenset[str], q: Question) -> int:
     """How many of ``p``'s entities carry one of ``labels`` without being words of the
     question: an answer seldom repeats what the question names."""
-    return sum(e.label in labels and not all(q.holds(w) for w in words(p.text[e.start : e.end])) for e in p.entities)
+    typed = [p.text[e.start : e.end] for e in p.entities if e.label in labels]
+    return sum(not all(q.holds(w) for w in words(t)) for t in typed)
 
 
 def _pairs(stems: Sequence[str]) -> set[tuple[str, str]]:

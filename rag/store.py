@@ -218,14 +218,15 @@ class Store:
         return out
 
     def chunk_entities(self, ids: Sequence[int]) -> dict[int, list[Entity]]:
-        """The entities inside each chunk of ``ids`` (article offsets), in one query per 500
-        chunks: the ranker reads them for every candidate (:func:`rag.rank.rank_features`)."""
+        """The entities inside each chunk of ``ids``, in offsets into the chunk's text, in one
+        query per 500 chunks: the ranker reads them for every candidate
+        (:func:`rag.rank.rank_features`)."""
         out: dict[int, list[Entity]] = {int(i): [] for i in ids}
         for i in range(0, len(ids), 500):
             part = [int(x) for x in ids[i : i + 500]]
             marks = ",".join("?" * len(part))
             rows = self.conn.execute(
-                "SELECT c.id, e.start, e.end, e.label FROM chunks c JOIN entities e ON e.doc_id = c.doc_id "
+                "SELECT c.id, e.start - c.start, e.end - c.start, e.label FROM chunks c JOIN entities e ON e.doc_id = c.doc_id "
                 f"AND e.start >= c.start AND e.start < c.end AND e.end <= c.end WHERE c.id IN ({marks}) "
                 "ORDER BY c.id, e.start",
                 part,
