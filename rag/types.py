@@ -6,7 +6,7 @@ files -> Document -> Chunk -> (vectors) -> Passage -> Answer / Summary
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 
 
@@ -64,6 +64,15 @@ class Passage:
         None  # article offsets of the chunk that matched, when ``text`` is a window around it
     )
 
+    def __reduce__(self) -> tuple:
+        """Pickled with its entities as three flat tuples rather than an object each: a
+        shard on a Ray cluster sends a search's candidates this way, and a hundred
+        passages with their entities pickle and unpickle in about half the time."""
+        ents = self.entities
+        rest = tuple(getattr(self, name) for name in _PICKLED)
+        packed = (tuple(e.start for e in ents), tuple(e.end for e in ents), tuple(e.label for e in ents))
+        return (_unpickle_passage, (rest, packed))
+
     @property
     def match_span(self) -> tuple[int, int]:
         """Article offsets of the text that matched the query: the chunk inside a window."""
@@ -83,6 +92,13 @@ class Passage:
             "match_start": self.match_span[0],
             "match_end": self.match_span[1],
         }
+
+
+_PICKLED = tuple(f.name for f in fields(Passage) if f.name != "entities")
+
+
+def _unpickle_passage(rest: tuple, packed: tuple[tuple, tuple, tuple]) -> Passage:
+    return Passage(**dict(zip(_PICKLED, rest)), entities=tuple(map(Entity, *packed)))
 
 
 class AnswerType(str, Enum):

@@ -1,3 +1,4 @@
+import pickle
 import sqlite3
 
 import numpy as np
@@ -9,7 +10,7 @@ from rag.entities import _pieces, tag, tagger_name
 from rag.question import analyse
 from rag.spans import candidates, proper_phrases
 from rag.store import FORMAT_VERSION
-from rag.types import Entity
+from rag.types import Entity, Passage
 
 
 def test_tagger_labels_people_organisations_and_places():
@@ -86,3 +87,26 @@ def test_an_index_from_before_entities_is_migrated_and_tagged_on_next_ingest(sam
         assert index.search("bridge", k=1)[0].entities != ()
     version = sqlite3.connect(sample_index / "rag.sqlite").execute("PRAGMA user_version").fetchone()[0]
     assert version == FORMAT_VERSION
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500), st.sampled_from(["PERSON", "GPE", "DATE"]))),
+    st.one_of(st.none(), st.tuples(st.integers(0, 9), st.integers(10, 20))),
+)
+def test_a_passage_pickles_with_its_entities_and_every_field(ents, matched):
+    passage = Passage(
+        7,
+        "doc",
+        "src",
+        "title",
+        None,
+        "some text",
+        3,
+        12,
+        0.25,
+        0.5,
+        ("other",),
+        tuple(Entity(*e) for e in ents),
+        matched,
+    )
+    assert pickle.loads(pickle.dumps(passage)) == passage
