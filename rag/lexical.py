@@ -254,6 +254,18 @@ class LexicalIndex:
             df[term] = n
         return Stats(self.live, self.length, df)
 
+    def vocabulary(self) -> Stats:
+        """This index's figures for every term it holds (removed chunks left out): what a
+        reader of shards on other machines keeps, once per commit it reads, to score any
+        query with corpus-wide figures without first asking every shard for its terms'."""
+        df: Counter[str] = Counter()
+        for seg, dead in ((self.main, self._dead_mask), (self.delta, None)):
+            counts = np.diff(seg.indptr)
+            if dead is not None:
+                counts = counts - np.bincount(_columns(seg)[dead[seg.rows]], minlength=len(seg.terms))
+            df.update({t: n for t, n in zip(seg.terms, counts.tolist()) if n})
+        return Stats(self.live, self.length, dict(df))
+
     def scores(self, query: str, stats: Stats | None = None) -> np.ndarray:
         """BM25 score of every row for ``query`` (zeros where no query word occurs, and
         for removed chunks). A word the query repeats counts as often as it occurs.

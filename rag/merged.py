@@ -2,7 +2,9 @@
 
 :class:`ShardedCorpus` answers each read of :class:`rag.corpus.Corpus` by running it on
 every shard through a :class:`Fanout` and merging. A query's candidates take three
-fan-outs: the corpus-wide BM25 figures (and a date filter's counts, for an IVF's probe),
+fan-outs: the corpus-wide BM25 figures of its terms (and a date filter's counts, for an
+IVF's probe; a view that keeps figures between queries, as a reader of Ray actors does,
+asks once for every term's and for each range's counts, and then skips this one),
 each shard's best chunks on both lists with both scores (:func:`rag.candidates.of_shard`,
 merged by score, ties to the lower chunk id, as one index breaks them), and the passages
 of those kept; a search's windows take one more, each shard widening the passages of
@@ -38,6 +40,7 @@ from .windows import Placed, shown
 
 T = TypeVar("T")
 FIXED_KEPT = 64  # date ranges whose counts a view keeps: most queries ask as of the same few days
+_VIEW_WIDE = ("empty", "vocabulary")  # what a view keeps of all its shards whatever the dates asked
 
 
 class Fanout(Protocol):
@@ -76,6 +79,10 @@ def _prelude(
     return (None if terms is None else s.lexical().stats(terms), None if allowed is None else _counts(s, allowed))
 
 
+def _vocabulary(s: Loaded) -> Stats:
+    return s.lexical().vocabulary()
+
+
 def _counts(s: Loaded, allowed: DateRange) -> tuple[int, int]:
     return s.allowed_count(allowed), 0 if s.vectors is None else int(s.vectors.ntotal)
 
@@ -98,8 +105,9 @@ class ShardedCorpus:
 
     def __init__(self, fanout: Fanout, embedder: Embedder, fixed: dict[object, Any] | None = None) -> None:
         """``fixed``: where to keep, between queries, what cannot change while the shards
-        read the same commits (emptiness, a date range's counts), saving a fan-out each
-        on the cluster; None to ask every time (in-process it costs next to nothing)."""
+        read the same commits (emptiness, every term's BM25 figures, the chunks after a
+        day, a date range's counts), saving a fan-out each on the cluster; None to ask
+        every time (in-process it costs next to nothing)."""
         self.fanout = fanout
         self.embedder = embedder
         self.fixed = fixed
@@ -109,10 +117,22 @@ class ShardedCorpus:
 
     def _keep(self, key: object, value: T) -> T:
         if self.fixed is not None:
-            if len(self.fixed) >= FIXED_KEPT:
-                self.fixed.clear()
+            if len(self.fixed) >= FIXED_KEPT:  # what is kept per day or date range goes, the view's own figures stay
+                for old in [k for k in list(self.fixed) if k not in _VIEW_WIDE]:
+                    self.fixed.pop(old, None)
             self.fixed[key] = value
         return value
+
+    def _stats(self, terms: list[str]) -> Stats | None:
+        """The corpus-wide BM25 figures of ``terms`` from every term's, asked of the shards
+        once for the commits this view reads; None where nothing is kept between queries
+        (in-process, where asking for the query's terms costs next to nothing)."""
+        if self.fixed is None:
+            return None
+        whole = self._known("vocabulary")
+        if whole is None:
+            whole = self._keep("vocabulary", lexical.combined(self.fanout.each(_vocabulary)))
+        return Stats(whole.live, whole.length, {t: whole.df.get(t, 0) for t in dict.fromkeys(terms)})
 
     @property
     def is_empty(self) -> bool:
@@ -123,23 +143,31 @@ class ShardedCorpus:
         return None if not since and not until else DateRange(since, until)
 
     def ids_not_after(self, day: dt.date) -> DateRange | None:
-        found = self.fanout.each(partial(_not_after, day=day))  # the same range from any shard with later chunks
-        return next((f for f in found if f is not None), None)
+        key = ("not after", day)
+        kept = self._known(key)
+        if kept is None:
+            found = self.fanout.each(partial(_not_after, day=day))  # the same range from any shard with later chunks
+            kept = self._keep(key, (next((f for f in found if f is not None), None),))
+        return kept[0]
 
     def candidates(
         self, query: str, query_vector: np.ndarray, pool: int, allowed: DateRange | None, mode: Mode, alpha: float
     ) -> tuple[list[Passage], np.ndarray]:
         """As :meth:`rag.corpus.Loaded.candidates` over all shards, in three fan-outs:
-        the corpus-wide BM25 figures and filter counts, each shard's candidates
-        (:func:`rag.candidates.of_shard`), and the passages of those the merge keeps."""
+        the corpus-wide BM25 figures and filter counts (none where the view keeps them),
+        each shard's candidates (:func:`rag.candidates.of_shard`), and the passages of
+        those the merge keeps."""
         terms = None if mode is Mode.DENSE else lexical.tokenize(query)
         counted = allowed is not None and mode is not Mode.LEXICAL  # an IVF widens its probe by the filter's share
         counts = self._known(allowed) if counted else None
         ask_counts = counted and counts is None
-        stats: Stats | None = None
-        if terms is not None or ask_counts:
-            found = self.fanout.each(partial(_prelude, terms=terms, allowed=allowed if ask_counts else None))
-            if terms is not None:
+        stats = None if terms is None else self._stats(terms)
+        ask_terms = terms is not None and stats is None
+        if ask_terms or ask_counts:
+            found = self.fanout.each(
+                partial(_prelude, terms=terms if ask_terms else None, allowed=allowed if ask_counts else None)
+            )
+            if ask_terms:
                 stats = lexical.combined([f[0] for f in found if f[0] is not None])
             if ask_counts:
                 counts = self._keep(allowed, [f[1] for f in found])

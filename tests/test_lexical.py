@@ -1,5 +1,7 @@
 """The segmented BM25 index against bm25s, the reference, rebuilt from the live chunks."""
 
+from collections import Counter
+
 import bm25s
 import numpy as np
 import pytest
@@ -26,6 +28,9 @@ def reference_scores(texts: dict[int, str], query: str) -> dict[int, float]:
 
 def assert_scores_match(index: lexical.LexicalIndex, texts: dict[int, str]) -> None:
     assert index.live == len(texts)
+    df = Counter(term for t in texts.values() for term in set(tokenize(t)))
+    whole = index.vocabulary()  # every term's figures at once, as a reader of remote shards keeps them
+    assert (whole.live, whole.length, whole.df) == (index.live, index.length, dict(df))
     for query in QUERIES:
         got = index.scores(query)
         expected = reference_scores(texts, query)

@@ -103,6 +103,47 @@ def test_bm25_scores_every_chunk_with_corpus_wide_statistics(built, n):
         assert sum(s.live for s in shard_stats) == one.lexical().live
 
 
+def test_a_view_that_keeps_every_terms_figures_searches_as_one_index_with_a_fan_out_less(tmp_path):
+    """What a reader of Ray actors does (it keeps figures between queries), in-process:
+    after a removal too, where the shards' BM25 figures leave out removed chunks."""
+    from rag.merged import InProcess, ShardedCorpus
+    from rag.query import Query
+    from rag.retrieve import search
+
+    class Counted(InProcess):
+        calls = 0
+
+        def each(self, read):
+            Counted.calls += 1
+            return super().each(read)
+
+    docs = _articles()
+    with Index.open(tmp_path / "one", create=True) as one, ShardedIndex.create(tmp_path / "s", 2) as sharded:
+        for index in (one, sharded):
+            index.add_documents(docs)
+            index.remove([docs[0].id, docs[5].id])
+        asking = ShardedCorpus(Counted([s.corpus for s in sharded.shards]), sharded.embedder)
+        keeping = ShardedCorpus(Counted([s.corpus for s in sharded.shards]), sharded.embedder, fixed={})
+        assert not keeping.is_empty  # kept from here on, as a cluster reader keeps it
+        first = True
+        assert any(len(s.corpus.lexical().dead) for s in sharded.shards)  # removed chunks' postings remain
+        for q, mode in [(q, Mode.HYBRID) for q in QUESTIONS] + [(q, Mode.LEXICAL) for q in QUESTIONS]:
+            query = Query(q, k=5, mode=mode)
+            want = [p.to_json() for p in search(one.corpus, query)]
+            Counted.calls = 0
+            assert [p.to_json() for p in search(asking, query)] == want
+            asked = Counted.calls
+            Counted.calls = 0
+            assert [p.to_json() for p in search(keeping, query)] == want
+            kept = Counted.calls
+            # asking: emptiness, the chunks after today, BM25 figures, candidates, passages, windows
+            assert asked == 6 and kept == (
+                5 if first else 3
+            )  # the first asks for today's range and every term's figures
+            first = False
+        assert keeping.fixed["vocabulary"] == combined([s.corpus.lexical().vocabulary() for s in sharded.shards])
+
+
 @pytest.mark.parametrize("n", [2, 3])
 def test_every_article_lies_in_the_shard_its_content_hash_names(built, n):
     docs = _articles()
