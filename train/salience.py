@@ -4,26 +4,33 @@
 
 1. Use the training index of :mod:`train.reader` (built once) and its questions (every
    ``--every``-th, in date order: a summary reads 20 passages and embeds every sentence,
-   so a question costs several times an answer), and ``--reading`` reading questions
-   made from the training articles' own sentences (:func:`train.reader.reading_questions`).
-2. Summarise each question as a topic, as of its quiz (or article's) day, with the code
-   that summarises (:func:`rag.summarize.summary_passages`, :func:`rag.summarize.readable`
-   without the stand-alone filter, :func:`rag.salience.salience_features`), and label
-   each sentence: it holds the question's answer.
+   so a question costs several times an answer), ``--reading`` reading questions made
+   from the training articles' own sentences (:func:`train.reader.reading_questions`),
+   and ``--stories`` story topics made from its articles (:func:`train.topics.story_topics`:
+   an article's title, with the names and numbers two or more of its story's articles
+   state as nuggets).
+2. Summarise each question or topic, as of its quiz (or article's, or story's) day, with
+   the code that summarises (:func:`rag.summarize.summary_passages`,
+   :func:`rag.summarize.readable` without the stand-alone filter,
+   :func:`rag.salience.salience_features`), and label each sentence: it states a fact of
+   the topic (the question's answer, or a nugget).
 3. Choose the regularisation of a logistic regression and the summary's MMR diversity
-   by grouped cross-validation over weeks: for each kind of question, the share (of
-   those with the answer in some sentence read) whose five-sentence summary holds the
-   answer; the mean of the two kinds decides. The hand scoring (similarity, centrality,
-   keyword overlap) is reported beside.
+   by grouped cross-validation over weeks: for each kind of topic, the share of the facts
+   the sentences read state that the five-sentence summary states (for a question, whether
+   it holds the answer); the mean of the three kinds decides. The hand scoring
+   (similarity, centrality, keyword overlap) is reported beside.
 4. Refit on every week and write ``rag/models/salience.json``.
 
-Why both kinds: a quiz asks about the week's central fact, so quizzes alone teach that
+Why three kinds: a quiz asks about the week's central fact, so quizzes alone teach that
 the sentences most like the others are the ones to show (centrality), whatever the
 topic asks. A reading question asks about one side of one article's story, as a user's
 topic often does of a few articles ("North Korea's relations with Russia" over two
 articles on Kim's trip to Beijing); with them the model also learns to follow the
-topic's words. Held-out weeks (eval/README.md): the quizzes' share .879 -> .888, the
-reading questions' about .79 -> .951.
+topic's words. Neither asks for more than one fact, and a summary of a story should
+state several: the story topics ask for the facts its sources agree on, as the
+development gold's hand-written nuggets do. Held-out weeks (eval/README.md): the
+quizzes' share .879 -> .888 with reading questions, the reading questions' about .79 ->
+.951.
 """
 
 from __future__ import annotations
@@ -41,13 +48,15 @@ from train.reader import FOLDS, SEED, _log, articles, build_index, folds_of, que
 
 SENTENCES = 5  # a summary's default length (rag summarize -n)
 READING = 700  # reading questions summarised as topics beside the quizzes (about one for every two)
+STORIES = 160  # story topics made from the training articles (train.topics)
+QUIZ, READ, STORY = "quiz", "reading", "story"
+KINDS = (QUIZ, READ, STORY)
 C_GRID = (0.01, 0.1, 1.0)
 DIVERSITY_GRID = (0.0, 0.25, 0.5)
 
 
 def collect(index, qs: list[dict]) -> list[dict]:
     """Each question's sentences: features, labels, the hand scores, what selection needs."""
-    from eval.common import contains_answer
     from rag.answer import sentences_of
     from rag.discourse import is_boilerplate, is_fragment, needs_context
     from rag.query import Query
@@ -71,14 +80,16 @@ def collect(index, qs: list[dict]) -> list[dict]:
         vecs = index.embedder.encode_for_ranking([s.text for s in sents])
         x, sims = salience_features(qa, sents, vecs, qvec, day)
         hand = hand_scores(qa, sents, vecs, qvec, sims, defaults)
+        facts = [_facts(s.text, q) for s in sents]
         out.append(
             {
                 "id": q["id"],
                 "week": q.get("week", q["question_date"]),
-                "reading": q.get("reading", False),
+                "kind": q.get("kind", QUIZ),
                 "x": x,
                 "sims": sims.astype(np.float32),
-                "y": np.array([contains_answer(s.text, q["answers"]) for s in sents], dtype=np.float64),
+                "facts": facts,
+                "y": np.array([bool(f) for f in facts], dtype=np.float64),
                 "hand": hand,
                 "bags": [set(content_stems(s.text)) for s in sents],
                 "standalone": np.array(
@@ -91,17 +102,29 @@ def collect(index, qs: list[dict]) -> list[dict]:
     return out
 
 
-def in_summary(row: dict, scores: np.ndarray, diversity: float) -> bool:
-    """Whether the summary chosen by ``scores`` (stand-alone sentences only, as rag
-    summarises) holds the answer."""
+def _facts(text: str, q: dict) -> frozenset[int]:
+    """Which of the topic's facts a sentence states: the nuggets it holds (any of a
+    nugget's forms, as eval.summary matches them), or the question's answer (fact 0)."""
+    from eval.common import contains_answer
+
+    if "nuggets" in q:
+        low = text.lower()
+        return frozenset(i for i, forms in enumerate(q["nuggets"]) if any(f.lower() in low for f in forms))
+    return frozenset({0}) if contains_answer(text, q["answers"]) else frozenset()
+
+
+def in_summary(row: dict, scores: np.ndarray, diversity: float) -> float:
+    """The share of the facts the stand-alone sentences read state (the answer, or a
+    story's nuggets) that the summary chosen by ``scores`` states, as rag summarises."""
     from rag.summarize import SummaryConfig, select
 
     keep = np.flatnonzero(row["standalone"])
-    if not len(keep):
-        return False
+    present = frozenset().union(*(row["facts"][i] for i in keep))
+    if not present:
+        return 0.0
     config = SummaryConfig(diversity=diversity)
     chosen, _ = select(scores[keep], row["sims"][np.ix_(keep, keep)], [row["bags"][i] for i in keep], SENTENCES, config)
-    return bool(row["y"][keep][chosen].any())
+    return len(frozenset().union(*(row["facts"][keep[c]] for c in chosen))) / len(present)
 
 
 def recall(rows: list[dict], scores: list[np.ndarray], diversity: float) -> float:
@@ -109,11 +132,17 @@ def recall(rows: list[dict], scores: list[np.ndarray], diversity: float) -> floa
     return float(np.mean([in_summary(r, s, diversity) for r, s in held])) if held else 0.0
 
 
-def recalls(rows: list[dict], scores: list[np.ndarray], diversity: float) -> tuple[float, float]:
-    """:func:`recall` of the quiz questions and of the reading questions apart."""
-    kinds = [[i for i, r in enumerate(rows) if r["reading"] == kind] for kind in (False, True)]
-    quiz, reading = (recall([rows[i] for i in k], [scores[i] for i in k], diversity) for k in kinds)
-    return quiz, reading
+def recalls(rows: list[dict], scores: list[np.ndarray], diversity: float) -> tuple[float, ...]:
+    """:func:`recall` of each kind of topic apart (:data:`KINDS`)."""
+    kinds = [[i for i, r in enumerate(rows) if r["kind"] == kind] for kind in KINDS]
+    return tuple(recall([rows[i] for i in k], [scores[i] for i in k], diversity) for k in kinds)
+
+
+def _week(day: str, weeks: list[str]) -> str:
+    """The first quiz week on or after ``day``: cross-validation keeps a story with its week."""
+    import bisect
+
+    return weeks[min(bisect.bisect_left(weeks, day), len(weeks) - 1)]
 
 
 def fit(rows: list[dict], C: float):
@@ -151,9 +180,13 @@ def main() -> None:
     parser.add_argument(
         "--reading", type=int, default=READING, help="reading questions read as topics (default: %(default)s)"
     )
+    parser.add_argument(
+        "--stories", type=int, default=STORIES, help="story topics made from the articles (default: %(default)s)"
+    )
     parser.add_argument("--out", default=None, help="model file to write (default: the one rag ships)")
     args = parser.parse_args()
     from rag.salience import MODEL_FILE, SALIENCE_FEATURES
+    from train.topics import story_topics
 
     np.random.seed(SEED)
     data = Path(args.data)
@@ -161,20 +194,23 @@ def main() -> None:
     qs = all_questions[:: max(1, args.every)]
     arts = articles(data)
     weeks = sorted({q["question_date"] for q in all_questions})
-    qs += [dict(q, reading=True) for q in reading_questions(arts, args.reading, weeks)]
+    qs += [dict(q, kind=READ) for q in reading_questions(arts, args.reading, weeks)]
     with build_index(Path(args.index), arts) as index:
-        _log(f"salience: reading {len(qs)} questions as topics")
+        stories = story_topics(index, args.stories)
+        qs += [dict(t, kind=STORY, week=_week(t["question_date"], weeks)) for t in stories]
+        _log(f"salience: reading {len(qs)} questions and topics ({len(stories)} stories)")
         rows = collect(index, qs)
     fold = folds_of(rows)
     report: dict = {
-        "questions": sum(not r["reading"] for r in rows),
-        "reading_questions": sum(r["reading"] for r in rows),
-        "with_answer_in_sentences": sum(bool(r["y"].any()) for r in rows),
+        "questions": sum(r["kind"] == QUIZ for r in rows),
+        "reading_questions": sum(r["kind"] == READ for r in rows),
+        "stories": sum(r["kind"] == STORY for r in rows),
+        "with_a_fact_in_sentences": sum(bool(r["y"].any()) for r in rows),
     }
     for d in DIVERSITY_GRID:
         report[f"hand, diversity {d}"] = [round(v, 4) for v in recalls(rows, [r["hand"] for r in rows], d)]
         _log(
-            f"  hand scoring, diversity {d}: answer in the summary (quizzes, reading) {report[f'hand, diversity {d}']}"
+            f"  hand scoring, diversity {d}: facts in the summary (quizzes, reading, stories) {report[f'hand, diversity {d}']}"
         )
     best = None
     for C in C_GRID:
@@ -182,7 +218,7 @@ def main() -> None:
         for d in DIVERSITY_GRID:
             key = f"logistic C={C}, diversity {d}"
             report[key] = [round(v, 4) for v in recalls(rows, s, d)]
-            _log(f"  {key}: answer in the summary (quizzes, reading) {report[key]}")
+            _log(f"  {key}: facts in the summary (quizzes, reading, stories) {report[key]}")
             if best is None or sum(report[key]) > sum(report[best[2]]):
                 best = (C, d, key)
     C, diversity, _ = best
@@ -191,7 +227,7 @@ def main() -> None:
     model = dataclasses.replace(
         model,
         info={
-            "trained_on": "RealTimeQA training weeks from 2023-04: quizzes, and reading questions made from their articles",
+            "trained_on": "RealTimeQA training weeks from 2023-04: quizzes, reading questions and story topics made from their articles",
             "trained": dt.date.today().isoformat(),
             "seed": SEED,
             **report,
