@@ -44,6 +44,7 @@ def test_a_story_of_three_articles_becomes_a_topic_whose_nuggets_they_share(tmp_
     with Index.open(tmp_path / "ix", create=True) as index:
         index.add_documents(docs)
         topics = story_topics(index, 5)
+        assert story_topics(index, 0) == []
     assert len(topics) == 1
     topic = topics[0]
     assert topic["question"] in {t.split(" - ")[0].split(" | ")[0] for t in titles}  # the site's name cut

@@ -76,6 +76,8 @@ def story_topics(index, n: int) -> list[dict]:
     the articles of ``index`` (a :class:`rag.Index`); see the module's docstring. Seeded."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    if n <= 0:
+        return []
     entries = [e for e in index.articles(since=FROM) if e.title and e.date]
     texts = index.store.texts([e.id for e in entries])
     entries = [e for e in entries if len(texts.get(e.id, "")) >= MIN_CHARACTERS]
