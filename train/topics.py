@@ -8,8 +8,10 @@ so they cannot teach that; this makes topics that can, from the training article
 1. Each article (published from ``FROM``, after the development quarter, with a title
    and a body) is compared with those published within ``DAYS`` days of it by TF-IDF
    cosine over its title and opening; ``MIN_ARTICLES`` or more at ``MIN_COSINE`` or above
-   make a story (at most ``MAX_ARTICLES``, the closest). Articles join one story at most.
-2. The topic is the first article's title, cut at its site's name ("... - CNN").
+   make a story (at most ``MAX_ARTICLES``, the closest; copies under the same title left
+   out). Articles join one story at most, taken in a seeded random order.
+2. The topic is the title of the article the story was found from, cut at its site's
+   name ("... - CNN").
 3. Its nuggets are the entities the tagger found at ingest (names, places, works, sums
    and quantities; numbers only with digits) that two or more of the story's articles
    state, not words of the topic, not those a larger share than ``RARE`` of all the
