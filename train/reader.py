@@ -87,14 +87,22 @@ def questions(data: Path) -> list[dict]:
         return [q for q in map(json.loads, fh) if q["question_date"] >= QUESTIONS_FROM]
 
 
+def week_of(day: str, weeks: list[str]) -> str:
+    """The first quiz week (of the sorted ``weeks``) on or after ``day``, else the last:
+    a question made from the articles is filed there, so that cross-validation keeps it
+    with the week's quiz."""
+    import bisect
+
+    return weeks[min(bisect.bisect_left(weeks, day), len(weeks) - 1)]
+
+
 def reading_questions(arts: list[dict], n: int, weeks: list[str]) -> list[dict]:
     """Up to ``n`` reading questions made from sentences of the training articles by the
     span scorer's clause rules (:func:`train.span.clause_questions`: "Striker Maya
     Lindqvist scored twice" -> "Who scored twice?"), each asked as of its article's day;
     its answer is the span the question was made from. Each is filed under the first quiz
     week on or after its day (``weeks``), so that cross-validation keeps it with the
-    week's quiz. Seeded."""
-    import bisect
+    week's quiz (:func:`week_of`). Seeded."""
     import importlib
     import random
 
@@ -118,7 +126,7 @@ def reading_questions(arts: list[dict], n: int, weeks: list[str]) -> list[dict]:
         if not options:
             continue
         question, start, end = options[rng.randrange(len(options))]
-        week = weeks[min(bisect.bisect_left(weeks, a["date"]), len(weeks) - 1)]
+        week = week_of(a["date"], weeks)
         out.append(
             {
                 "id": f"reading-{len(out)}",

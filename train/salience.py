@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.reader import FOLDS, SEED, _log, articles, build_index, folds_of, questions, reading_questions
+from train.reader import FOLDS, SEED, _log, articles, build_index, folds_of, questions, reading_questions, week_of
 
 SENTENCES = 5  # a summary's default length (rag summarize -n)
 READING = 700  # reading questions summarised as topics beside the quizzes (about one for every two)
@@ -138,13 +138,6 @@ def recalls(rows: list[dict], scores: list[np.ndarray], diversity: float) -> tup
     return tuple(recall([rows[i] for i in k], [scores[i] for i in k], diversity) for k in kinds)
 
 
-def _week(day: str, weeks: list[str]) -> str:
-    """The first quiz week on or after ``day``: cross-validation keeps a story with its week."""
-    import bisect
-
-    return weeks[min(bisect.bisect_left(weeks, day), len(weeks) - 1)]
-
-
 def fit(rows: list[dict], C: float):
     from sklearn.linear_model import LogisticRegression
 
@@ -197,7 +190,7 @@ def main() -> None:
     qs += [dict(q, kind=READ) for q in reading_questions(arts, args.reading, weeks)]
     with build_index(Path(args.index), arts) as index:
         stories = story_topics(index, args.stories)
-        qs += [dict(t, kind=STORY, week=_week(t["question_date"], weeks)) for t in stories]
+        qs += [dict(t, kind=STORY, week=week_of(t["question_date"], weeks)) for t in stories]
         _log(f"salience: reading {len(qs)} questions and topics ({len(stories)} stories)")
         rows = collect(index, qs)
     fold = folds_of(rows)

@@ -95,7 +95,8 @@ def story_topics(index, n: int) -> list[dict]:
     used: set[int] = set()
     out: list[dict] = []
     for i in order:
-        if i in used:
+        topic = _topic(entries[i].title)
+        if i in used or len(topic.split()) < 4:
             continue
         sims = (x @ x[i].T).toarray().ravel()
         near = [
@@ -106,9 +107,8 @@ def story_topics(index, n: int) -> list[dict]:
         if len(near) < MIN_ARTICLES:
             continue
         story = sorted(near, key=lambda j: -sims[j])[:MAX_ARTICLES]
-        topic = _topic(entries[i].title)
         nuggets = _nuggets(index, [entries[j].id for j in story], texts, topic, lowered)
-        if len(nuggets) < 3 or len(topic.split()) < 4:
+        if len(nuggets) < 3:
             continue
         used.update(story)
         out.append(
