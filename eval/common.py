@@ -55,6 +55,12 @@ def contains_answer(text: str | None, answers: list[str]) -> bool:
     return any(normalize(a) and normalize(a) in norm for a in answers)
 
 
+def states_nugget(lowered: str, nugget: list[str]) -> bool:
+    """Whether a text, already lower-cased, states a gold nugget: holds any of its forms
+    (eval.summary's nugget recall, and train.salience's story facts)."""
+    return any(form.lower() in lowered for form in nugget)
+
+
 def squad_tokens(text: str) -> list[str]:
     """SQuAD's answer tokens as published: lower case, no ASCII punctuation or articles
     (train.reader counts a span's words with it)."""

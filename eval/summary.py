@@ -36,7 +36,7 @@ from rag.sentences import split
 from rag.summarize import summary_passages
 from rag.text import content_stems
 
-from .common import add_index_args, as_of, built_index, load_answerable, percentile, run_main
+from .common import add_index_args, as_of, built_index, load_answerable, percentile, run_main, states_nugget
 from .summarizers import PEERS, Picked, peer_summaries
 
 REPEAT_JACCARD = 0.6
@@ -61,7 +61,7 @@ def _follows(prev: Picked, cur: Picked, texts: dict[str, str]) -> bool:
 def diagnose(picked: list[Picked], nuggets: list[list[str]], gold_docs: list[str], texts: dict[str, str]) -> dict:
     """The figures of one summary (see the module's docstring)."""
     text = " ".join(p.text for p in picked).lower()
-    covered = [any(alt.lower() in text for alt in nugget) for nugget in nuggets]
+    covered = [states_nugget(text, nugget) for nugget in nuggets]
     context = sum(needs_context(p.text) and not (i and _follows(picked[i - 1], p, texts)) for i, p in enumerate(picked))
     days = [p.date or dt.date.min for p in picked]
     cited = {p.doc_id for p in picked}

@@ -105,11 +105,11 @@ def collect(index, qs: list[dict]) -> list[dict]:
 def _facts(text: str, q: dict) -> frozenset[int]:
     """Which of the topic's facts a sentence states: the nuggets it holds (any of a
     nugget's forms, as eval.summary matches them), or the question's answer (fact 0)."""
-    from eval.common import contains_answer
+    from eval.common import contains_answer, states_nugget
 
     if "nuggets" in q:
         low = text.lower()
-        return frozenset(i for i, forms in enumerate(q["nuggets"]) if any(f.lower() in low for f in forms))
+        return frozenset(i for i, forms in enumerate(q["nuggets"]) if states_nugget(low, forms))
     return frozenset({0}) if contains_answer(text, q["answers"]) else frozenset()
 
 

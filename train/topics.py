@@ -94,6 +94,7 @@ def story_topics(index, n: int) -> list[dict]:
     random.Random(SEED).shuffle(order)
     used: set[int] = set()
     out: list[dict] = []
+    common: dict[str, bool] = {}  # an entity's commonness, counted over every article once
     for i in order:
         topic = _topic(entries[i].title)
         if i in used or len(topic.split()) < 4:
@@ -107,7 +108,7 @@ def story_topics(index, n: int) -> list[dict]:
         if len(near) < MIN_ARTICLES:
             continue
         story = sorted(near, key=lambda j: -sims[j])[:MAX_ARTICLES]
-        nuggets = _nuggets(index, [entries[j].id for j in story], texts, topic, lowered)
+        nuggets = _nuggets(index, [entries[j].id for j in story], texts, topic, lowered, common)
         if len(nuggets) < 3:
             continue
         used.update(story)
@@ -126,8 +127,11 @@ def story_topics(index, n: int) -> list[dict]:
     return out
 
 
-def _nuggets(index, doc_ids: list[str], texts: dict[str, str], topic: str, lowered: list[str]) -> list[str]:
-    """The entities two or more of ``doc_ids`` state (see the module's docstring)."""
+def _nuggets(
+    index, doc_ids: list[str], texts: dict[str, str], topic: str, lowered: list[str], common: dict[str, bool]
+) -> list[str]:
+    """The entities two or more of ``doc_ids`` state (see the module's docstring);
+    ``common`` keeps, between stories, whether an entity is held by too many articles."""
     stated: dict[str, set[str]] = defaultdict(set)
     for doc in doc_ids:
         text = texts[doc]
@@ -151,8 +155,9 @@ def _nuggets(index, doc_ids: list[str], texts: dict[str, str], topic: str, lower
     for t in shared[:CONSIDERED]:
         if len(picked) == NUGGETS:
             break
-        common = sum(t in low for low in lowered) > max(RARE * len(lowered), MAX_ARTICLES)
-        if common or any(t in p or p in t for p in picked):
+        if t not in common:
+            common[t] = sum(t in low for low in lowered) > max(RARE * len(lowered), MAX_ARTICLES)
+        if common[t] or any(t in p or p in t for p in picked):
             continue
         picked.append(t)
     return picked
