@@ -284,6 +284,78 @@ def _by_recency(
     return max(contenders, key=lambda k: (sign * _day(groups[k][0].candidate.when), totals[k]))
 
 
+def rule_candidates(q: Question, sents: list[Sentence]) -> list[list[Candidate]]:
+    """The spans of the asked shape the rules of :mod:`rag.spans` find in each sentence,
+    less those that only repeat the question."""
+    return [
+        [c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents
+    ]
+
+
+@dataclass
+class _SentenceEvidence:
+    """What :func:`gather` measures of the sentences that hold a candidate (by index into
+    its sentences) before scoring their spans."""
+
+    weights: dict[str, float]  # the question's keyword weights (:func:`keyword_weights`)
+    useful: list[int]  # sentences holding a candidate
+    lexical: dict[int, float]
+    dense: dict[int, float]  # the passage's similarity until the sentence is embedded
+    rank: dict[int, int]  # passage (by identity) -> its rank among the passages read
+    decay: dict[int, float]
+    config: AnswerConfig
+    sents: list[Sentence]
+
+    def score(self, i: int) -> float:
+        c, s = self.config, self.sents[i]
+        return (
+            c.dense_weight * self.dense[i]
+            + c.lexical_weight * self.lexical[i]
+            + c.passage_weight * s.passage.similarity
+        ) / self.decay[i]
+
+    def to_embed(self) -> list[int]:
+        """The sentences worth embedding, best first: only those that could still win
+        on the passage's similarity, words and rank."""
+        return sorted(self.useful, key=lambda i: -self.score(i))[: self.config.embed_sentences]
+
+
+def _sentence_evidence(
+    q: Question, sents: list[Sentence], found: list[list[Candidate]], config: AnswerConfig
+) -> _SentenceEvidence:
+    weights = keyword_weights(q, [s.text for s in sents])
+    rank: dict[int, int] = {}
+    for s in sents:
+        rank.setdefault(id(s.passage), len(rank))
+    useful = [i for i, cands in enumerate(found) if cands]
+    return _SentenceEvidence(
+        weights,
+        useful,
+        {i: lexical_overlap(q, sents[i].text, weights) for i in useful},
+        {i: sents[i].passage.similarity for i in useful},
+        rank,
+        {i: 1.0 + config.rank_decay * rank[id(sents[i].passage)] for i in useful},
+        config,
+        sents,
+    )
+
+
+class _Embedded:
+    """``embed`` remembering each text's vector, so that sentences embedded while the
+    span scorer reads are not embedded again. Exact: each sentence is its own run
+    (``batch_size`` 1), so a vector does not depend on what it was embedded with."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
+        self.embed = embed
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self.embed(missing)))
+        return np.stack([self.vectors[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+
 def gather(
     q: Question,
     sents: list[Sentence],
@@ -292,43 +364,27 @@ def gather(
     config: AnswerConfig,
     embed_phrases: Callable[[list[str]], np.ndarray] | None = None,
     extra: list[list[Candidate]] | None = None,
+    found: list[list[Candidate]] | None = None,
 ) -> Pool | None:
     """Every candidate span in ``sents`` with its evidence, grouped by key; None if none.
-    ``extra``: candidates proposed beside the rules' (:func:`proposals`), per sentence.
+    ``extra``: candidates proposed beside the rules' (:func:`proposals`), per sentence;
+    ``found``: the rules' (:func:`rule_candidates`) where already found.
 
     Embedding is most of the time an answer takes, so only the few sentences that hold a
     candidate span and score best on words and passage are embedded; on RealTimeQA half A
     embedding the best 6 answered as well as embedding all (~37 a question) at a sixth of
     the time (eval/README.md).
     """
-    weights = keyword_weights(q, [s.text for s in sents])
-    rank: dict[int, int] = {}  # passage (by identity) -> its rank among the passages read
-    for s in sents:
-        rank.setdefault(id(s.passage), len(rank))
-    found = [
-        [c for c in candidates(s.text, s.passage.date, q, s.entities) if not _repeats_question(q, c)] for s in sents
-    ]
+    found = [list(f) for f in (found if found is not None else rule_candidates(q, sents))]
     for i, more in enumerate(extra or ()):
         keys = {c.key for c in found[i]}
         dated = [c for c in found[i] if c.date is not None]
         found[i] += [c for c in more if c.key not in keys and not _repeats_question(q, c) and not _same_date(c, dated)]
-    useful = [i for i, cands in enumerate(found) if cands]
-    lexical = {i: lexical_overlap(q, sents[i].text, weights) for i in useful}
-    # The passage's similarity stands in for the sentence's until the sentence is embedded;
-    # only the sentences that could still win are.
-    dense = {i: sents[i].passage.similarity for i in useful}
-    decay = {i: 1.0 + config.rank_decay * rank[id(sents[i].passage)] for i in useful}
-
-    def sentence_score(i: int) -> float:
-        s = sents[i]
-        return (
-            config.dense_weight * dense[i]
-            + config.lexical_weight * lexical[i]
-            + config.passage_weight * s.passage.similarity
-        ) / decay[i]
-
+    ev = _sentence_evidence(q, sents, found, config)
+    useful, lexical, dense, rank, weights = ev.useful, ev.lexical, ev.dense, ev.rank, ev.weights
+    sentence_score = ev.score
     order = sorted(useful, key=lambda i: -sentence_score(i))
-    chosen = order[: config.embed_sentences]
+    chosen = ev.to_embed()
 
     def embed_chosen() -> None:
         if chosen:
@@ -504,10 +560,21 @@ def _read_pool(
     reader: Reader | None,
 ) -> tuple[Pool | None, dict[int, Read]]:
     """The candidates the learned reader chooses from, with everything it reads of them
-    filled in, and the span scorer's reads of the passages (keyed by ``id``)."""
-    reads = read_passages(q.text, [s.passage for s in sents])
+    filled in, and the span scorer's reads of the passages (keyed by ``id``).
+
+    The reads take most of an answer's time; while they run, the rules' candidates are
+    found and the sentences the rules alone would embed are embedded (most of them are
+    the ones embedded once the span scorer's proposals join), which on two cores takes
+    what the reads leave of them."""
+    embedded = _Embedded(embed)
+    with ThreadPoolExecutor(1) as beside:
+        reading = beside.submit(read_passages, q.text, [s.passage for s in sents])
+        found = rule_candidates(q, sents)
+        ahead = _sentence_evidence(q, sents, found, config).to_embed()
+        embedded([sents[i].text for i in ahead])
+        reads = reading.result()
     extra = proposals(q, sents, reads, _proposing(config, reader))
-    pool = gather(q, sents, embed, question_vector, config, embed_phrases, extra)
+    pool = gather(q, sents, embedded, question_vector, config, embed_phrases, extra, found)
     if pool is not None:
         _fit(pool, question_vector, embed_phrases or embed, reads)
     return pool, reads
@@ -551,10 +618,13 @@ def _inside_name(s: Sentence, x: int) -> bool:
     return bool(left and right and left.group(1)[:1].isupper() and right.group(0)[:1].isupper())
 
 
-def _read(corpus: Corpus, q: Question, query: Query, config: AnswerConfig) -> tuple[np.ndarray, list[Passage]]:
-    """The question's vector and the passages its answer is read from."""
+def _read(
+    corpus: Corpus, q: Question, query: Query, config: AnswerConfig, at_least: int = 0
+) -> tuple[np.ndarray, list[Passage]]:
+    """The question's vector and the passages its answer is read from (``at_least``:
+    this many, where more are wanted than are read)."""
     qvec = corpus.embedder.encode_queries([q.query])[0]
-    n = max(config.read_passages, query.k)
+    n = max(config.read_passages, query.k, at_least)
     return qvec, retrieve(
         corpus, q.query, qvec, n, query.since, query.until, query.mode, query.as_of, ranking=config.ranking
     )
@@ -573,17 +643,20 @@ def _gather_args(
 
 
 def question_pool(
-    corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig()
+    corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig(), at_least: int = 0
 ) -> tuple[list[Passage], Pool | None]:
     """The passages :func:`answer` reads and the candidate answers it would choose from
     (None where it would not choose: nothing on the topic, no span of the asked shape, a
-    true-or-false question): what the reader is trained on, by the same code that answers."""
+    true-or-false question): what the reader is trained on, by the same code that answers.
+    ``at_least``: the passages returned, where they are more than those read (the first
+    ones are the same)."""
     q = analyse(query.text)
-    qvec, passages = _read(corpus, q, query, config)
-    if _off_topic(passages, config) or q.type is AnswerType.TRUTH:
+    qvec, passages = _read(corpus, q, query, config, at_least)
+    read = passages[: max(config.read_passages, query.k)]
+    if _off_topic(read, config) or q.type is AnswerType.TRUTH:
         return passages, None
     embed, phrases = _gather_args(corpus, config)
-    pool, _ = _read_pool(q, sentences_of(passages), embed, qvec, config, phrases, None)
+    pool, _ = _read_pool(q, sentences_of(read), embed, qvec, config, phrases, None)
     return passages, pool
 
 

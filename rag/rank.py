@@ -25,7 +25,7 @@ from . import modelfile
 from .lexicon import STOPWORDS
 from .modelfile import ModelFileError
 from .question import Question, analyse
-from .text import content_stems, stem, words
+from .text import content_stems, stem, stems_of, words
 from .types import AnswerType, Passage
 
 RANK_FEATURES: tuple[str, ...] = (
@@ -114,9 +114,10 @@ def rank_features(query: str, passages: Sequence[Passage], bm25: np.ndarray, as_
     top_bm = float(bm.max()) if bm.max() > 0 else 1.0
     labels, question = _wanted(query)
     for i, p in enumerate(passages):
-        text_stems = content_stems(p.text)
+        tokens = words(p.text)
+        text_stems = stems_of(tokens)
         have = set(text_stems)
-        lower = {w.lower() for w in words(p.text)}
+        lower = {w.lower() for w in tokens}
         age = (as_of - p.date).days if p.date else None
         recent = math.exp(-max(age, 0) / RECENCY_DAYS) if age is not None else 0.0
         x[i] = (

@@ -52,4 +52,10 @@ def stem(word: str) -> str:
 
 def content_stems(text: str) -> list[str]:
     """Stems of the words of ``text`` that carry content (no stop words)."""
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
+    return stems_of(words(text))
+
+
+def stems_of(tokens: list[str]) -> list[str]:
+    """Stems of the content words among ``tokens`` (:func:`words` of a text), for a
+    caller that reads the words for more than their stems."""
+    return [stem(w) for w in tokens if w.lower() not in STOPWORDS]

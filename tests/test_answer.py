@@ -267,3 +267,25 @@ def test_a_proposed_date_is_one_candidate_with_the_date_the_rules_found(index):
         extra=extra,
     )
     assert pool is not None and list(pool.groups) == ["2019-06"]
+
+
+def test_candidates_and_embeddings_made_while_the_span_scorer_reads_change_nothing(index):
+    """_read_pool finds the rules' candidates and embeds sentences while the passages
+    are read; its pool is the one gather makes from scratch, mention for mention."""
+    from rag.answer import AnswerConfig, _proposing, _read_pool, gather, proposals, rule_candidates, sentences_of
+    from rag.qa.span import read_passages
+    from rag.question import analyse
+
+    q = analyse("Who scored twice in the cup final?")
+    qvec = index.embedder.encode_queries([q.text])[0]
+    sents = sentences_of(index.search(q.text, k=8))
+    embed, config = index.embedder.encode_for_ranking, AnswerConfig()
+    assert any(rule_candidates(q, sents))
+    pool, reads = _read_pool(q, sents, embed, qvec, config, embed, None)
+    extra = proposals(q, sents, read_passages(q.text, [s.passage for s in sents]), _proposing(config, None))
+    again = gather(q, sents, embed, qvec, config, embed, extra)
+    assert pool is not None and again is not None
+    assert pool.ranked == again.ranked and pool.totals == again.totals
+    mentions = {k: [(m.sentence.start, m.dense, m.score) for m in g] for k, g in pool.groups.items()}
+    assert mentions == {k: [(m.sentence.start, m.dense, m.score) for m in g] for k, g in again.groups.items()}
+    assert set(reads) == {id(s.passage) for s in sents}

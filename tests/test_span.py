@@ -52,6 +52,22 @@ def test_a_span_scores_its_first_tokens_start_and_last_tokens_end():
     assert r.score(40, 45) is None  # cut off
 
 
+def test_passages_read_together_come_back_in_their_order_as_read_alone():
+    """The scorer reads the longest passages first on the cores it has; each read is
+    still the passage's, as it reads alone."""
+    question = "Who scored twice in the cup final?"
+    passages = [
+        "Short one.",
+        "A much longer passage about the cup final, which Northbridge won 3-1.",
+        "Mid length text.",
+    ]
+    scorer = default_scorer()
+    together = scorer.read(question, passages)
+    for p, read in zip(passages, together):
+        (alone,) = scorer.read(question, [p])
+        assert np.array_equal(read.offsets, alone.offsets) and np.allclose(read.start, alone.start)
+
+
 def _name_scores(passage: str, *names: str) -> tuple[dict[str, float | None], float]:
     """The shipped scorer's score for each name's first mention in ``passage`` as the
     answer to "Who scored twice in the cup final?" (None: cut off), and its "no answer"."""

@@ -71,6 +71,9 @@ PROPOSE = 2
 # name. With them its held-out top-1 rose on both kinds of question: quizzes .3233 ->
 # .3253, reading questions (the judge: .695) to .768 (eval/README.md, 2026-12-06).
 GENERATED = 1500
+# The passages each question's answer reads (rag.answer.AnswerConfig.read_passages, which
+# answers with what the shipped reader was trained on).
+READ = 8
 
 
 def _log(msg: str) -> None:
@@ -168,7 +171,9 @@ def answerable(qs: list[dict], arts: list[dict]) -> list[bool]:
     return out
 
 
-def collect(index, qs: list[dict], pools: str = POOLS, propose: int = 0, adapters: dict | None = None) -> list[dict]:
+def collect(
+    index, qs: list[dict], pools: str = POOLS, propose: int = 0, adapters: dict | None = None, read: int = READ
+) -> list[dict]:
     """Each question's candidate rows: features, labels, what each shows. Each question
     searches with its plain vector, or with its week's query adapter in ``adapters``
     (fitted on other weeks, :func:`train.adapter.held_out`)."""
@@ -176,7 +181,7 @@ def collect(index, qs: list[dict], pools: str = POOLS, propose: int = 0, adapter
     from rag.retrieve import Ranking
     from train.adapter import searching_with
 
-    config = AnswerConfig(ranking=Ranking(pools), propose_spans=propose)
+    config = AnswerConfig(ranking=Ranking(pools), propose_spans=propose, read_passages=read)
     out = []
     start = time.perf_counter()
     with searching_with(adapters) as use:
@@ -192,13 +197,16 @@ def _row(index, q: dict, config) -> dict:
     """One question's candidate row (see :func:`collect`)."""
     from eval.common import contains_answer
     from rag.answer import question_pool
-    from rag.qa.features import features, relevance_features
+    from rag.qa.features import RELEVANCE_PASSAGES, features, relevance_features
     from rag.query import Query
     from rag.question import analyse
     from rag.types import Answer
 
     passages, pool = question_pool(
-        index.corpus, Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])), config
+        index.corpus,
+        Query(q["question"], as_of=dt.date.fromisoformat(q["question_date"])),
+        config,
+        at_least=RELEVANCE_PASSAGES,  # the summaries' relevance reads these, however many an answer reads
     )
     row = {
         "id": q["id"],
@@ -207,7 +215,7 @@ def _row(index, q: dict, config) -> dict:
         "y": np.zeros(0),
         "shown": [],
         "relevance": relevance_features(analyse(q["question"]), passages),
-        "on_topic": any(contains_answer(p.text, q["answers"]) for p in passages[:8]),
+        "on_topic": any(contains_answer(p.text, q["answers"]) for p in passages[:RELEVANCE_PASSAGES]),
     }
     if pool is not None:
         keys, x = features(pool)
@@ -516,6 +524,7 @@ def main() -> None:
         default=PROPOSE,
         help="the span scorer's best spans per passage added as candidates (default: %(default)s)",
     )
+    parser.add_argument("--read", type=int, default=READ, help="the passages each answer reads (default: %(default)s)")
     parser.add_argument(
         "--no-chooser", action="store_true", help="answer with the judge's best candidate, without a listwise chooser"
     )
@@ -555,12 +564,14 @@ def main() -> None:
                     from train.ranker import train as train_ranker
 
                     train_ranker(index, qs, adapters=held)
-                rows = collect(index, qs, args.pools, args.propose, held if args.pool_search == "held-out" else None)
+                rows = collect(
+                    index, qs, args.pools, args.propose, held if args.pool_search == "held-out" else None, args.read
+                )
                 if cache:
                     _save_rows(cache, rows)
             if extra is None:
                 _log(f"{len(reading)} reading questions made from the training articles' sentences")
-                extra = collect(index, reading, args.pools, args.propose)
+                extra = collect(index, reading, args.pools, args.propose, read=args.read)
                 if reading_cache:
                     _save_rows(reading_cache, extra)
     relabel(extra, reading)
@@ -617,6 +628,7 @@ def main() -> None:
         "pools": args.pools,
         "pool_search": args.pool_search,
         "propose_spans": args.propose,
+        "read_passages": args.read,
         "cv_top1_right": round(chooser[0] if chooser is not None else acc, 4),
         "cv_top1_right_by_spec": [{"spec": s, "top1": round(a, 4)} for a, s, _ in results + choosers],
         "hand_evidence_top1_right": round(baseline, 4),

@@ -226,7 +226,7 @@ def features(pool: Pool, limit: int = MAX_CANDIDATES) -> tuple[list[str], np.nda
 
 
 RELEVANCE_FEATURES: tuple[str, ...] = ("top_similarity", "mean_similarity", "keyword_coverage")
-RELEVANCE_PASSAGES = 8  # the passages an answer reads (AnswerConfig.read_passages)
+RELEVANCE_PASSAGES = 8  # the first passages retrieved that the relevance reads (train.reader retrieves them for it)
 
 
 def relevance_features(q: Question, passages: Sequence[Passage]) -> np.ndarray:

@@ -176,11 +176,16 @@ class SpanScorer:
 
     def read(self, question: str, passages: Sequence[str]) -> list[Read]:
         """Each passage read against ``question``, one run each (no padding), spread
-        over the cores for a lone caller."""
+        over the cores for a lone caller, longest first (so that no core is left with a
+        long read at the end while the other waits)."""
         cores = os.cpu_count() or 1
         if self.spread and cores > 1 and len(passages) > 1:
+            order = sorted(range(len(passages)), key=lambda i: -len(passages[i]))
+            out: list[Read | None] = [None] * len(passages)
             with ThreadPoolExecutor(min(cores, len(passages))) as pool:
-                return list(pool.map(lambda p: self._one(question, p), passages))
+                for i, read in zip(order, pool.map(lambda i: self._one(question, passages[i]), order)):
+                    out[i] = read
+            return [r for r in out if r is not None]
         return [self._one(question, p) for p in passages]
 
 
