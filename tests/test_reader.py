@@ -23,6 +23,14 @@ def test_shipped_model_loads_with_the_features_rag_computes():
     assert reader.info["data"].startswith("RealTimeQA training weeks")
 
 
+def test_answers_read_as_many_passages_as_the_shipped_reader_learned_from():
+    from rag.answer import AnswerConfig
+    from train.reader import READ
+
+    learned = read_model(MODEL_FILE).info.get("read_passages", 8)  # recorded since train.reader --read; 8 before
+    assert learned == AnswerConfig().read_passages == READ
+
+
 def _tiny(hidden: int | None) -> Reader:
     rng = np.random.default_rng(0)
     n = len(FEATURES)
