@@ -314,10 +314,14 @@ class _SentenceEvidence:
             + c.passage_weight * s.passage.similarity
         ) / self.decay[i]
 
+    def order(self) -> list[int]:
+        """The sentences holding a candidate, best scored first."""
+        return sorted(self.useful, key=lambda i: -self.score(i))
+
     def to_embed(self) -> list[int]:
         """The sentences worth embedding, best first: only those that could still win
         on the passage's similarity, words and rank."""
-        return sorted(self.useful, key=lambda i: -self.score(i))[: self.config.embed_sentences]
+        return self.order()[: self.config.embed_sentences]
 
 
 def _sentence_evidence(
@@ -383,8 +387,7 @@ def gather(
     ev = _sentence_evidence(q, sents, found, config)
     useful, lexical, dense, rank, weights = ev.useful, ev.lexical, ev.dense, ev.rank, ev.weights
     sentence_score = ev.score
-    order = sorted(useful, key=lambda i: -sentence_score(i))
-    chosen = ev.to_embed()
+    order, chosen = ev.order(), ev.to_embed()
 
     def embed_chosen() -> None:
         if chosen:

@@ -181,11 +181,9 @@ class SpanScorer:
         cores = os.cpu_count() or 1
         if self.spread and cores > 1 and len(passages) > 1:
             order = sorted(range(len(passages)), key=lambda i: -len(passages[i]))
-            out: list[Read | None] = [None] * len(passages)
             with ThreadPoolExecutor(min(cores, len(passages))) as pool:
-                for i, read in zip(order, pool.map(lambda i: self._one(question, passages[i]), order)):
-                    out[i] = read
-            return [r for r in out if r is not None]
+                reads = dict(zip(order, pool.map(lambda i: self._one(question, passages[i]), order)))
+            return [reads[i] for i in range(len(passages))]
         return [self._one(question, p) for p in passages]
 
 
