@@ -228,3 +228,73 @@ def test_reading_questions_come_from_the_articles_and_are_filed_under_a_quiz_wee
         assert q["question"].endswith("?") and q["answers"][0] in text and q["answers"][0] not in q["question"]
         assert q["question_date"] == "2023-05-02" and q["week"] == "2023-05-05"
     assert made == reading_questions(arts, 4, ["2023-04-28", "2023-05-05"])  # seeded
+
+
+def test_small_collections_hold_the_answering_article_its_nearest_report_and_a_few_more():
+    from train.reader import SMALL_WINDOW, small_collections
+
+    def art(i: int, day: str, text: str) -> dict:
+        return {"id": f"a{i}", "date": day, "title": "", "text": text}
+
+    bridge = "The Vellmar harbour bridge opened to traffic on Monday, the mayor Ana Ribeiro said."
+    arts = [
+        art(0, "2023-05-02", bridge),
+        art(1, "2023-05-01", "Ana Ribeiro opened the harbour bridge in Vellmar to traffic on Monday morning."),
+        *(
+            art(i, "2023-04-29", f"Market report {i}: grain prices rose again as the dry season went on.")
+            for i in range(2, 8)
+        ),
+        art(8, "2023-03-01", "An old harbour bridge story from long before the question's week, about Vellmar."),
+        {"id": "ev-q1", "date": "2023-05-02", "title": "", "text": bridge},
+    ]
+    quiz = {"id": "q1", "question": "Who opened the bridge?", "answers": ["Ana Ribeiro"], "question_date": "2023-05-03"}
+    reading = {**quiz, "id": "reading-0", "question_date": "2023-05-02", "week": "2023-05-03", "article": "a0"}
+    made = small_collections(arts, [quiz] * 40, [reading] * 40, 40)
+    assert len(made) == 40 and made == small_collections(arts, [quiz] * 40, [reading] * 40, 40)  # seeded
+    for item in made:
+        ids = item["articles"]
+        assert 1 <= len(ids) <= 5 and len(set(ids)) == len(ids)
+        assert "ev-q1" not in ids and "a8" not in ids  # no evidence paragraphs, nothing from before the window
+        if "article" in item and "a0" in ids:
+            assert ids[:2] == ["a0", "a1"]  # the home article, then the other report of its story
+    assert any("a0" not in item["articles"] for item in made if "article" in item)  # some leave the home out
+    assert {item.get("week", item["question_date"]) for item in made} == {"2023-05-03"}  # the source's week
+    assert SMALL_WINDOW >= 1
+
+
+def test_a_small_collection_is_indexed_on_its_own_and_asked_there():
+    from rag.qa.features import FEATURES
+    from train.reader import collect_small
+
+    arts = [
+        {
+            "id": "b1",
+            "date": "2024-03-04",
+            "title": "Bridge opens",
+            "text": "Mayor Ana Ribeiro opened the Vellmar bridge on Monday. Crowds cheered.",
+        },
+        {
+            "id": "b2",
+            "date": "2024-03-05",
+            "title": "Traffic",
+            "text": "More than 41,000 vehicles crossed the new bridge in Vellmar on Tuesday.",
+        },
+        {
+            "id": "m1",
+            "date": "2024-03-05",
+            "title": "Markets",
+            "text": "Grain prices rose for a third week as the dry season went on.",
+        },
+    ]
+    item = {
+        "id": "small-0",
+        "question": "Who opened the Vellmar bridge?",
+        "answers": ["Ana Ribeiro"],
+        "question_date": "2024-03-06",
+    }
+    rows = collect_small([{**item, "articles": ["b1", "b2"]}, {**item, "id": "small-1", "articles": ["m1"]}], arts)
+    assert [r["id"] for r in rows] == ["small-0", "small-1"]
+    assert rows[0]["x"].shape == (len(rows[0]["shown"]), len(FEATURES)) and any(
+        "Ana Ribeiro" in s for s in rows[0]["shown"]
+    )
+    assert rows[0]["on_topic"] and not rows[1]["on_topic"]  # the answer is only where its article was indexed
