@@ -167,7 +167,8 @@ def small_collections(arts: list[dict], qs: list[dict], reading: list[dict], n: 
     results that states it; a reading question's: the one it was made from), the article
     of the days before most like it (TF-IDF cosine: another report of the story, as the
     seeds are) and random articles of those days, 2 to 5 in all; in ``SMALL_ABSENT`` of
-    them the home article is left out, so that the answer is mostly missing. Each keeps
+    them the home article is left out (1 to 4 remain), so that the answer is mostly
+    missing. Each keeps
     its source question's week (cross-validation keeps it there). Seeded."""
     import itertools
     import random
@@ -235,7 +236,9 @@ def collect_small(
     for n, item in enumerate(items, 1):
         with tempfile.TemporaryDirectory() as tmp:
             staged = Path(tmp) / "articles.jsonl"
-            staged.write_text("".join(json.dumps(by_id[i], ensure_ascii=False) + "\n" for i in item["articles"]))
+            staged.write_text(
+                "".join(json.dumps(by_id[i], ensure_ascii=False) + "\n" for i in item["articles"]), encoding="utf-8"
+            )
             index = Index.open(Path(tmp) / "index", create=True)
             index.add([staged])
             out.append(_row(index, item, config))
