@@ -168,8 +168,8 @@ def small_collections(arts: list[dict], qs: list[dict], reading: list[dict], n: 
     of the days before most like it (TF-IDF cosine: another report of the story, as the
     seeds are) and random articles of those days, 2 to 5 in all; in ``SMALL_ABSENT`` of
     them the home article is left out (1 to 4 remain), so that the answer is mostly
-    missing. Each keeps
-    its source question's week (cross-validation keeps it there). Seeded."""
+    missing. Each keeps its source question's week (cross-validation keeps it there).
+    Seeded."""
     import itertools
     import random
 
@@ -181,6 +181,7 @@ def small_collections(arts: list[dict], qs: list[dict], reading: list[dict], n: 
     pool = [a for a in arts if not a["id"].startswith("ev-") and a.get("date")]
     where = {a["id"]: i for i, a in enumerate(pool)}
     dates = [dt.date.fromisoformat(a["date"]) for a in pool]
+    texts = [normalize(a.get("title", "") + " " + a["text"]) for a in pool]  # once, not per quiz
     tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2).fit_transform(
         [a.get("title", "") + " " + a["text"][:2000] for a in pool]
     )
@@ -197,8 +198,7 @@ def small_collections(arts: list[dict], qs: list[dict], reading: list[dict], n: 
             holding = [
                 i
                 for i, d in enumerate(dates)
-                if day - dt.timedelta(SMALL_WINDOW) <= d <= day
-                and any(g in normalize(pool[i].get("title", "") + " " + pool[i]["text"]) for g in golds)
+                if day - dt.timedelta(SMALL_WINDOW) <= d <= day and any(g in texts[i] for g in golds)
             ]
             home = rng.choice(holding) if holding else None
         if home is None:
@@ -218,6 +218,15 @@ def small_collections(arts: list[dict], qs: list[dict], reading: list[dict], n: 
     return out
 
 
+def answer_config(pools: str, propose: int, read: int):
+    """The answering settings the reader's rows are read with (:func:`collect`,
+    :func:`collect_small`): the passage order, the span scorer's proposals, the reads."""
+    from rag.answer import AnswerConfig
+    from rag.retrieve import Ranking
+
+    return AnswerConfig(ranking=Ranking(pools), propose_spans=propose, read_passages=read)
+
+
 def collect_small(
     items: list[dict], arts: list[dict], pools: str = POOLS, propose: int = 0, read: int = READ
 ) -> list[dict]:
@@ -226,10 +235,8 @@ def collect_small(
     import tempfile
 
     from rag import Index
-    from rag.answer import AnswerConfig
-    from rag.retrieve import Ranking
 
-    config = AnswerConfig(ranking=Ranking(pools), propose_spans=propose, read_passages=read)
+    config = answer_config(pools, propose, read)
     by_id = {a["id"]: a for a in arts}
     out = []
     start = time.perf_counter()
@@ -281,11 +288,9 @@ def collect(
     """Each question's candidate rows: features, labels, what each shows. Each question
     searches with its plain vector, or with its week's query adapter in ``adapters``
     (fitted on other weeks, :func:`train.adapter.held_out`)."""
-    from rag.answer import AnswerConfig
-    from rag.retrieve import Ranking
     from train.adapter import searching_with
 
-    config = AnswerConfig(ranking=Ranking(pools), propose_spans=propose, read_passages=read)
+    config = answer_config(pools, propose, read)
     out = []
     start = time.perf_counter()
     with searching_with(adapters) as use:
@@ -722,7 +727,8 @@ def main() -> None:
     # the judge learns from the quizzes and the small collections, and is chosen by its
     # quizzes' top-1; the chooser from the quizzes and the reading questions
     judged = rows + small
-    judged_fold = np.concatenate([fold, folds_of(small, like=rows)]).astype(int)
+    small_fold = folds_of(small, like=rows)
+    judged_fold = np.concatenate([fold, small_fold]).astype(int)
     results = []
     for spec in SPECS:
         t0 = time.perf_counter()
@@ -742,7 +748,7 @@ def main() -> None:
     choosers = []
     both = rows + extra
     everything = both + small
-    everything_fold = np.concatenate([fold, folds_of(extra, like=rows), folds_of(small, like=rows)]).astype(int)
+    everything_fold = np.concatenate([fold, folds_of(extra, like=rows), small_fold]).astype(int)
     learn = np.arange(len(everything)) < len(both)
     for chooser_spec in [] if args.no_chooser else CHOOSER_SPECS:
         t0 = time.perf_counter()
