@@ -3,6 +3,9 @@
 import pytest
 
 from rag import Index
+from rag.qa.features import features
+from rag.qa.reader import default_reader
+from rag.question import analyse
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +97,41 @@ def test_answer_json_shape(index):
         "match_end",
     }
     assert "Lena Okafor" in data["answer"]
+
+
+@pytest.mark.parametrize(
+    "question", ["When did the 2022 World Cup final take place?", "When was the Eiffel Tower built?"]
+)
+def test_date_question_the_articles_cannot_answer_gets_no_day(index, question):
+    # The hand-weighed pick alone gave '2011' and 'Monday morning (2024-03-04)'.
+    ans = index.ask(question)
+    assert ans.text is None and ans.date is None and ans.confidence < default_reader().threshold
+
+
+def test_a_date_answer_is_the_rules_pick_vetted_by_the_judge(index):
+    from dataclasses import replace
+    from functools import partial
+
+    from rag.answer import AnswerConfig, answer_passages, question_pool, sentences_of
+    from rag.query import Query
+
+    q = analyse("When did the Vellmar Harbour Bridge open to traffic?")
+    reader = default_reader()
+    passages, pool = question_pool(index.corpus, Query(q.text))
+    keys, x = features(pool)
+    judged = reader.confidence(reader.logits(x), keys.index(pool.recency_pick))
+    ans = index.ask(q.text)
+    assert ans.date == "2024-03-04" and ans.confidence == pytest.approx(judged)
+    # the same reading with a reader whose threshold lies above that: no answer, unless unvetted
+    sents = sentences_of(passages[: AnswerConfig().read_passages])
+    qvec = index.embedder.encode_queries([q.query])[0]
+    embed = index.embedder.encode_for_ranking
+    phrases = partial(embed, batch_size=16)
+    strict = replace(reader, threshold=judged + 1e-3)
+    vetted = answer_passages(q, sents, embed, qvec, AnswerConfig(), phrases, strict)
+    assert vetted == (None, pytest.approx(judged))
+    unvetted, _ = answer_passages(q, sents, embed, qvec, AnswerConfig(judge_rules=False), phrases, strict)
+    assert unvetted is not None and unvetted.candidate.date.iso == "2024-03-04"
 
 
 def test_who_is_the_mayor_gets_the_mayor(index):
