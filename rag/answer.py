@@ -32,7 +32,7 @@ from enum import Enum
 import numpy as np
 
 from .corpus import Corpus
-from .qa.features import MAX_CANDIDATES, features
+from .qa.features import MAX_CANDIDATES, features, passage_words, question_names
 from .qa.reader import Reader, default_reader
 from .qa.span import Read, read_passages, span_scores, top_spans
 from .query import Query
@@ -662,8 +662,17 @@ def _read(
     )
 
 
-def _off_topic(passages: list[Passage], config: AnswerConfig) -> bool:
-    return not passages or max(p.similarity for p in passages) < config.min_passage_score
+def _off_topic(q: Question, passages: list[Passage], config: AnswerConfig) -> bool:
+    """Whether nothing read is on the question's topic: no passage near it by embedding,
+    and none that names every name and number the question gives. The embedding model
+    knows few names, so "Who is Ana Ribeiro?" lies at cosine .09 from "Mayor Ana Ribeiro
+    cut the ribbon", under the floor, though the passage is about her."""
+    if not passages:
+        return True
+    if max(p.similarity for p in passages) >= config.min_passage_score:
+        return False
+    names = question_names(q)
+    return not names or not any(names <= passage_words(p) for p in passages)
 
 
 def _gather_args(
@@ -685,7 +694,7 @@ def question_pool(
     q = analyse(query.text)
     qvec, passages = _read(corpus, q, query, config, at_least)
     read = passages[: max(config.read_passages, query.k)]
-    if _off_topic(read, config) or q.type is AnswerType.TRUTH:
+    if _off_topic(q, read, config) or q.type is AnswerType.TRUTH:
         return passages, None
     embed, phrases = _gather_args(corpus, config)
     pool, _ = _read_pool(q, sentences_of(read), embed, qvec, config, phrases, None)
@@ -701,7 +710,7 @@ def answer(corpus: Corpus, query: Query, config: AnswerConfig = AnswerConfig()) 
     q = analyse(query.text)
     qvec, passages = _read(corpus, q, query, config)
     shown = windows_of(corpus, passages, query.k)
-    if _off_topic(passages, config):
+    if _off_topic(q, passages, config):
         return Answer(question=q.text, text=None, date=None, confidence=0.0, passages=shown)
     if q.type is AnswerType.TRUTH:
         return _verdict(q, passages, shown)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from .dates import DateMention, Granularity, find_dates
 from .lexicon import (
+    ABBREVIATIONS,
     APPROXIMATORS,
     COUNT_WORDS,
     DESCRIPTIVE,
@@ -354,6 +355,12 @@ _COPULA_NP = re.compile(r"\s+(?:is|was)\s+((?:a|an|the)\s+[^,.;:()]{3,80}?)\s*[,
 DESCRIPTOR_WORDS = 5  # at most this many words of a title before a name ('Foreign Ministry official')
 
 
+def _form_of_address(word: str) -> bool:
+    """'Rep.', 'Sen.', 'Gov.': an abbreviated title says how a name is addressed, too
+    little of what it is ("Who is Kevin McCarthy?" -> not 'Rep.')."""
+    return word.endswith(".") and word[:-1].lower() in ABBREVIATIONS
+
+
 def description_candidates(sentence: str, q: Question) -> list[Candidate]:
     """How ``sentence`` describes the name a "who is <name>?" question asks about: the
     title before it ('Foreign Ministry official Kim Chon Il'), an appositive after it
@@ -374,7 +381,7 @@ def description_candidates(sentence: str, q: Question) -> list[Candidate]:
             ):
                 break
             keep.insert(0, t)
-        if keep:
+        if keep and not all(_form_of_address(t.group(0)) for t in keep):
             out.append(Candidate(keep[0].start(), keep[-1].end(), sentence[keep[0].start() : keep[-1].end()], 1.0))
         rest = sentence[m.end() :]
         for pattern, prior in ((_APPOSITIVE, 1.0), (_COPULA_NP, 0.9)):

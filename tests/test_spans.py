@@ -227,6 +227,9 @@ def test_a_description_is_the_title_before_the_name_or_an_appositive_after_it():
     assert found("Halden Voss, a retired engineer from Vellmar, designed it.") == ["a retired engineer from Vellmar"]
     assert found("Halden Voss is the city's chief engineer.") == ["the city's chief engineer"]
     assert found("Nobody by that name was there.") == []
+    # a form of address alone says how the name is addressed, not what it is
+    assert found("Sen. Halden Voss said so.") == []
+    assert found("State Sen. Halden Voss said so.") == ["State Sen."]
 
 
 @pytest.mark.parametrize(

@@ -134,6 +134,11 @@ def question_names(q: Question) -> frozenset[str]:
     )
 
 
+def passage_words(p: Passage) -> set[str]:
+    """The passage's words, lower-cased, as :func:`question_names` cuts them."""
+    return {t.lower() for t in _TOKEN.findall(p.text)}
+
+
 def _names_held(q: Question) -> Callable[[Passage], float]:
     """The share of the question's names and numbers a passage holds (1 where the
     question has none), memoised per passage."""
@@ -144,8 +149,7 @@ def _names_held(q: Question) -> Callable[[Passage], float]:
         if not names:
             return 1.0
         if id(p) not in seen:
-            words = {t.lower() for t in _TOKEN.findall(p.text)}
-            seen[id(p)] = len(names & words) / len(names)
+            seen[id(p)] = len(names & passage_words(p)) / len(names)
         return seen[id(p)]
 
     return held
