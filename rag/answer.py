@@ -32,7 +32,7 @@ from enum import Enum
 import numpy as np
 
 from .corpus import Corpus
-from .qa.features import MAX_CANDIDATES, features, passage_words, question_names
+from .qa.features import MAX_CANDIDATES, features, names_stated
 from .qa.reader import Reader, default_reader
 from .qa.span import Read, read_passages, span_scores, top_spans
 from .query import Query
@@ -664,15 +664,10 @@ def _read(
 
 def _off_topic(q: Question, passages: list[Passage], config: AnswerConfig) -> bool:
     """Whether nothing read is on the question's topic: no passage near it by embedding,
-    and none that names every name and number the question gives. The embedding model
-    knows few names, so "Who is Ana Ribeiro?" lies at cosine .09 from "Mayor Ana Ribeiro
-    cut the ribbon", under the floor, though the passage is about her."""
+    and none that names every name and number the question gives (:func:`names_stated`)."""
     if not passages:
         return True
-    if max(p.similarity for p in passages) >= config.min_passage_score:
-        return False
-    names = question_names(q)
-    return not names or not any(names <= passage_words(p) for p in passages)
+    return max(p.similarity for p in passages) < config.min_passage_score and not names_stated(q, passages)
 
 
 def _gather_args(

@@ -29,7 +29,7 @@ from .corpus import Corpus
 from .dates import Granularity, find_dates
 from .discourse import is_boilerplate, is_fragment, needs_context
 from .lexicon import STOPWORDS
-from .qa.features import relevance_features
+from .qa.features import RELEVANCE_PASSAGES, names_stated, relevance_features
 from .qa.reader import default_reader
 from .query import Query
 from .question import Question, analyse
@@ -228,7 +228,8 @@ def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfi
     passages = summary_passages(corpus, query, qvec[0], config)
     if config.topic_gate and passages:
         reader = default_reader()
-        if reader.on_topic(relevance_features(q, passages)) < reader.relevance_threshold:
+        read = passages[:RELEVANCE_PASSAGES]
+        if reader.on_topic(relevance_features(q, read)) < reader.relevance_threshold and not names_stated(q, read):
             return Summary(query.text, [], timeline=timeline)
     sents = readable(sentences_of(passages), config)
     if not sents:

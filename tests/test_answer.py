@@ -164,6 +164,17 @@ def test_summary_has_no_repeats_is_in_date_order_and_cites_articles(index):
     )
 
 
+@pytest.mark.parametrize("topic", ["the 2022 World Cup final in Qatar", "Elon Musk"])
+def test_summary_of_a_topic_the_index_does_not_hold_is_empty(index, topic):
+    assert index.summarize(topic, max_sentences=3).sentences == []
+
+
+def test_summary_of_a_name_the_embedding_does_not_know_reads_the_articles_naming_it(index):
+    # the learned relevance alone (cosine .09, every keyword held) put it under its threshold
+    summary = index.summarize("Ana Ribeiro", max_sentences=3)
+    assert any("Ribeiro" in s.text for s in summary.sentences)
+
+
 def test_summary_sentences_come_from_their_cited_article(index):
     for s in index.summarize("Tessera lunar landing", max_sentences=3).sentences:
         assert s.text in index.store.article(s.doc_id).text
