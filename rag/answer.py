@@ -74,7 +74,7 @@ class AnswerConfig:
     propose_spans: int | None = (
         None  # the span scorer's best spans per passage added as candidates (:func:`proposals`); None: as many as the reader was trained with
     )
-    judge_rules: bool = True  # the reader's judge says whether the hand-weighed pick (dates, durations, manner) is answered (:func:`_by_rules_judged`)
+    judge_rules: bool = True  # the reader's judge says whether the hand-weighed pick of a date question is answered (:func:`_by_rules_judged`)
 
 
 @dataclass(frozen=True)
@@ -567,7 +567,8 @@ def answer_passages(
     """Pick the best span in ``sents``; returns it (None for no answer) and a confidence.
     ``reader`` defaults to the shipped model when ``config.selection`` is learned; a
     question of a type it was trained on too few of (:meth:`Reader.covers`) is answered
-    by the hand-weighed selection."""
+    by the hand-weighed selection, whose pick the judge vets for dates
+    (:data:`JUDGED_RULE_TYPES`)."""
     reader = reader or (default_reader() if config.selection is Selection.LEARNED else None)
     judged = config.judge_rules and q.type in JUDGED_RULE_TYPES
     if reader is None or (not reader.covers(q.type.value) and not judged):  # a type the reader saw too few of
