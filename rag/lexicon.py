@@ -184,6 +184,10 @@ TITLES = frozenset(
     "chairman chairwoman secretary ambassador councillor councilor spokesman spokeswoman director "
     "leader premier pm singer actor actress author".split()
 )
+# Lowercase words that qualify a capitalised title before a name ("former President",
+# "late Queen", "then-Senator"): English title modifiers, by hand. Other lowercase words
+# before a capitalised title belong to the sentence ("join Chinese President").
+TITLE_MODIFIERS = frozenset("former late acting interim outgoing incoming then ex deputy vice retired".split())
 # Head nouns that end names of things rather than of people ("Vellmar Bridge", "Rovers
 # Club"), by hand: English nouns of institutions, buildings and geography.
 NOT_PERSON_HEADS = frozenset(

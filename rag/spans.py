@@ -31,6 +31,7 @@ from .lexicon import (
     PLACE_NOUNS,
     STOPWORDS,
     TIME_UNITS,
+    TITLE_MODIFIERS,
     TITLES,
 )
 from .places import PlaceKind, in_region, kinds, region_of
@@ -260,6 +261,19 @@ def _place_factor(text: str, q: Question) -> float:
     return PLACE_FIT if wanted in found else PLACE_OTHER if found else PLACE_UNKNOWN
 
 
+def _after_title(start: int, text: str, q: Question) -> tuple[int, str]:
+    """For a person question, a name opened by the question's own noun as its title
+    ('Foreign Minister Choe Son Hui' for "which foreign minister") is the name after it:
+    the title is the category asked about, not the answer."""
+    if q.type is not AnswerType.PERSON or not q.focus:
+        return start, text
+    tokens = list(re.finditer(r"[\w'’.-]+", text))
+    k = len(q.focus)
+    if len(tokens) > k and tokens[k].group(0)[:1].isupper() and tuple(stem(t.group(0)) for t in tokens[:k]) == q.focus:
+        return start + tokens[k].start(), text[tokens[k].start() :]
+    return start, text
+
+
 def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) -> list[Candidate]:
     """The tagged names a name question can be answered with ('the Buffalo Bills' -> Buffalo Bills)."""
     wanted = q.labels or NAME_LABELS
@@ -272,6 +286,7 @@ def entity_candidates(sentence: str, q: Question, entities: Sequence[Entity]) ->
         if m:
             start, text = start + m.end(), text[m.end() :]
         text = _strip_possessive(text.rstrip(".,"), sentence[start + len(text) :])
+        start, text = _after_title(start, text, q)
         found = re.findall(r"[\w'’]+", text)
         if not found or all(q.holds(w) for w in found):
             continue
@@ -361,6 +376,22 @@ def _form_of_address(word: str) -> bool:
     return word.endswith(".") and word[:-1].lower() in ABBREVIATIONS
 
 
+def _title_of(tokens: list[re.Match]) -> list[re.Match]:
+    """The title in the words before a name: where it has capitalised words ('Chinese
+    President'), a lowercase word before them is the sentence's ('join', 'alongside')
+    unless it qualifies the title ('former'); lowercase words after them are the title's
+    own ('Foreign Ministry official')."""
+    capitalised = [i for i, t in enumerate(tokens) if t.group(0)[:1].isupper()]
+    if not capitalised:
+        return tokens
+    foreign = [
+        i
+        for i in range(capitalised[-1])
+        if tokens[i].group(0)[:1].islower() and tokens[i].group(0).lower() not in TITLE_MODIFIERS
+    ]
+    return tokens[foreign[-1] + 1 :] if foreign else tokens
+
+
 def description_candidates(sentence: str, q: Question) -> list[Candidate]:
     """How ``sentence`` describes the name a "who is <name>?" question asks about: the
     title before it ('Foreign Ministry official Kim Chon Il'), an appositive after it
@@ -374,13 +405,14 @@ def description_candidates(sentence: str, q: Question) -> list[Candidate]:
             low = t.group(0).lower()
             if (
                 not re.match(r"\w", low)
-                or low in STOPWORDS
+                or re.split(r"['’]", low)[0] in STOPWORDS  # (a contraction of a stop word is one: "who'll")
                 or _verb_like(low)
                 or low.endswith("ing")
                 or len(keep) == DESCRIPTOR_WORDS
             ):
                 break
             keep.insert(0, t)
+        keep = _title_of(keep)
         if keep and not all(_form_of_address(t.group(0)) for t in keep):
             out.append(Candidate(keep[0].start(), keep[-1].end(), sentence[keep[0].start() : keep[-1].end()], 1.0))
         rest = sentence[m.end() :]
@@ -461,6 +493,8 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             e = s + len(text)
             if not text.strip():
                 continue
+        titled = text
+        s, text = _after_title(s, text, q)
         prior = 0.8
         before = _preceding_word(sentence, s)
         if q.type is AnswerType.PLACE:
@@ -480,7 +514,7 @@ def _typed_candidates(sentence: str, q: Question, dates: list[DateMention]) -> l
             # the name, or opens it as a title.
             before_words = {stem(w) for w in re.findall(r"[\w'’]+", sentence[max(0, s - 40) : s])[-4:]}
             after_words = {stem(w) for w in re.findall(r"[\w'’]+", sentence[e : e + 40])[:4]}
-            own = {stem(w) for w in text.split()}
+            own = {stem(w) for w in titled.split()}
             near = len(focus_set & (before_words | after_words)) / len(focus_set)
             prior *= 1.0 + 0.5 * near + 0.5 * len(focus_set & own) / len(focus_set)
         name_stems = [stem(w) for w in text.split() if stem(w) not in focus_set]

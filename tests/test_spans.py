@@ -232,6 +232,19 @@ def test_a_description_is_the_title_before_the_name_or_an_appositive_after_it():
     assert found("State Sen. Halden Voss said so.") == ["State Sen."]
 
 
+def test_a_title_before_a_name_starts_where_the_sentence_stops_and_the_title_begins():
+    from rag.spans import description_candidates
+
+    q = analyse("Who is Halden Voss?")
+    found = lambda s: [c.text for c in description_candidates(s, q)]  # noqa: E731
+    # a contraction of a stop word ends the title as the stop word would
+    assert found("Ten mayors who'll join Harbour Commissioner Halden Voss left.") == ["Harbour Commissioner"]
+    # lowercase words before a capitalised title are the sentence's, unless they qualify it
+    assert found("The crowd waited alongside Harbour Commissioner Halden Voss.") == ["Harbour Commissioner"]
+    assert found("Reporters asked former Harbour Commissioner Halden Voss.") == ["former Harbour Commissioner"]
+    assert found("Vellmar Port Authority official Halden Voss said so.") == ["Vellmar Port Authority official"]
+
+
 @pytest.mark.parametrize(
     "sentence, question, expected, not_expected",
     [
@@ -275,3 +288,15 @@ def test_the_unit_after_a_number_stops_at_punctuation(sentence, question, expect
 )
 def test_a_proposed_span_must_have_the_shape_the_question_asks_for(question, span, fits):
     assert has_shape(span, analyse(question), MONDAY) is fits
+
+
+def test_a_person_question_gets_the_name_after_a_title_that_is_its_own_noun():
+    q = analyse("Which foreign minister travelled with the mayor?")
+    found = [c.text for c in candidates("The mayor travelled with Foreign Minister Halden Voss.", None, q)]
+    assert "Halden Voss" in found and "Foreign Minister Halden Voss" not in found
+    # another noun's title stays: the question did not name it
+    found = [c.text for c in candidates("The mayor travelled with Trade Minister Halden Voss.", None, q)]
+    assert "Trade Minister Halden Voss" in found
+    # a place question keeps its noun: 'University of Vellmar' is the name
+    q = analyse("Which university did she attend?")
+    assert "University of Vellmar" in [c.text for c in candidates("She attended the University of Vellmar.", None, q)]
