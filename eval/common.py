@@ -55,6 +55,16 @@ def contains_answer(text: str | None, answers: list[str]) -> bool:
     return any(normalize(a) and normalize(a) in norm for a in answers)
 
 
+TRUTH_VALUES = frozenset({"true", "false"})
+
+
+def passage_can_hold(answers: list[str]) -> bool:
+    """Whether a passage can hold the gold as words of its own: not for a true-or-false
+    claim, whose gold 'True' a passage holds only by chance ('true' in "came true").
+    Passage hit@k is counted over the rows where it can (RealTimeQA 2023-Q1: 321 of 331)."""
+    return not all(normalize(a) in TRUTH_VALUES for a in answers)
+
+
 def states_nugget(lowered: str, nugget: list[str]) -> bool:
     """Whether a text, already lower-cased, states a gold nugget: holds any of its forms
     (eval.summary's nugget recall, and train.salience's story facts)."""

@@ -6,7 +6,8 @@ An answer is correct when, lower-cased and without punctuation, it contains a go
 answer (the answer scored is what a user reads: the span with its ISO date). Rows
 with ``doc_ids`` score retrieval as doc recall@1/@5 and MRR over the distinct articles
 of the ranked passages; rows without them score hit@k (a top-k passage contains a gold
-answer); hit@k is reported for every row. Rows marked ``answerable: false`` are
+answer); hit@k is reported for every row whose gold a passage can hold as its own words
+(not a true-or-false claim's "True": :func:`eval.common.passage_can_hold`). Rows marked ``answerable: false`` are
 asked too and scored apart: the share answered "no answer". With ``--baseline-cache
 DIR`` the naive pipeline of :mod:`eval.baseline` answers the same questions in the same
 run, and the report adds its figures and our gain over it in points; with ``--rules``
@@ -35,6 +36,7 @@ from .common import (
     f1,
     half,
     load_gold,
+    passage_can_hold,
     percentile,
     run_main,
 )
@@ -93,8 +95,9 @@ def score_row(index, row: dict, mode: Mode) -> dict:
         out["doc_recall@1"] = len(gold & set(docs[:1])) / len(gold)
         out["doc_recall@5"] = len(gold & set(docs[:5])) / len(gold)
         out["rr"] = next((1 / (i + 1) for i, d in enumerate(docs) if d in gold), 0.0)
-    for k in (1, 5, 10):
-        out[f"hit@{k}"] = any(contains_answer(p.text, row["answers"]) for p in ranked[:k])
+    if passage_can_hold(row["answers"]):
+        for k in (1, 5, 10):
+            out[f"hit@{k}"] = any(contains_answer(p.text, row["answers"]) for p in ranked[:k])
     return out
 
 
@@ -109,8 +112,9 @@ def score_baseline_row(naive, row: dict) -> dict:
         "correct": contains_answer(answer, row["answers"]),
         "latency_ms": round(latency * 1000, 1),
     }
-    for k in (1, 5, 10):
-        out[f"hit@{k}"] = any(contains_answer(h.text, row["answers"]) for h in hits[:k])
+    if passage_can_hold(row["answers"]):
+        for k in (1, 5, 10):
+            out[f"hit@{k}"] = any(contains_answer(h.text, row["answers"]) for h in hits[:k])
     return out
 
 
@@ -118,9 +122,13 @@ def rates(rows: list[dict]) -> dict[str, float]:
     """Accuracy and hit@k of ``rows``."""
     if not rows:
         return {}
+    scored = [r for r in rows if "hit@1" in r]
     return {
         "accuracy": round(statistics.fmean(r["correct"] for r in rows), 4),
-        **{f"hit@{k}": round(statistics.fmean(r[f"hit@{k}"] for r in rows), 4) for k in (1, 5, 10)},
+        **{
+            f"hit@{k}": round(statistics.fmean(r[f"hit@{k}"] for r in scored), 4) if scored else None
+            for k in (1, 5, 10)
+        },
     }
 
 
@@ -207,6 +215,7 @@ def summarise(rows: list[dict], skipped: int, ingest: dict, mode: str) -> dict:
         "hit@1": mean("hit@1"),
         "hit@5": mean("hit@5"),
         "hit@10": mean("hit@10"),
+        "hit_rows": sum("hit@1" in r for r in rows),
         "answered": sum(r["answer"] is not None for r in rows),
         "calibration_error": calibration_error(rows),
         "mode": mode,

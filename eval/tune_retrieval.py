@@ -21,7 +21,7 @@ from unittest import mock
 from rag import Index
 from rag import retrieve as r
 
-from .common import as_of, contains_answer, half, run_main, tuning_run
+from .common import as_of, contains_answer, half, passage_can_hold, run_main, tuning_run
 
 
 def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
@@ -31,6 +31,8 @@ def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
     ranking = settings.pop("ranking", r.Ranking.BLEND)
     with mock.patch.multiple(r, **settings) if settings else contextlib.nullcontext():
         for row, vec in zip(rows, vectors):
+            if not passage_can_hold(row["answers"]):
+                continue
             ranked = r.retrieve(
                 index.corpus, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha, ranking=ranking
             )

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from eval.common import contains_answer, exact_match, f1, normalize
+from eval.common import contains_answer, exact_match, f1, normalize, passage_can_hold
 
 from .conftest import FIXTURES, ROOT, SAMPLES
 
@@ -14,6 +14,11 @@ def test_gold_rule_lowercases_and_drops_punctuation():
     assert contains_answer("Monday (2025-09-01)", ["2025-09"])
     assert contains_answer("Foreign Minister Choe Son Hui", ["choe son hui"])
     assert not contains_answer(None, ["x"]) and not contains_answer("2019", ["January 2019"])
+
+
+def test_only_a_true_or_false_gold_is_one_no_passage_can_hold():
+    assert not passage_can_hold(["TRUE"]) and not passage_can_hold(["True.", "false"])
+    assert passage_can_hold(["True Detective"]) and passage_can_hold(["TRUE", "Monday"])
 
 
 def test_squad_exact_match_and_f1():
@@ -47,10 +52,12 @@ def run(module: str, gold: str, index) -> dict:
 
 def test_qa_eval_reports_accuracy_retrieval_and_rows(sample_index):
     report = run("eval.qa", "samples-qa.jsonl", sample_index)
-    assert report["n"] == 3 and len(report["rows"]) == 3
-    assert report["correct"] == 3 and report["accuracy"] == 1.0
+    assert report["n"] == 4 and len(report["rows"]) == 4
+    assert report["correct"] == 4 and report["accuracy"] == 1.0
     assert report["doc_recall@5"] == 1.0 and 0 < report["mrr"] <= 1
     assert report["hit@5"] == 1.0  # the row without doc_ids is scored by hit@k
+    # a true-or-false claim's gold 'True' is no passage's words: its row has no hit@k
+    assert report["hit_rows"] == 3 and "hit@5" not in report["rows"][3]
     assert report["ingest"]["skipped"] == 5  # the existing index was reused
 
 
@@ -185,7 +192,7 @@ def test_the_scale_bench_grows_an_archive_that_opens_and_answers(built_index, tm
     real, scaled = data["indexes"]["real"], data["indexes"]["scaled"]
     copies = data["built"]["archive_copies"]
     assert scaled["chunks"] == real["chunks"] * (copies + 1) >= 40
-    assert real["asks"] == scaled["asks"] == 3 and real["accuracy"] == 1.0
+    assert real["asks"] == scaled["asks"] == 4 and real["accuracy"] == 1.0
     assert scaled["ask_p50_ms"] > 0 and data["p50_ratio_scaled_vs_real"] > 0
     ingest = data["ingest"]
     assert ingest["articles"] == 2 and ingest["chunks"] > 0 and ingest["add_s"] > 0 and ingest["lexical_rebuild_s"] >= 0
