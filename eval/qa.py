@@ -118,7 +118,7 @@ def score_baseline_row(naive, row: dict) -> dict:
     return out
 
 
-def rates(rows: list[dict]) -> dict[str, float]:
+def rates(rows: list[dict]) -> dict[str, float | None]:
     """Accuracy and hit@k of ``rows``."""
     if not rows:
         return {}
