@@ -78,6 +78,11 @@ _MANNER = re.compile(
 )
 
 
+def _stop_word(low: str) -> bool:
+    """A lower-cased stop word, or a contraction of one ("who'll", "it's")."""
+    return re.split(r"['’]", low)[0] in STOPWORDS
+
+
 def _verb_like(low: str) -> bool:
     """A lower-cased word that reads as a verb: 'said', 'announced' (no noun ends a name or a phrase with it)."""
     return low in IRREGULAR_VERBS or (low.endswith("ed") and len(low) >= 5)
@@ -116,7 +121,7 @@ def _proper_phrase(s: int, text: str, out: list[tuple[int, int, str]], after: st
     if not text:
         return
     first = text.split()[0]
-    if not first.isupper() and (re.split(r"['’]", first.lower())[0] in STOPWORDS or first.lower() in APPROXIMATORS):
+    if not first.isupper() and (_stop_word(first.lower()) or first.lower() in APPROXIMATORS):
         rest = text[len(first) :].lstrip()
         if not rest:
             return
@@ -141,7 +146,7 @@ def _words_after(sentence: str, end: int, limit: int) -> list[tuple[int, int, st
             break
         word = m.group(0).rstrip(".,")
         low = word.lower()
-        if not re.search(r"\w", word) or re.split(r"['’]", low)[0] in STOPWORDS or len(out) >= limit:
+        if not re.search(r"\w", word) or _stop_word(low) or len(out) >= limit:
             break
         prev = m.end()
         if out and low.endswith(("ed", "ing")):
@@ -334,9 +339,7 @@ def noun_phrases(sentence: str, q: Question, longest: int = 3) -> list[Candidate
             close()
         last = m.start() + len(word)
         low = word.lower()
-        if (
-            low in PHRASE_BREAKS or re.split(r"['’]", low)[0] in STOPWORDS or _verb_like(low)
-        ):  # (a stop word's first part is one)
+        if low in PHRASE_BREAKS or _stop_word(low) or _verb_like(low):
             close()
             continue
         run.append((m.start(), m.start() + len(word), word))
@@ -405,7 +408,7 @@ def description_candidates(sentence: str, q: Question) -> list[Candidate]:
             low = t.group(0).lower()
             if (
                 not re.match(r"\w", low)
-                or re.split(r"['’]", low)[0] in STOPWORDS  # (a contraction of a stop word is one: "who'll")
+                or _stop_word(low)
                 or _verb_like(low)
                 or low.endswith("ing")
                 or len(keep) == DESCRIPTOR_WORDS
