@@ -14,7 +14,7 @@ import time
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,16 @@ def passage_can_hold(answers: list[str]) -> bool:
     claim, whose gold 'True' a passage holds only by chance ('true' in "came true").
     Passage hit@k is counted over the rows where it can (RealTimeQA 2023-Q1: 321 of 331)."""
     return not all(normalize(a) in TRUTH_VALUES for a in answers)
+
+
+HIT_DEPTHS = (1, 5, 10)  # the passage hit@k every evaluation reports
+
+
+def hits_at(texts: Iterable[str], answers: list[str], depths: tuple[int, ...] = HIT_DEPTHS) -> dict[str, bool]:
+    """``hit@k`` for each depth: whether one of the first k ranked ``texts`` holds an answer
+    (ask only where :func:`passage_can_hold`)."""
+    first = next((i for i, t in enumerate(texts) if contains_answer(t, answers)), None)
+    return {f"hit@{k}": first is not None and first < k for k in depths}
 
 
 def states_nugget(lowered: str, nugget: list[str]) -> bool:

@@ -28,6 +28,7 @@ from rag.answer import AnswerConfig, Selection, answer
 from rag.query import Mode, Query
 
 from .common import (
+    HIT_DEPTHS,
     add_index_args,
     as_of,
     built_index,
@@ -35,6 +36,7 @@ from .common import (
     exact_match,
     f1,
     half,
+    hits_at,
     load_gold,
     passage_can_hold,
     percentile,
@@ -96,8 +98,7 @@ def score_row(index, row: dict, mode: Mode) -> dict:
         out["doc_recall@5"] = len(gold & set(docs[:5])) / len(gold)
         out["rr"] = next((1 / (i + 1) for i, d in enumerate(docs) if d in gold), 0.0)
     if passage_can_hold(row["answers"]):
-        for k in (1, 5, 10):
-            out[f"hit@{k}"] = any(contains_answer(p.text, row["answers"]) for p in ranked[:k])
+        out.update(hits_at((p.text for p in ranked), row["answers"]))
     return out
 
 
@@ -113,8 +114,7 @@ def score_baseline_row(naive, row: dict) -> dict:
         "latency_ms": round(latency * 1000, 1),
     }
     if passage_can_hold(row["answers"]):
-        for k in (1, 5, 10):
-            out[f"hit@{k}"] = any(contains_answer(h.text, row["answers"]) for h in hits[:k])
+        out.update(hits_at((h.text for h in hits), row["answers"]))
     return out
 
 
@@ -127,7 +127,7 @@ def rates(rows: list[dict]) -> dict[str, float | None]:
         "accuracy": round(statistics.fmean(r["correct"] for r in rows), 4),
         **{
             f"hit@{k}": round(statistics.fmean(r[f"hit@{k}"] for r in scored), 4) if scored else None
-            for k in (1, 5, 10)
+            for k in HIT_DEPTHS
         },
     }
 

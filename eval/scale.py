@@ -40,7 +40,7 @@ from rag.store import DB_NAME, Store, connect
 from rag.types import Document
 
 from .bench import near
-from .common import as_of, contains_answer, load_answerable, passage_can_hold
+from .common import as_of, contains_answer, hits_at, load_answerable, passage_can_hold
 
 ARCHIVE = "#archive-"
 
@@ -147,7 +147,7 @@ def measure(paths: dict[str, Path], rows: list[dict], asks: int) -> dict[str, di
                 latencies[name].append(time.perf_counter() - t)
                 correct[name].append(contains_answer(answer.display, row["answers"]))
                 if passage_can_hold(row["answers"]):
-                    hits[name].append(any(contains_answer(p.text, row["answers"]) for p in answer.passages[:5]))
+                    hits[name].append(hits_at((p.text for p in answer.passages), row["answers"], (5,))["hit@5"])
     finally:
         for index in opened.values():
             index.close()

@@ -21,7 +21,7 @@ from unittest import mock
 from rag import Index
 from rag import retrieve as r
 
-from .common import as_of, contains_answer, half, passage_can_hold, run_main, tuning_run
+from .common import as_of, half, hits_at, passage_can_hold, run_main, tuning_run
 
 
 def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
@@ -36,9 +36,7 @@ def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
             ranked = r.retrieve(
                 index.corpus, row["question"], vec, 10, mode=mode, as_of=as_of(row), alpha=alpha, ranking=ranking
             )
-            hits[half(row)].append(
-                [any(contains_answer(p.text, row["answers"]) for p in ranked[:k]) for k in (1, 5, 10)]
-            )
+            hits[half(row)].append(list(hits_at((p.text for p in ranked), row["answers"]).values()))
 
     def rates(rs: list[list[bool]]) -> list[float]:
         return [round(statistics.fmean(x[i] for x in rs), 3) for i in range(3)] if rs else []

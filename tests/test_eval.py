@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from eval.common import contains_answer, exact_match, f1, normalize, passage_can_hold
+from eval.common import contains_answer, exact_match, f1, hits_at, normalize, passage_can_hold
 
 from .conftest import FIXTURES, ROOT, SAMPLES
 
@@ -19,6 +19,13 @@ def test_gold_rule_lowercases_and_drops_punctuation():
 def test_only_a_true_or_false_gold_is_one_no_passage_can_hold():
     assert not passage_can_hold(["TRUE"]) and not passage_can_hold(["True.", "false"])
     assert passage_can_hold(["True Detective"]) and passage_can_hold(["TRUE", "Monday"])
+
+
+def test_hit_at_k_counts_from_the_first_passage_holding_the_answer():
+    ranked = ["Nothing here.", "Still nothing.", "", "x", "y", "The mayor, Ana Ruiz, spoke.", "Ana Ruiz again."]
+    assert hits_at(ranked, ["ana ruiz"]) == {"hit@1": False, "hit@5": False, "hit@10": True}
+    assert hits_at(ranked[5:], ["Ana Ruiz"], (1,)) == {"hit@1": True}
+    assert hits_at([], ["Ana Ruiz"]) == {"hit@1": False, "hit@5": False, "hit@10": False}
 
 
 def test_squad_exact_match_and_f1():
