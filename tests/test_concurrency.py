@@ -107,7 +107,7 @@ def test_two_services_on_one_index_keep_the_write_ahead_log_bounded(sample_index
             writer.add(
                 [_doc(f"wal2-{n}", f"Bulletin {n}: the Ostrand ferry ran {n * 7} extra crossings this week. " * 30)]
             )
-            time.sleep(0.6)  # the idle one follows within 0.05 s
+            time.sleep(1.0)  # the idle one follows within 0.05 s, or a little later on a busy machine
             sizes.append((sample_index / "rag.sqlite-wal").stat().st_size)
         with idle.reading() as index:
             assert index.store.article("wal2-7") is not None
@@ -115,5 +115,7 @@ def test_two_services_on_one_index_keep_the_write_ahead_log_bounded(sample_index
         writer.close()
         idle.close()
     # Without the follower it grows by every commit (8x); a commit that still finds a
-    # reader on the log appends once more, so up to about 2x.
-    assert max(sizes) <= 3 * sizes[0], sizes
+    # reader on the log appends once more, so up to about 2x here (1.1x on an idle
+    # machine). A follower held up past a sleep lets one or two more commits append
+    # (3.3x once, in a fresh-clone CI run): 4x still tells that from not following.
+    assert max(sizes) <= 4 * sizes[0], sizes
