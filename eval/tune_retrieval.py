@@ -21,7 +21,7 @@ from unittest import mock
 from rag import Index
 from rag import retrieve as r
 
-from .common import as_of, half, hits_at, passage_can_hold, run_main, tuning_run
+from .common import HIT_DEPTHS, as_of, half, hits_at, passage_can_hold, run_main, tuning_run
 
 
 def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
@@ -39,7 +39,7 @@ def measure(index: Index, rows: list[dict], vectors, **settings) -> dict:
             hits[half(row)].append(list(hits_at((p.text for p in ranked), row["answers"]).values()))
 
     def rates(rs: list[list[bool]]) -> list[float]:
-        return [round(statistics.fmean(x[i] for x in rs), 3) for i in range(3)] if rs else []
+        return [round(statistics.fmean(x[i] for x in rs), 3) for i in range(len(HIT_DEPTHS))] if rs else []
 
     return {"A": rates(hits[0]), "B": rates(hits[1]), "all": rates(hits[0] + hits[1])}
 
