@@ -32,6 +32,7 @@ from enum import Enum
 import numpy as np
 
 from .corpus import Corpus
+from .lexicon import MEASURE_UNITS, TIME_UNITS
 from .qa.features import MAX_CANDIDATES, features, names_stated
 from .qa.reader import Reader, default_reader
 from .qa.span import Read, read_passages, span_scores, top_spans
@@ -580,7 +581,7 @@ def answer_passages(
     if not reader.covers(q.type.value):
         return _by_rules_judged(pool, reader, config)
     best, confidence = _by_reader(pool, reader)
-    return (_tightened(best, reads) if best is not None else None), confidence
+    return (_tightened(best, reads, q) if best is not None else None), confidence
 
 
 def _read_pool(
@@ -613,12 +614,14 @@ def _read_pool(
     return pool, reads
 
 
-def _tightened(best: _Scored, reads: dict[int, Read]) -> _Scored:
+def _tightened(best: _Scored, reads: dict[int, Read], q: Question) -> _Scored:
     """The chosen span cut to where the span scorer says its answer starts and ends
     ('Striker Maya Lindqvist' -> 'Maya Lindqvist', '52,000 fans' -> '52,000'): its best
-    span inside the mention, widened to whole words, where that scores above the whole
-    and cuts through no name (:func:`_inside_name`). Dates are left as the rules found
-    them: they carry their resolved day."""
+    span inside the mention, widened to whole words, where that scores above the whole,
+    cuts through no name (:func:`_inside_name`) and leaves out no unit the question does
+    not state ('1.2 billion euros' stays whole for "How much did it cost?", an amount
+    without its currency being no answer). Dates are left as the rules found them: they
+    carry their resolved day."""
     c, s = best.candidate, best.sentence
     read = reads.get(id(s.passage))
     if c.date is not None or read is None:
@@ -631,9 +634,13 @@ def _tightened(best: _Scored, reads: dict[int, Read]) -> _Scored:
     text = s.text[start:end]
     if not text or text == c.text or any(_inside_name(s, x) for x in (start, end)):
         return best
+    dropped = words(s.text[c.start : start]) + words(s.text[end : c.end])
+    if any(stem(w.lower()) in _UNIT_STEMS and not q.holds(w) for w in dropped):
+        return best
     return replace(best, candidate=replace(c, start=start, end=end, text=text))
 
 
+_UNIT_STEMS = frozenset(stem(u) for u in MEASURE_UNITS | TIME_UNITS)
 _NAME_WORD = re.compile(r"[\w'’.&]+")
 _QUOTED_TITLE = re.compile(r"[“\"‘]([^”\"’]{1,80})[”\"’]")
 

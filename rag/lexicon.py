@@ -138,6 +138,14 @@ TIME_UNITS = frozenset(
     "second minute hour day night week month year decade century mile kilometer kilometre km metre meter "
     "foot feet inch".split()
 )
+# Currencies and units of measure written as words after a number ("1.2 billion euros",
+# "8,849 metres"), by hand from the OntoNotes MONEY and QUANTITY categories and the
+# currencies most traded (BIS triennial survey): the word that says what an amount is.
+MEASURE_UNITS = frozenset(
+    "dollar euro pound sterling yen yuan renminbi franc rupee won peso rouble ruble lira rand krona krone "
+    "shekel dirham riyal dinar percent cent pence penny ton tonne kilogram kilo gram ounce litre liter gallon "
+    "barrel acre hectare degree watt kilowatt megawatt gigawatt volt mph knot".split()
+)
 # Adjectives of "how long / far / old": part of the question's form, not its topic.
 MEASURE_WORDS = frozenset("long far old".split())
 # "this week", "this season": a time, not the thing a quiz's "this <noun>" asks for

@@ -28,6 +28,12 @@ def test_how_many_question_gets_the_number(index):
     assert "41,000" in ans.text  # "More than 41,000": the span scorer keeps the hedge, cuts the unit asked for
 
 
+def test_an_amount_keeps_the_currency_the_question_does_not_state(index):
+    # the span scorer's best span inside "1.2 billion euros" is "1.2 billion"; the tagger calls it a CARDINAL
+    ans = index.ask("How much did the Vellmar bridge cost?")
+    assert ans.text == "1.2 billion euros"
+
+
 def test_who_question_gets_a_person(index):
     # The chooser's margin over the story's lead name 'Riverton Rovers' is small (logits -0.69 against -0.97
     # with the packages of 2026-12-07; with earlier versions the lead name came first), and rests on the
