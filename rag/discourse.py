@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import AUXILIARIES, CONNECTIVES, DEMONSTRATIVES, FURNITURE, NAVIGATION_LABELS, PRONOUNS
+from .lexicon import AUXILIARIES, CONNECTIVES, DEMONSTRATIVES, FIRST_PERSON, FURNITURE, NAVIGATION_LABELS, PRONOUNS
 
 _FURNITURE_RE = re.compile(r"\b(?:" + "|".join(FURNITURE) + r")\b", re.IGNORECASE)
 # A linked headline run into the text: a colon with no space after it, between a word
@@ -53,15 +53,20 @@ def is_fragment(text: str) -> bool:
 def needs_context(text: str) -> bool:
     """Whether ``text`` opens with a word that points back at a sentence before it
     ("He said ...", "Before that, ...", "However, ...", "That does not include ...":
-    a demonstrative that is the subject, not "This week ...")."""
+    a demonstrative that is the subject, not "This week ..."; "Had that been the case
+    ...": one after an inverted auxiliary), or is a quoted speaker's, unquoted ("I
+    probably would have ...": the quotation opened before)."""
     s = text.strip()
     m = _FIRST_WORD.match(s)
     if not m:
         return False
     first = m.group(1).lower()
-    if first in PRONOUNS:
+    if first in PRONOUNS or (first in FIRST_PERSON and m.start(1) == 0):
         return True
+    after = _NEXT_WORD.match(s, m.end(1))
+    second = after.group(1).lower() if after is not None else ""
     if first in DEMONSTRATIVES:
-        after = _NEXT_WORD.match(s, m.end(1))
-        return after is not None and after.group(1).lower() in AUXILIARIES
+        return second in AUXILIARIES
+    if first in AUXILIARIES and (second in PRONOUNS or second in DEMONSTRATIVES):
+        return True
     return bool(_CONNECTIVE_RE.match(s[m.start(1) :] + " "))

@@ -347,6 +347,9 @@ NAVIGATION_LABELS = frozenset(
 # Personal and possessive pronouns and demonstratives (the English closed class): an
 # opening that refers back.
 PRONOUNS = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "him", "them", "these", "those"})
+# First-person pronouns: opening a news sentence outside quotation marks, the words of a
+# speaker whose quotation the sentence before opened (the English closed class).
+FIRST_PERSON = frozenset({"i", "we", "me", "us", "my", "our"})
 # 'This'/'that' point back when they are the subject ("That was the first ...", read by
 # rag.discourse before an auxiliary), not when they pick a noun ("This week ...").
 DEMONSTRATIVES = frozenset({"this", "that"})

@@ -48,6 +48,10 @@ def test_reporting_is_not_boilerplate(text):
         "Its span is 1.4 kilometres.",
         "That does not include the ferry crossings.",
         "This was the first time the bridge closed.",
+        "Had that been the case, the bridge would have opened in 2022.",
+        "Were it not for the strike, the ferry would have run.",
+        "I probably would have left two months into the job.",
+        "We will open the second lane next year.",
     ],
 )
 def test_openings_that_point_back_need_context(text):
@@ -63,6 +67,9 @@ def test_openings_that_point_back_need_context(text):
         "Butler scored 40 points.",  # nor is 'But...' 'But'
         "This week the city opened its new bridge.",
         "That bridge was closed in 2019.",
+        "“We will open the second lane next year,” Mayor Ana Ribeiro said.",  # the speaker is named
+        "Iceland closed its airspace.",  # 'I...' is not 'I'
+        "Has the bridge opened on time?",
     ],
 )
 def test_sentences_that_stand_alone_do_not(text):
