@@ -52,6 +52,8 @@ def test_reporting_is_not_boilerplate(text):
         "Were it not for the strike, the ferry would have run.",
         "I probably would have left two months into the job.",
         "We will open the second lane next year.",
+        "Plus, the ferry will run twice as often.",
+        "In fact, the bridge opened a day early.",
     ],
 )
 def test_openings_that_point_back_need_context(text):
@@ -70,6 +72,7 @@ def test_openings_that_point_back_need_context(text):
         "“We will open the second lane next year,” Mayor Ana Ribeiro said.",  # the speaker is named
         "Iceland closed its airspace.",  # 'I...' is not 'I'
         "Has the bridge opened on time?",
+        "Plush toys sold out at the festival.",  # nor 'Plus...' 'Plus'
     ],
 )
 def test_sentences_that_stand_alone_do_not(text):
