@@ -50,6 +50,15 @@ def is_fragment(text: str) -> bool:
     return not _SENTENCE_END.search(text.strip())
 
 
+def _first_person(s: str, m: re.Match[str]) -> bool:
+    """Whether ``s`` opens, outside quotation marks, with a first-person pronoun written
+    as one: "I", "We", "My" (not "US", the country, nor the "I" of "I-95")."""
+    word = m.group(1)
+    if m.start(1) != 0 or word.lower() not in FIRST_PERSON or (word.isupper() and word != "I"):
+        return False
+    return s[m.end(1) : m.end(1) + 1] in ("", " ", "'", "’")
+
+
 def needs_context(text: str) -> bool:
     """Whether ``text`` opens with a word that points back at a sentence before it
     ("He said ...", "Before that, ...", "However, ...", "That does not include ...":
@@ -61,7 +70,7 @@ def needs_context(text: str) -> bool:
     if not m:
         return False
     first = m.group(1).lower()
-    if first in PRONOUNS or (first in FIRST_PERSON and m.start(1) == 0):
+    if first in PRONOUNS or _first_person(s, m):
         return True
     after = _NEXT_WORD.match(s, m.end(1))
     second = after.group(1).lower() if after is not None else ""

@@ -71,6 +71,8 @@ def test_openings_that_point_back_need_context(text):
         "That bridge was closed in 2019.",
         "“We will open the second lane next year,” Mayor Ana Ribeiro said.",  # the speaker is named
         "Iceland closed its airspace.",  # 'I...' is not 'I'
+        "US officials said the balloon was shot down.",  # the country, not 'us'
+        "I-95 reopened after the crash.",  # a road
         "Has the bridge opened on time?",
         "Plush toys sold out at the festival.",  # nor 'Plus...' 'Plus'
     ],
