@@ -21,6 +21,8 @@ import numpy as np
 
 from .errors import RagError
 
+Layers = tuple[tuple[np.ndarray, np.ndarray], ...]  # a network's (weights, bias) pairs, first layer first
+
 
 class ModelFileError(RagError):
     """A model file is missing, damaged or made for another version or other features."""
@@ -84,8 +86,8 @@ def cached(read: Callable[[Path], object], path: Path) -> object:
 
 @dataclass(frozen=True)
 class Logistic:
-    """A logistic regression over standardised features: the model of the passage ranker
-    and of sentence salience (each a subclass that knows its file format)."""
+    """A logistic regression over standardised features: the passage ranker's model (a
+    subclass that knows its file format)."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -140,3 +142,27 @@ def read_logistic(
     except (KeyError, TypeError, ValueError) as exc:
         raise error(f"{what} {path} is damaged ({type(exc).__name__}: {exc}); retrain with `{retrain}`") from None
     return model
+
+
+def network(layers: Sequence[tuple[np.ndarray, np.ndarray]], h: np.ndarray) -> np.ndarray:
+    """One logit per row of the standardised ``h``: ReLU between the layers (the
+    reader's networks and the salience model's; their trainers score with it too)."""
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return h[:, 0]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+
+def layers_json(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    return [{"weights": w.tolist(), "bias": b.tolist()} for w, b in layers]
+
+
+def layers_of(data: list[dict]) -> Layers:
+    return tuple(
+        (np.asarray(layer["weights"], dtype=np.float64), np.asarray(layer["bias"], dtype=np.float64)) for layer in data
+    )

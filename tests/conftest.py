@@ -77,6 +77,20 @@ def ask_with_truncated_model(index: Path, tmp_path: Path, env_var: str) -> subpr
     return ask_with_env(index, {env_var: str(bad)})
 
 
+def run_with_truncated_model(index: Path, tmp_path: Path, env_var: str, *command: str) -> subprocess.CompletedProcess:
+    """``rag COMMAND... --index INDEX`` in a fresh process with ``env_var`` naming a truncated model file."""
+    bad = tmp_path / "model.json"
+    bad.write_text("{truncated")
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *command, "--index", str(index)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, env_var: str(bad)},
+    )
+
+
 def snapshot(path: Path) -> dict[str, bytes]:
     """Every file of an index directory, to check that a failed command changed nothing
     (but the writer's lock file, which names the last process to take it)."""

@@ -4,9 +4,6 @@ hybrid retrieval ranks by it."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -15,7 +12,7 @@ import pytest
 from rag.rank import MODEL_FILE, RANK_FEATURES, Ranker, RankerModelError, rank_features, read_ranker
 from rag.types import Entity, Passage
 
-from .conftest import ROOT, write_damaged_model
+from .conftest import run_with_truncated_model, write_damaged_model
 
 DAY = dt.date(2025, 9, 1)
 
@@ -144,15 +141,7 @@ def test_hybrid_search_ranks_by_the_learned_model_and_blend_stays_available(samp
 
 
 def test_cli_with_a_damaged_ranker_prints_one_error_line(tmp_path, sample_index):
-    bad = tmp_path / "ranker.json"
-    bad.write_text("{truncated")
-    out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "search", "cup final", "--index", str(sample_index)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, "RAG_RANKER_MODEL": str(bad)},
-    )
+    out = run_with_truncated_model(sample_index, tmp_path, "RAG_RANKER_MODEL", "search", "cup final")
     assert out.returncode == 1
+    assert out.stderr.strip().startswith("error: ranker model") and len(out.stderr.strip().splitlines()) == 1
     assert out.stderr.strip().startswith("error: ranker model") and len(out.stderr.strip().splitlines()) == 1

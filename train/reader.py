@@ -469,7 +469,7 @@ def restandardised(model, mean: np.ndarray, scale: np.ndarray) -> tuple:
 
 
 def logits_of(model, x: np.ndarray) -> np.ndarray:
-    from rag.qa.reader import network
+    from rag.modelfile import network
 
     mean, scale, layers = model
     return network(layers, (x - mean) / scale)

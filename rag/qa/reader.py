@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import modelfile
-from ..modelfile import ModelFileError
+from ..modelfile import ModelFileError, layers_json, layers_of, network
 from .features import FEATURES, RELEVANCE_FEATURES
 
 MODEL_FILE = Path(__file__).with_name("models") / "reader.json"
@@ -53,13 +53,13 @@ class Reader:
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
-    layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (weights, bias); ReLU between, the last gives one logit
+    layers: modelfile.Layers  # (weights, bias); ReLU between, the last gives one logit
     calibration: tuple[float, float, float]  # P(right) = sigmoid(a * best logit + b * (best - runner-up) + c)
     threshold: float  # below this probability the reader answers nothing
     info: dict
     relevance: tuple[np.ndarray, float] = (np.zeros(len(RELEVANCE_FEATURES)), 0.0)  # P(on topic) = sigmoid(w . f + b)
     relevance_threshold: float = 0.0  # below this a summary says the index holds nothing on the topic
-    chooser: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None  # picks the answer where present (same input)
+    chooser: modelfile.Layers | None = None  # picks the answer where present (same input)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """One score per row of ``x`` (rows of :data:`FEATURES`); higher is likelier right."""
@@ -100,8 +100,8 @@ class Reader:
             "features": list(self.features),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
-            "layers": _layers_json(self.layers),
-            **({"chooser": _layers_json(self.chooser)} if self.chooser is not None else {}),
+            "layers": layers_json(self.layers),
+            **({"chooser": layers_json(self.chooser)} if self.chooser is not None else {}),
             "calibration": list(self.calibration),
             "threshold": self.threshold,
             "relevance": {
@@ -129,7 +129,7 @@ def read_model(path: Path = MODEL_FILE) -> Reader:
             f"{where} was trained on other features than this rag computes; retrain with `{RETRAIN}`"
         )
     try:
-        layers = _layers_of(data["layers"])
+        layers = layers_of(data["layers"])
         reader = Reader(
             features=FEATURES,
             mean=np.asarray(data["mean"], dtype=np.float64),
@@ -140,7 +140,7 @@ def read_model(path: Path = MODEL_FILE) -> Reader:
             info=dict(data.get("info", {})),
             relevance=(np.asarray(data["relevance"]["weights"], dtype=np.float64), float(data["relevance"]["bias"])),
             relevance_threshold=float(data["relevance"]["threshold"]),
-            chooser=_layers_of(data["chooser"]) if "chooser" in data else None,
+            chooser=layers_of(data["chooser"]) if "chooser" in data else None,
         )
         reader.on_topic(np.zeros(len(RELEVANCE_FEATURES)))
         zeros = np.zeros((1, len(FEATURES)))
@@ -165,26 +165,6 @@ def score_and_lead(logits: np.ndarray, k: int) -> tuple[float, float]:
     others = np.delete(logits, k)
     lead = float(logits[k] - others.max()) if len(others) else MAX_LEAD
     return float(logits[k]), min(lead, MAX_LEAD)
-
-
-def network(layers: Sequence[tuple[np.ndarray, np.ndarray]], h: np.ndarray) -> np.ndarray:
-    """One logit per row of the standardised ``h``: ReLU between the layers (the
-    reader's networks; ``train.reader`` scores with it too)."""
-    for i, (w, b) in enumerate(layers):
-        h = h @ w + b
-        if i < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    return h[:, 0]
-
-
-def _layers_json(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
-    return [{"weights": w.tolist(), "bias": b.tolist()} for w, b in layers]
-
-
-def _layers_of(data: list[dict]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    return tuple(
-        (np.asarray(layer["weights"], dtype=np.float64), np.asarray(layer["bias"], dtype=np.float64)) for layer in data
-    )
 
 
 def _triple(values: Sequence[float]) -> tuple[float, float, float]:
