@@ -48,11 +48,11 @@ class Scoring(str, Enum):
 
 HAND_DIVERSITY = 0.5
 # The weight of the concepts a sentence adds that the summary lacks, against its salience
-# (rag.summarize.select). Two objectives pull apart (eval/README.md): nugget recall on the
-# development topics rises with it (.455 at 0, .553 at 1, .572 at 2, .597 at 4; the
-# seeds' .67 held to 2), the training weeks' share of summaries holding the quiz's one
-# answer falls (.876, .839, .781, .640). 1 keeps most of the first at a small cost in
-# the second.
+# (rag.summarize.select), where the salience model does not give the one chosen with it
+# (hand scoring, a model trained before it chose one). The training weeks choose it
+# (train.salience: the held-out share of each kind of topic's facts a summary holds);
+# nugget recall on the development topics rises with it (.455 at 0, .553 at 1, .572 at
+# 2, .597 at 4, eval/README.md).
 COVERAGE = 1.0
 
 
@@ -75,7 +75,9 @@ class SummaryConfig:
     topic_gate: bool = True  # an off-topic query gets no sentences (the reader's learned relevance)
     scoring: Scoring = Scoring.LEARNED
     standalone: bool = True  # never choose boilerplate, headlines or sentences that need the one before
-    coverage: float = COVERAGE  # weight of the reported facts a sentence adds (sentence_concepts); 0: none
+    coverage: float | None = (
+        None  # weight of the reported facts a sentence adds (sentence_concepts); 0: none; None: the salience model's (chosen with it), else COVERAGE
+    )
 
 
 def says_the_same(a: set[str], b: set[str], threshold: float) -> bool:
@@ -187,7 +189,7 @@ def select(
     repeats: dict[int, list[int]] = {}
     candidates = set(range(len(scores)))
     diversity = HAND_DIVERSITY if config.diversity is None else config.diversity
-    coverage = config.coverage or 0.0
+    coverage = COVERAGE if config.coverage is None else config.coverage
     covered: set[str] = set()
     gains = [sum(c.values()) for c in concepts] if concepts and coverage else []
     unit = coverage * float(np.max(scores)) / max(gains) if gains and max(gains) > 0 and len(scores) else 0.0
@@ -240,11 +242,16 @@ def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfi
         model = default_salience()
         x, sims = salience_features(q, sents, vecs, qvec[0], day)
         scores = model.scores(x)
+        trained = model.info or {}
         if config.diversity is None:
-            config = replace(config, diversity=float((model.info or {}).get("chosen_diversity", HAND_DIVERSITY)))
+            config = replace(config, diversity=float(trained.get("chosen_diversity", HAND_DIVERSITY)))
+        if config.coverage is None:
+            config = replace(config, coverage=float(trained.get("chosen_coverage", COVERAGE)))
     else:
         sims = vecs @ vecs.T
         scores = hand_scores(q, sents, vecs, qvec[0], sims, config)
+        if config.coverage is None:
+            config = replace(config, coverage=COVERAGE)
     bags = [set(content_stems(s.text)) for s in sents]
     chosen, repeats = select(scores, sims, bags, query.k, config, sentence_concepts(q, sents))
     picked = []

@@ -146,3 +146,35 @@ def test_coverage_prefers_a_sentence_that_adds_a_reported_fact():
         scores, sims, bags, 2, SummaryConfig(diversity=0.0, duplicate_jaccard=1.1, coverage=1.0), concepts
     )
     assert plain == [0, 1] and covered == [0, 2]
+
+
+def test_coverage_left_unset_is_the_salience_models_choice_else_the_default(tmp_path, monkeypatch, sample_index):
+    import dataclasses
+
+    import numpy as np
+
+    import rag.summarize as summarize
+    from rag.salience import MODEL_ENV, default_salience
+
+    scores = np.array([0.9, 0.85, 0.8])
+    sims = np.eye(3)
+    bags = [bag("storm hit coast"), bag("storm struck beaches"), bag("three dead in floods")]
+    concepts = [{"storm hit": 3}, {"storm hit": 3}, {"three dead": 2}]
+    unset = summarize.SummaryConfig(diversity=0.0, duplicate_jaccard=1.1)
+    assert unset.coverage is None
+    assert summarize.select(scores, sims, bags, 2, unset, concepts)[0] == [0, 2]  # COVERAGE (1) credits "three dead"
+    monkeypatch.setattr(summarize, "COVERAGE", 0.0)
+    assert summarize.select(scores, sims, bags, 2, unset, concepts)[0] == [0, 1]
+
+    shipped = default_salience()
+    path = tmp_path / "salience.json"
+    dataclasses.replace(shipped, info={**(shipped.info or {}), "chosen_coverage": 7.5}).save(path)
+    monkeypatch.setenv(MODEL_ENV, str(path))
+    seen = []
+    monkeypatch.setattr(summarize, "select", lambda *a, **k: seen.append(a[4].coverage) or ([], {}))
+    from rag import Index
+    from rag.query import Query
+
+    with Index.open(sample_index) as index:
+        summarize.summarize(index.corpus, Query("the Vellmar bridge"))
+    assert seen == [7.5]
