@@ -250,8 +250,6 @@ def summarize(corpus: Corpus, query: Query, config: SummaryConfig = SummaryConfi
     else:
         sims = vecs @ vecs.T
         scores = hand_scores(q, sents, vecs, qvec[0], sims, config)
-        if config.coverage is None:
-            config = replace(config, coverage=COVERAGE)
     bags = [set(content_stems(s.text)) for s in sents]
     chosen, repeats = select(scores, sims, bags, query.k, config, sentence_concepts(q, sents))
     picked = []

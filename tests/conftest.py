@@ -58,10 +58,13 @@ def serving_a_copy(built_index: Path, folder: Path, *args: str) -> Iterator:
         server.stop()
 
 
-def ask_with_env(index: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """``rag ask`` in a fresh process with ``env`` added (another model file, say)."""
+ASKED = "Who scored twice in the cup final?"  # a question the sample articles answer
+
+
+def run_with_env(index: Path, env: dict[str, str], *command: str) -> subprocess.CompletedProcess:
+    """``rag COMMAND... --index INDEX`` in a fresh process with ``env`` added (another model file, say)."""
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "Who scored twice in the cup final?", "--index", str(index)],
+        [sys.executable, "-m", "rag.cli", *command, "--index", str(index)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -70,25 +73,21 @@ def ask_with_env(index: Path, env: dict[str, str]) -> subprocess.CompletedProces
     )
 
 
-def ask_with_truncated_model(index: Path, tmp_path: Path, env_var: str) -> subprocess.CompletedProcess:
-    """``rag ask`` in a fresh process with ``env_var`` naming a truncated model file."""
-    bad = tmp_path / "model.json"
-    bad.write_text("{truncated")
-    return ask_with_env(index, {env_var: str(bad)})
+def ask_with_env(index: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``rag ask`` in a fresh process with ``env`` added."""
+    return run_with_env(index, env, "ask", ASKED)
 
 
 def run_with_truncated_model(index: Path, tmp_path: Path, env_var: str, *command: str) -> subprocess.CompletedProcess:
     """``rag COMMAND... --index INDEX`` in a fresh process with ``env_var`` naming a truncated model file."""
     bad = tmp_path / "model.json"
     bad.write_text("{truncated")
-    return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *command, "--index", str(index)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, env_var: str(bad)},
-    )
+    return run_with_env(index, {env_var: str(bad)}, *command)
+
+
+def ask_with_truncated_model(index: Path, tmp_path: Path, env_var: str) -> subprocess.CompletedProcess:
+    """``rag ask`` in a fresh process with ``env_var`` naming a truncated model file."""
+    return run_with_truncated_model(index, tmp_path, env_var, "ask", ASKED)
 
 
 def snapshot(path: Path) -> dict[str, bytes]:
