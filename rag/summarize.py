@@ -60,7 +60,7 @@ COVERAGE = 1.0
 class SummaryConfig:
     read_passages: int = 20
     diversity: float | None = (
-        None  # MMR trade-off, 0 salience only, 1 novelty only; None: the salience model's (chosen with it), 0.5 by hand
+        None  # MMR trade-off, 0 salience only, 1 novelty only; None: the salience model's (train.salience: 0), 0.5 by hand
     )
     query_weight: float = 1.0  # the hand scoring's weights
     centrality_weight: float = 0.75

@@ -78,3 +78,26 @@ def test_summarize_with_a_damaged_model_prints_one_error_line(tmp_path, sample_i
     out = run_with_truncated_model(sample_index, tmp_path, "RAG_SALIENCE_MODEL", "summarize", "the bridge")
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: salience model") and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_training_weighs_a_story_topics_sentences_by_the_story_weight():
+    from train.salience import QUIZ, STORY, fit
+
+    rng = np.random.default_rng(3)
+    k = len(SALIENCE_FEATURES)
+
+    def rows(kind: str, n: int, right_when_positive: bool) -> list[dict]:
+        out = []
+        for _ in range(n):
+            x = rng.normal(size=(20, k))
+            out.append({"kind": kind, "x": x, "y": ((x[:, 0] > 0) == right_when_positive).astype(float)})
+        return out
+
+    # the quizzes' sentences are right where feature 0 is high, the fewer stories' where it is low
+    data = rows(QUIZ, 30, True) + rows(STORY, 10, False)
+    probe = np.zeros((2, k))
+    probe[:, 0] = (1.5, -1.5)
+    high, low = fit(data, 0.01, story_weight=1.0).scores(probe)
+    assert high > low  # the many quizzes win
+    high, low = fit(data, 0.01, story_weight=10.0).scores(probe)
+    assert low > high  # weighed ten times, the stories win
