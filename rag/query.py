@@ -10,6 +10,7 @@ without their dashes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -55,6 +56,8 @@ class Query:
         text = self.text.strip()
         if not text:
             raise InputError("the query is empty")
+        if not re.search(r"\w", text):  # "?": nothing to search for, and no question to analyse
+            raise InputError("the query has no words")
         if len(text) > MAX_QUERY_CHARS:
             raise InputError(f"the query is {len(text):,} characters long; at most {MAX_QUERY_CHARS:,} are read")
         object.__setattr__(self, "text", text)

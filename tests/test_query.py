@@ -1,6 +1,7 @@
 """rag.query.Query: the one set of limits every face applies to a query."""
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
@@ -19,6 +20,7 @@ def test_text_is_stripped_and_fields_kept():
     "fields, fragment",
     [
         ({"text": " \t\n"}, "query is empty"),
+        ({"text": " ?! "}, "query has no words"),
         ({"text": "x" * (MAX_QUERY_CHARS + 1)}, f"at most {MAX_QUERY_CHARS:,}"),
         ({"k": 0}, "at least 1"),
         ({"k": MAX_K + 1}, f"at most {MAX_K}"),
@@ -45,7 +47,7 @@ def test_messages_name_no_command_line_flags():
 
 @given(st.text(min_size=1, max_size=MAX_QUERY_CHARS), st.integers(min_value=-5, max_value=MAX_K + 5))
 def test_a_query_is_valid_exactly_when_its_text_and_k_are(text, k):
-    ok = bool(text.strip()) and 1 <= k <= MAX_K
+    ok = bool(re.search(r"\w", text)) and 1 <= k <= MAX_K
     try:
         q = Query(text, k)
     except InputError:
